@@ -1,0 +1,277 @@
+"""Diagnosis: noise, kinks, the Taylor test, step sweeps and recognisable bug patterns.
+
+These explain a verdict: *why* an entry failed, or why the numeric derivative cannot be
+trusted at this point.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+from numpy.typing import NDArray
+
+from gradtest._evaluate import Evaluator
+from gradtest._finite_diff import estimate_noise, realise
+from gradtest._params import Float64Array, ParamSpec
+from gradtest._result import StepSweep, TaylorTest
+from gradtest._tolerance import relative_error
+
+#: relative size of the line used to measure the noise floor (max(1e-6, 1e3 EPS))
+NOISE_SPAN = 1e-6
+#: the noise lines pass at this relative distance from x (see noise_floor)
+NOISE_OFFSET = 1e-3
+#: decades of the step sweep, relative to the entry's scale
+SWEEP_STEPS = tuple(10.0**-d for d in range(1, 13))
+#: first step of the Taylor test, relative to the scale of x; halved TAYLOR_POINTS - 1 times
+TAYLOR_EPS0 = 1e-3
+TAYLOR_POINTS = 7
+#: relative residual below which "analytic = c x numeric" (or another pattern) is reported
+PATTERN_FIT = 1e-3
+
+
+def random_direction(spec: ParamSpec, x: Float64Array, rng: np.random.Generator) -> Float64Array:
+    """A standard normal direction, each array scaled to its own RMS size (1 if zero)."""
+    v = rng.standard_normal(spec.size)
+    for k in range(spec.n_blocks):
+        blk = spec.block(k)
+        rms = float(np.sqrt(np.mean(x[blk] ** 2)))
+        v[blk] *= rms if rms > 0 else 1.0
+    return v
+
+
+def noise_floor(
+    ev: Evaluator, x0: Float64Array, f0: NDArray[np.float64], rng: np.random.Generator
+) -> tuple[NDArray[np.float64], float]:
+    """Noise level ``sigma`` of each output of ``fun`` near ``x0`` (12 evaluations).
+
+    Values on 6 equally spaced points, spaced ``max(NOISE_SPAN, 1e3 EPS)`` relative to the
+    scale of ``x``, feed :func:`~gradtest._finite_diff.estimate_noise`. The lines run
+    through ``x0 + u`` with ``u`` a random offset of relative size ``NOISE_OFFSET``, not
+    through ``x0`` itself: a kink sitting exactly at ``x0`` (ReLU at 0) would otherwise
+    pass for noise. Of two such lines the quieter counts, so that a line crossing a kink
+    by chance does not either. ``sigma`` is never below ``2 * EPS * |f(x0)|``, the
+    round-off of the value itself.
+    """
+    spec = ev.spec
+    eps = spec.eps
+    delta = max(NOISE_SPAN, 1e3 * eps)
+    flat_f0 = np.atleast_1d(f0).astype(np.float64).ravel()
+    estimates = []
+    for line in range(2):
+        v = random_direction(spec, x0, rng)
+        centre = x0 + NOISE_OFFSET * random_direction(spec, x0, rng)
+        values = [
+            np.atleast_1d(
+                ev.at_point(centre + j * delta * v, phase="noise", what=f"noise line {line}")
+            )
+            .astype(np.float64)
+            .ravel()
+            for j in range(-3, 3)
+        ]
+        table = np.array(values)  # (6, m)
+        estimates.append([estimate_noise(table[:, k]) for k in range(table.shape[1])])
+    measured = np.min(np.array(estimates), axis=0)
+    measured = np.where(np.isfinite(measured), measured, 0.0)
+    sigma = np.maximum(measured, 2.0 * eps * np.abs(flat_f0))
+    sigma = np.maximum(sigma, np.finfo(np.float64).tiny)
+    return sigma, float(np.max(measured))
+
+
+def one_sided_jump(
+    f_plus: Sequence[NDArray[np.float64]],
+    f_minus: Sequence[NDArray[np.float64]],
+    f0: NDArray[np.float64],
+    steps: Sequence[float],
+    sigma: NDArray[np.float64],
+) -> tuple[NDArray[np.bool_], NDArray[np.float64], NDArray[np.float64]]:
+    """Kink test from one-sided differences at the two smallest steps (halving).
+
+    For a smooth function ``fwd - bwd = h f'' + O(h**3)`` halves with ``h``; at a kink it
+    tends to the jump of the derivative and does not shrink. An output is kinked when at the
+    smallest step the jump is well above round-off (``10 * 4 sigma / h``) and did not shrink
+    below 3/4 of its value at twice the step.
+
+    Returns ``(kinked, lower, upper)``: the one-sided derivatives, sorted, at the smallest step.
+    """
+    fwd = [(fp - f0) / h for fp, h in zip(f_plus, steps, strict=True)]
+    bwd = [(f0 - fm) / h for fm, h in zip(f_minus, steps, strict=True)]
+    jump_small = np.abs(fwd[-1] - bwd[-1])
+    jump_big = np.abs(fwd[-2] - bwd[-2])
+    noise = 4.0 * sigma / steps[-1]
+    kinked = (jump_small > 10.0 * noise) & (jump_small > 0.75 * jump_big)
+    return kinked, np.minimum(fwd[-1], bwd[-1]), np.maximum(fwd[-1], bwd[-1])
+
+
+def step_sweep(
+    ev: Evaluator,
+    i: int,
+    out: int,
+    analytic: float,
+    x0: Float64Array,
+    scale: float,
+    floor: float,
+) -> StepSweep:
+    """Central differences of entry ``i`` (output ``out``) over decades of the step."""
+    spec = ev.spec
+    steps, numeric = [], []
+    for c in SWEEP_STEPS:
+        h_vec = np.zeros(spec.size)
+        h_vec[i] = c * scale
+        h = float(realise(spec, x0, h_vec)[i])
+        if h == 0.0:
+            continue
+        fp, fm = ev.at_entries([(i, h), (i, -h)], phase="sweep")
+        d = (np.ravel(fp)[out] - np.ravel(fm)[out]) / (2 * h)
+        steps.append(h)
+        numeric.append(float(d))
+    a = np.full(len(numeric), analytic)
+    rel = relative_error(a, np.array(numeric), floor)
+    best = int(np.argmin(rel)) if len(rel) else 0
+    return StepSweep(
+        label=spec.label(i),
+        analytic=analytic,
+        steps=tuple(steps),
+        numeric=tuple(numeric),
+        rel_errors=tuple(float(r) for r in rel),
+        best_step=steps[best] if steps else math.nan,
+        error_floor=float(rel[best]) if len(rel) else math.nan,
+    )
+
+
+def taylor_test(
+    ev: Evaluator,
+    x0: Float64Array,
+    f0: float,
+    analytic: Float64Array,
+    sigma: float,
+    rng: np.random.Generator,
+) -> TaylorTest:
+    """Remainders ``|f(x + e v) - f(x) - e g.v|`` for ``e = TAYLOR_EPS0 / 2**k``.
+
+    A correct gradient leaves an O(e**2) remainder (slope 2 on a log2 scale), a wrong
+    one an O(e) remainder (slope 1). Only remainders above ``100 sigma`` count.
+    """
+    v = random_direction(ev.spec, x0, rng)
+    gv = float(analytic @ v)
+    eps, rem = [], []
+    for k in range(TAYLOR_POINTS):
+        e = TAYLOR_EPS0 / 2.0**k
+        fe = float(ev.at_point(x0 + e * v, phase="taylor", what=f"x + {e:.3g}·v"))
+        eps.append(e)
+        rem.append(abs(fe - f0 - e * gv))
+    slopes = [
+        math.log2(rem[k] / rem[k + 1]) if rem[k + 1] > 0 and rem[k] > 0 else math.nan
+        for k in range(len(rem) - 1)
+    ]
+    usable = [s for k, s in enumerate(slopes) if rem[k + 1] > 100 * sigma and math.isfinite(s)]
+    if len(usable) < 2:
+        verdict, why = (
+            "uninformative",
+            "the remainders sink to the noise floor: f is (nearly) linear along v, and g·v "
+            "agrees with it to round-off",
+        )
+    else:
+        s = float(np.median(usable[-3:]))
+        if s >= 1.8:
+            verdict, why = "consistent", f"slope {s:.2f} ≈ 2: consistent with a correct gradient"
+        elif s <= 1.2:
+            verdict, why = "wrong", f"slope {s:.2f} ≈ 1: the gradient is wrong along v"
+        else:
+            verdict, why = "uninformative", f"slope {s:.2f} lies between 1 and 2"
+    return TaylorTest(
+        eps=tuple(eps),
+        remainders=tuple(rem),
+        slopes=tuple(slopes),
+        verdict=verdict,  # type: ignore[arg-type]
+        explanation=why,
+    )
+
+
+def _nice_factor(c: float) -> str:
+    """Name a constant factor: sign, 2, 1/2, N or 1/N."""
+    sign = "sign flipped" if c < 0 else ""
+    m = abs(c)
+    parts = []
+    for k in range(2, 10001):
+        if abs(m - k) <= 1e-3 * k:
+            parts.append(f"extra factor {k}" + (" (missing 1/N?)" if k > 2 else "?"))
+            break
+        if abs(m - 1 / k) <= 1e-3 / k:
+            parts.append(f"missing factor {k}" + ("?" if k <= 4 else f" (extra 1/N, N = {k}?)"))
+            break
+    if abs(m - 1) <= 1e-3:
+        return "sign flipped?"
+    if not parts:
+        parts.append(f"constant factor {c:.3g}")
+    return (sign + " and " if sign else "") + parts[0] + ("" if parts[0].endswith("?") else "?")
+
+
+def bug_patterns(
+    spec: ParamSpec,
+    x0: Float64Array,
+    analytic: Float64Array,
+    numeric: Float64Array,
+    failed: NDArray[np.bool_],
+) -> list[str]:
+    """Recognisable shapes of the error ``analytic - numeric`` (all arrays flat, length n).
+
+    - ``analytic = c x numeric`` over all entries (sign, factor 2, 1/N);
+    - a transposed gradient (square 2-D arrays);
+    - ``analytic - numeric = lam x x``: a missing or mis-scaled regularisation term;
+    - errors confined to one array, to some rows or columns, or to a single entry.
+    """
+    out: list[str] = []
+    diff = analytic - numeric
+    nn = float(numeric @ numeric)
+    if nn > 0 and failed.any():
+        c = float(analytic @ numeric) / nn
+        resid = float(np.linalg.norm(analytic - c * numeric))
+        if (
+            resid <= PATTERN_FIT * max(float(np.linalg.norm(analytic)), 1e-300)
+            and abs(c - 1) > 1e-3
+        ):
+            out.append(f"analytic = {c:.3g} × numeric over all entries ({_nice_factor(c)})")
+    bad_blocks = [k for k in range(spec.n_blocks) if failed[spec.block(k)].any()]
+    if spec.n_blocks > 1 and 0 < len(bad_blocks) < spec.n_blocks:
+        good = [spec.names[k] for k in range(spec.n_blocks) if k not in bad_blocks]
+        out.append(
+            "only "
+            + ", ".join(spec.names[k] for k in bad_blocks)
+            + " wrong ("
+            + ", ".join(good)
+            + " pass)"
+        )
+    for k in bad_blocks:
+        blk = spec.block(k)
+        name, shape = spec.names[k], spec.shapes[k]
+        a, n, d, x = analytic[blk], numeric[blk], diff[blk], x0[blk]
+        scale = max(float(np.linalg.norm(d)), 1e-300)
+        if len(shape) == 2 and shape[0] == shape[1] and shape[0] > 1:
+            nt = n.reshape(shape).T.ravel()
+            if float(np.linalg.norm(a - nt)) <= PATTERN_FIT * scale:
+                out.append(f"{name}: analytic = numeric transposed (transposed gradient?)")
+                continue
+        xx = float(x @ x)
+        if xx > 0:
+            lam = float(d @ x) / xx
+            if float(np.linalg.norm(d - lam * x)) <= 1e-2 * scale and lam != 0:
+                out.append(
+                    f"{name}: analytic − numeric = {lam:.3g} × {name} (missing or mis-scaled "
+                    f"regularisation term? the gradient of reg·‖{name}‖² is 2·reg·{name})"
+                )
+                continue
+        bad = failed[blk]
+        n_bad = int(bad.sum())
+        if n_bad == 1:
+            i = int(np.flatnonzero(bad)[0]) + spec.offsets[k]
+            out.append(f"a single wrong entry: {spec.label(i)}")
+        elif len(shape) == 2 and n_bad > 1:
+            rows, cols = np.nonzero(bad.reshape(shape))
+            urows, ucols = sorted(set(rows.tolist())), sorted(set(cols.tolist()))
+            if len(urows) <= 2 and shape[0] > len(urows):
+                out.append(f"{name}: errors confined to row(s) {', '.join(map(str, urows))}")
+            elif len(ucols) <= 2 and shape[1] > len(ucols):
+                out.append(f"{name}: errors confined to column(s) {', '.join(map(str, ucols))}")
+    return out

@@ -1,0 +1,164 @@
+"""Finite differences: step sizes, stencils, Richardson extrapolation, complex step.
+
+Everything about *how a numeric derivative is computed and how accurate it is* lives here.
+
+Steps
+-----
+The step of entry ``i`` is ``h_i = c * s_i`` with ``s_i = max(|x_i|, rms(x_block))``
+(1 where the whole array is zero), so it follows the scale of the entry and of its array,
+and ``c`` follows the method and the machine epsilon of the parameter dtype (EPS):
+
+====================  ===============  ====================================
+method                c                error at the best step (f64)
+====================  ===============  ====================================
+``forward``           EPS**(1/2)       O(EPS**(1/2)) ~ 1e-8
+``central``           EPS**(1/3)       O(EPS**(2/3)) ~ 4e-11
+``central4``          EPS**(1/5)       O(EPS**(4/5)) ~ 3e-13
+``richardson``        EPS**(1/7)       estimated from the tableau (~1e-13)
+``complex``           1e-20            O(EPS) (no subtraction)
+====================  ===============  ====================================
+
+These balance truncation against round-off (Numerical Recipes, 3rd ed., section 5.7;
+scipy's ``approx_derivative`` uses the same exponents). Steps are *realised*: for a
+float32 parameter the step actually taken is ``float32(x + h) - x``, and that is the
+step the quotient divides by.
+
+Error model
+-----------
+Round-off: a value of ``f`` carries an error of about ``sigma`` (the noise floor,
+measured by :func:`estimate_noise`), so a stencil with weights ``w`` at step ``h`` has
+round-off error ``sigma * sum|w| / h``. Truncation is estimated from the Richardson
+tableau (differences between successive extrapolations, as in Ridders' method).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from gradtest._params import Float64Array, ParamSpec
+
+METHODS = ("central", "forward", "central4", "richardson", "complex")
+
+#: offsets (in units of h) and weights of the one-step stencils; f(x) has offset 0.
+STENCILS: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
+    "forward": ((1.0, 0.0), (1.0, -1.0)),
+    "central": ((1.0, -1.0), (0.5, -0.5)),
+    "central4": ((2.0, 1.0, -1.0, -2.0), (-1 / 12, 8 / 12, -8 / 12, 1 / 12)),
+}
+
+#: order of the truncation error of each stencil
+ORDER = {"forward": 1, "central": 2, "central4": 4, "richardson": 6, "complex": 2}
+
+
+def relative_step(method: str, eps: float) -> float:
+    """The step relative to the entry's scale, ``c`` in the module notes."""
+    if method == "forward":
+        return math.sqrt(eps)
+    if method == "central":
+        return float(eps ** (1 / 3))
+    if method == "central4":
+        return float(eps ** (1 / 5))
+    if method == "richardson":
+        return float(eps ** (1 / 7))
+    if method == "complex":
+        return 1e-20
+    raise ValueError(method)
+
+
+def entry_scales(spec: ParamSpec, x: Float64Array) -> Float64Array:
+    """``s_i = max(|x_i|, rms(x_block))``, 1 for an all-zero array."""
+    scales = np.abs(x).copy()
+    for k in range(spec.n_blocks):
+        blk = spec.block(k)
+        rms = float(np.sqrt(np.mean(x[blk] ** 2)))
+        np.maximum(scales[blk], rms if rms > 0 else 1.0, out=scales[blk])
+    return scales
+
+
+def realise(spec: ParamSpec, x: Float64Array, h: Float64Array) -> Float64Array:
+    """The steps actually taken once ``x + h`` is rounded to each array's dtype."""
+    out = h.copy()
+    for k in range(spec.n_blocks):
+        blk = spec.block(k)
+        dtype = spec.dtypes[k]
+        if dtype != np.float64:
+            moved = (x[blk] + h[blk]).astype(dtype).astype(np.float64)
+            out[blk] = moved - x[blk]
+    return out
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A numeric derivative with its error estimate and the step it came from."""
+
+    value: NDArray[np.float64]
+    error: NDArray[np.float64]
+    step: float
+
+
+def stencil_estimate(
+    values: list[NDArray[np.float64]],
+    weights: tuple[float, ...],
+    h: float,
+    sigma: NDArray[np.float64],
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Derivative from stencil values and its round-off error ``sigma * sum|w| / h``."""
+    d = sum(w * v for w, v in zip(weights, values, strict=True)) / h
+    roundoff = sigma * sum(abs(w) for w in weights) / abs(h)
+    return np.asarray(d, dtype=np.float64), np.asarray(roundoff, dtype=np.float64)
+
+
+def richardson(
+    central: list[NDArray[np.float64]], steps: list[float], sigma: NDArray[np.float64]
+) -> Estimate:
+    """Richardson extrapolation of central differences at steps ``h, h/2, h/4, ...``.
+
+    ``central[k]`` is the central difference at ``steps[k]`` (halving). The tableau
+    ``T[k][j] = T[k][j-1] + (T[k][j-1] - T[k-1][j-1]) / (4**j - 1)`` removes the
+    ``h**2, h**4, ...`` error terms. The error of ``T[k][j]`` is estimated as
+    ``max(|T[k][j] - T[k][j-1]|, |T[k][j] - T[k-1][j-1]|)`` (Ridders' method, Numerical
+    Recipes 5.7) plus its round-off, ``2 * sigma / h_k`` times the growth of round-off
+    through the extrapolation; the entry with the smallest total error is returned.
+    """
+    n = len(central)
+    table: list[list[NDArray[np.float64]]] = [[c] for c in central]
+    best_val = central[0]
+    best_err = np.full(np.shape(central[0]), np.inf)
+    best_step = np.full(np.shape(central[0]), steps[0])
+    for k in range(n):
+        amp = 1.0
+        for j in range(1, k + 1):
+            factor = 4.0**j
+            t = table[k][j - 1] + (table[k][j - 1] - table[k - 1][j - 1]) / (factor - 1)
+            table[k].append(t)
+            amp *= (factor + 1) / (factor - 1)
+            trunc = np.maximum(np.abs(t - table[k][j - 1]), np.abs(t - table[k - 1][j - 1]))
+            err = trunc + 2.0 * amp * sigma / steps[k]
+            better = err < best_err
+            best_val = np.where(better, t, best_val)
+            best_err = np.where(better, err, best_err)
+            best_step = np.where(better, steps[k], best_step)
+    if n == 1:
+        best_err = 2.0 * sigma / steps[0]
+    return Estimate(value=best_val, error=best_err, step=float(np.max(best_step)))
+
+
+def estimate_noise(values: NDArray[np.float64]) -> float:
+    """Noise level of ``f`` from values at equally spaced points along a line.
+
+    The k-th differences of smooth values vanish quickly while those of noise grow as
+    ``sqrt(binom(2k, k))``; the noise estimate of order k is
+    ``sqrt(mean(diff(f, k)**2) / binom(2k, k))``, and the smallest estimate over the
+    orders 3 to 6 is returned (after Moré and Wild, "Estimating computational noise",
+    SIAM J. Sci. Comput. 33(3), 2011).
+    """
+    v = np.asarray(values, dtype=np.float64)
+    levels = []
+    for k in range(3, min(7, v.size)):
+        d = np.diff(v, k)
+        levels.append(math.sqrt(float(np.mean(d**2)) / math.comb(2 * k, k)))
+    return min(levels) if levels else 0.0

@@ -1,0 +1,253 @@
+"""Parameters: validation of ``x`` and of gradients, flattening and entry labels.
+
+gradtest works on one flat float64 vector ``z`` of all parameter entries. ``ParamSpec``
+remembers the structure the user passed (one array, a tuple or a dict of arrays) so that
+every call of the user's function receives that structure again, and so that every entry
+of ``z`` has a readable label such as ``W[3, 7]``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+from numpy.typing import NDArray
+
+from gradtest.errors import InvalidArgumentError
+
+Float64Array = NDArray[np.float64]
+Kind = Literal["array", "tuple", "dict"]
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {value.shape} and dtype {value.dtype}"
+    if isinstance(value, Mapping):
+        return f"a dict with keys {sorted(map(str, value))}"
+    if isinstance(value, (tuple, list)):
+        return f"a {type(value).__name__} of length {len(value)}"
+    return f"{type(value).__name__} {value!r:.60}"
+
+
+def _format_index(index: tuple[int, ...]) -> str:
+    return "[" + ", ".join(str(i) for i in index) + "]" if index else ""
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """The structure of the parameters ``x``: names, shapes, dtypes and flat offsets."""
+
+    kind: Kind
+    names: tuple[str, ...]
+    keys: tuple[Any, ...]
+    shapes: tuple[tuple[int, ...], ...]
+    dtypes: tuple[np.dtype[Any], ...]
+    offsets: tuple[int, ...]
+
+    @property
+    def size(self) -> int:
+        return self.offsets[-1]
+
+    @property
+    def n_blocks(self) -> int:
+        return len(self.names)
+
+    def block(self, k: int) -> slice:
+        return slice(self.offsets[k], self.offsets[k + 1])
+
+    def locate(self, i: int) -> tuple[int, tuple[int, ...]]:
+        """Block number and multi-index of flat entry ``i``."""
+        k = int(np.searchsorted(self.offsets, i, side="right")) - 1
+        local = i - self.offsets[k]
+        shape = self.shapes[k]
+        index = tuple(int(j) for j in np.unravel_index(local, shape)) if shape else ()
+        return k, index
+
+    def label(self, i: int) -> str:
+        k, index = self.locate(i)
+        return self.names[k] + _format_index(index)
+
+    @property
+    def eps(self) -> float:
+        """Machine epsilon of the least precise parameter dtype."""
+        return max(float(np.finfo(d).eps) for d in self.dtypes)
+
+    def unflatten(self, z: NDArray[Any], *, complex_: bool = False) -> Any:
+        """Fresh arrays in the user's structure and dtypes from the flat vector ``z``."""
+        arrays = []
+        for k in range(self.n_blocks):
+            dtype: Any = self.dtypes[k]
+            if complex_:
+                dtype = np.result_type(dtype, np.complex64)
+            arrays.append(np.array(z[self.block(k)], dtype=dtype).reshape(self.shapes[k]))
+        return self.pack(arrays)
+
+    def pack(self, arrays: list[NDArray[Any]]) -> Any:
+        if self.kind == "array":
+            return arrays[0]
+        if self.kind == "tuple":
+            return tuple(arrays)
+        return dict(zip(self.keys, arrays, strict=True))
+
+    def flatten_gradient(self, g: Any, *, argname: str) -> Float64Array:
+        """Validate a gradient against this structure and return it as flat float64."""
+        blocks = self._split_like(g, argname)
+        out = np.empty(self.size, dtype=np.float64)
+        for k, b in enumerate(blocks):
+            where = f"{argname}" + ("" if self.kind == "array" else f" for {self.names[k]}")
+            arr = _as_real_array(b, where)
+            if arr.shape != self.shapes[k]:
+                out_shape = self.shapes[k]
+                hint = ""
+                if arr.shape == out_shape[::-1] and len(out_shape) == 2:
+                    hint = ": did you return the transpose?"
+                elif arr.size == int(np.prod(out_shape)):
+                    hint = f": reshape it to {out_shape}"
+                raise InvalidArgumentError(
+                    f"{where} has shape {arr.shape} but {self.names[k]} has shape {out_shape}{hint}"
+                )
+            _require_finite(arr, where, self.names[k])
+            out[self.block(k)] = arr.ravel()
+        return out
+
+    def _split_like(self, g: Any, argname: str) -> list[Any]:
+        if self.kind == "array":
+            if isinstance(g, (Mapping, tuple, list)) and not np.isscalar(g):
+                if isinstance(g, (tuple, list)) and len(g) == 1:
+                    raise InvalidArgumentError(
+                        f"{argname} returned a {type(g).__name__} of one array but x is a "
+                        "single array: return the array itself"
+                    )
+                if isinstance(g, Mapping):
+                    raise InvalidArgumentError(
+                        f"{argname} returned {_describe(g)} but x is a single array"
+                    )
+            return [g]
+        if self.kind == "tuple":
+            if not isinstance(g, (tuple, list)) or len(g) != self.n_blocks:
+                raise InvalidArgumentError(
+                    f"{argname} returned {_describe(g)} but x is a tuple of "
+                    f"{self.n_blocks} arrays: return one gradient per array, in the same order"
+                )
+            return list(g)
+        if not isinstance(g, Mapping):
+            raise InvalidArgumentError(
+                f"{argname} returned {_describe(g)} but x is a dict with keys "
+                f"{list(self.names)}: return a dict with the same keys"
+            )
+        missing = [n for n, key in zip(self.names, self.keys, strict=True) if key not in g]
+        extra = sorted(str(key) for key in g if key not in self.keys)
+        if missing or extra:
+            raise InvalidArgumentError(
+                f"{argname} returned a dict with keys {sorted(map(str, g))} but x has keys "
+                f"{list(self.names)} (missing: {missing}, unexpected: {extra})"
+            )
+        return [g[key] for key in self.keys]
+
+
+def _as_real_array(value: Any, where: str) -> NDArray[Any]:
+    try:
+        arr = np.asarray(value)
+    except Exception as err:  # pragma: no cover - exotic array-likes
+        raise InvalidArgumentError(f"{where} is not array-like: got {_describe(value)}") from err
+    if arr.dtype.kind == "c":
+        raise InvalidArgumentError(
+            f"{where} has complex dtype {arr.dtype}: gradtest checks real gradients"
+        )
+    if arr.dtype.kind not in "fiub":
+        raise InvalidArgumentError(
+            f"{where} must hold real numbers, got dtype {arr.dtype} ({_describe(value)})"
+        )
+    return arr
+
+
+def _require_finite(arr: NDArray[Any], where: str, name: str) -> None:
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        first = tuple(int(j) for j in np.argwhere(bad)[0]) if arr.ndim else ()
+        raise InvalidArgumentError(
+            f"{where} is not finite: {name}{_format_index(first)} = {arr[first]} "
+            f"({int(bad.sum())} non-finite entr{'y' if bad.sum() == 1 else 'ies'})"
+        )
+
+
+def _check_x_array(value: Any, name: str) -> NDArray[Any]:
+    if isinstance(value, np.ndarray):
+        arr = value
+    elif isinstance(value, (float, int, list)) and not isinstance(value, bool):
+        arr = np.asarray(value)
+    else:
+        raise InvalidArgumentError(
+            f"{name} must be a floating-point ndarray, got {_describe(value)}"
+        )
+    if arr.dtype.kind in "iub":
+        raise InvalidArgumentError(
+            f"{name} has integer dtype {arr.dtype}: finite differences need floating point; "
+            f"pass {name}.astype(np.float64)"
+        )
+    if arr.dtype.kind != "f":
+        raise InvalidArgumentError(
+            f"{name} must have a real floating dtype (float16, float32 or float64), got {arr.dtype}"
+        )
+    if arr.size == 0:
+        raise InvalidArgumentError(f"{name} has no entries (shape {arr.shape}): nothing to check")
+    _require_finite(arr, name, name)
+    return arr
+
+
+def flatten_params(x: Any, argname: str = "x") -> tuple[ParamSpec, Float64Array]:
+    """Validate ``x`` and return its structure and a flat float64 copy of its entries."""
+    if isinstance(x, Mapping):
+        if not x:
+            raise InvalidArgumentError(f"{argname} is an empty dict: nothing to check")
+        keys = tuple(x)
+        names = tuple(str(k) for k in keys)
+        arrays = [_check_x_array(x[k], f"{argname}[{k!r}]") for k in keys]
+        kind: Kind = "dict"
+    elif isinstance(x, tuple):
+        if not x:
+            raise InvalidArgumentError(f"{argname} is an empty tuple: nothing to check")
+        keys = tuple(range(len(x)))
+        names = tuple(f"{argname}[{i}]" for i in keys)
+        arrays = [_check_x_array(a, n) for a, n in zip(x, names, strict=True)]
+        kind = "tuple"
+    else:
+        keys = (None,)
+        names = (argname,)
+        arrays = [_check_x_array(x, argname)]
+        kind = "array"
+    offsets = tuple(int(o) for o in np.concatenate([[0], np.cumsum([a.size for a in arrays])]))
+    spec = ParamSpec(
+        kind=kind,
+        names=names,
+        keys=keys,
+        shapes=tuple(a.shape for a in arrays),
+        dtypes=tuple(a.dtype for a in arrays),
+        offsets=offsets,
+    )
+    flat = np.concatenate([np.asarray(a, dtype=np.float64).ravel() for a in arrays])
+    return spec, flat
+
+
+def as_output(value: Any, *, where: str, scalar: bool, allow_complex: bool) -> NDArray[Any]:
+    """Validate the type and shape of a function value: a scalar (``scalar=True``) or array."""
+    if isinstance(value, tuple) and scalar:
+        raise InvalidArgumentError(
+            f"{where} returned a tuple of length {len(value)} where a scalar loss was expected: "
+            "if fun returns (loss, gradient), pass grad=True"
+        )
+    arr = np.asarray(value)
+    if arr.dtype.kind == "c" and not allow_complex:
+        raise InvalidArgumentError(f"{where} returned a complex value {value!r:.60}")
+    if arr.dtype.kind not in "fiubc":
+        raise InvalidArgumentError(f"{where} must return a real number, got {_describe(value)}")
+    if scalar:
+        if arr.size != 1:
+            raise InvalidArgumentError(
+                f"{where} must return a scalar loss, got an array of shape {arr.shape}: "
+                "reduce it (sum or mean), or use check_jacobian for vector-valued functions"
+            )
+        arr = arr.reshape(())
+    return arr

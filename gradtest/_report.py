@@ -1,0 +1,138 @@
+"""Rendering the human report of a gradient check.
+
+The report reads top-down in two seconds: the verdict line, one line of context, the
+worst entries, then the evidence (step sweep, Taylor test, noise floor, scipy's figure).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from gradtest._result import EntryRecord, GradCheckResult, StepSweep, TaylorTest
+
+#: how many entries the table of worst entries shows
+WORST_SHOWN = 5
+
+METHOD_NAMES = {
+    "central": "central differences",
+    "forward": "forward differences",
+    "central4": "4th-order central differences",
+    "richardson": "Richardson extrapolation",
+    "complex": "complex step",
+}
+
+
+def _g(v: float) -> str:
+    return f"{v: .6e}" if math.isfinite(v) else f"{v!s:>13}"
+
+
+def verdict_line(result: GradCheckResult) -> str:
+    """``FAIL name wrt W: max relative error 1.0e+00 at W[3, 7]; <summary>``."""
+    wrt = ", ".join(result.wrt)
+    head = f"{result.verdict.upper()} {result.name} wrt {wrt}"
+    worst = result.worst
+    if worst is None:
+        return head
+    if result.verdict == "pass":
+        return (
+            f"{head}: max relative error {result.max_rel_error:.1e} at {worst.label} "
+            f"over {len(result.entries)} entries"
+        )
+    if result.verdict == "fail":
+        return (
+            f"{head}: max relative error {worst.rel_error:.1e} at {worst.label}; "
+            f"{result.diagnosis.summary}"
+        )
+    return f"{head}: {result.diagnosis.summary}"
+
+
+def _entries_table(entries: list[EntryRecord]) -> list[str]:
+    width = max([len(e.label) for e in entries] + [5])
+    lines = [
+        f"  {'entry':<{width}}  {'analytic':>13}  {'numeric':>13}  {'rel.err':>7}  "
+        f"{'err.est':>7}  {'tol':>7}  {'step':>7}  outcome"
+    ]
+    for e in entries:
+        lines.append(
+            f"  {e.label:<{width}}  {_g(e.analytic)}  {_g(e.numeric)}  {e.rel_error:7.1e}  "
+            f"{e.error_estimate:7.1e}  {e.tolerance:7.1e}  {e.step:7.1e}  {e.outcome}"
+        )
+        if e.note:
+            lines.append(f"  {'':<{width}}  ↳ {e.note}")
+    return lines
+
+
+def _sweep_lines(s: StepSweep) -> list[str]:
+    lines = [f"  step sweep for {s.label} (analytic {s.analytic:.6g}):"]
+    lines.append(f"    {'h':>8}  {'numeric':>13}  {'rel.err':>7}")
+    for h, n, r in zip(s.steps, s.numeric, s.rel_errors, strict=True):
+        mark = "  ← best" if h == s.best_step else ""
+        lines.append(f"    {h:8.1e}  {_g(n)}  {r:7.1e}{mark}")
+    if s.rel_errors:
+        if s.error_floor > 1e-4 and min(s.rel_errors) > 0.5 * max(s.rel_errors[1:-1] or [0]):
+            verdict = "the error stays put as h shrinks: the gradient is wrong, not the step"
+        else:
+            verdict = "the error falls with h to a floor set by round-off"
+        lines.append(f"    best h {s.best_step:.1e}, error floor {s.error_floor:.1e}: {verdict}")
+    return lines
+
+
+def _taylor_line(t: TaylorTest) -> list[str]:
+    slopes = " ".join("  nan" if math.isnan(s) else f"{s:5.2f}" for s in t.slopes)
+    rems = " ".join(f"{r:.1e}" for r in t.remainders)
+    return [
+        f"  Taylor test along a random direction v (ε = {t.eps[0]:.0e} … {t.eps[-1]:.1e}):",
+        f"    remainders |f(x+εv) − f(x) − ε g·v|: {rems}",
+        f"    slopes: {slopes} → {t.verdict}: {t.explanation}",
+    ]
+
+
+def render(result: GradCheckResult) -> str:
+    """The full human report of ``result``."""
+    from gradtest._check import SCIPY_MAX_N
+
+    d = result.diagnosis
+    counts: dict[str, int] = {}
+    for e in result.entries:
+        counts[e.outcome] = counts.get(e.outcome, 0) + 1
+    what = "entries" if result.kind == "gradient" else "Jacobian entries"
+    lines = [verdict_line(result)]
+    lines.append(
+        f"  checked {len(result.entries)} {what} ({METHOD_NAMES[result.method]}, {result.dtype}) "
+        f"in {result.n_evals} evaluations of {result.name}: "
+        + ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
+        + f"; seed={result.seed}"
+    )
+    lines.append(f"  relative error = {result.relative_error_formula}")
+    shown = sorted(result.entries, key=lambda e: (e.outcome == "pass", -e.rel_error))
+    lines.append("")
+    lines.append("  worst entries:")
+    lines.extend(_entries_table(list(shown[:WORST_SHOWN])))
+    if d.patterns or d.kinks or d.notes:
+        lines.append("")
+        lines.append("  diagnosis:")
+        lines.extend(f"    - {p}" for p in d.patterns)
+        if d.kinks:
+            more = f" and {len(d.kinks) - 5} more" if len(d.kinks) > 5 else ""
+            lines.append(f"    - kinks (not differentiable here): {', '.join(d.kinks[:5])}{more}")
+        lines.extend(f"    - {n}" for n in d.notes)
+    for s in d.sweeps:
+        lines.append("")
+        lines.extend(_sweep_lines(s))
+    if d.taylor is not None:
+        lines.append("")
+        lines.extend(_taylor_line(d.taylor))
+    lines.append("")
+    lines.append(f"  noise floor of {result.name}: {d.noise_floor:.1e}")
+    if d.scipy_check_grad is not None:
+        norm = math.sqrt(sum(e.analytic**2 for e in result.entries))
+        rel = d.scipy_check_grad / norm if norm > 0 else math.inf
+        lines.append(
+            f"  scipy.optimize.check_grad (forward differences, ε = 1.5e-08, n + 1 evaluations): "
+            f"‖a − n‖₂ = {d.scipy_check_grad:.2e} (relative to ‖a‖₂: {rel:.1e})"
+        )
+    elif result.kind == "gradient" and len(result.entries) > SCIPY_MAX_N:
+        lines.append("  scipy.optimize.check_grad: skipped (too many entries)")
+    return "\n".join(lines)

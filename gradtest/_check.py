@@ -112,7 +112,7 @@ def _analytic_matrix(
 
 
 def _name_of(fun: Any) -> str:
-    return str(getattr(fun, "__qualname__", None) or getattr(fun, "__name__", None) or "fun")
+    return str(getattr(fun, "__name__", None) or type(fun).__name__)
 
 
 def run_check(
@@ -581,7 +581,7 @@ def check_grad(
     seed : int, optional
         Seed of the random directions (noise floor, Taylor test); recorded in the result.
     name : str, optional
-        The name shown in the report (default: ``fun.__qualname__``).
+        The name shown in the report (default: ``fun.__name__``).
     compare_scipy : bool, optional
         Also run ``scipy.optimize.check_grad`` (n + 1 evaluations; skipped for n > 10,000).
 

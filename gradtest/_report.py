@@ -65,17 +65,20 @@ def _entries_table(entries: list[EntryRecord]) -> list[str]:
 
 
 def _sweep_lines(s: StepSweep) -> list[str]:
-    lines = [f"  step sweep for {s.label} (analytic {s.analytic:.6g}):"]
-    lines.append(f"    {'h':>8}  {'numeric':>13}  {'rel.err':>7}")
-    for h, n, r in zip(s.steps, s.numeric, s.rel_errors, strict=True):
-        mark = "  ← best" if h == s.best_step else ""
-        lines.append(f"    {h:8.1e}  {_g(n)}  {r:7.1e}{mark}")
+    lines = [f"  step sweep for {s.label} (analytic {s.analytic:.6g}), central differences:"]
+    lines.append("    h       " + " ".join(f"{h:8.0e}" for h in s.steps))
+    lines.append("    rel.err " + " ".join(f"{r:8.1e}" for r in s.rel_errors))
     if s.rel_errors:
-        if s.error_floor > 1e-4 and min(s.rel_errors) > 0.5 * max(s.rel_errors[1:-1] or [0]):
-            verdict = "the error stays put as h shrinks: the gradient is wrong, not the step"
+        best = s.steps.index(s.best_step)
+        middle = s.rel_errors[1:-1] or s.rel_errors
+        if s.error_floor > 1e-4 and s.error_floor > 0.5 * max(middle):
+            verdict = "the error does not shrink with h: the gradient is wrong, not the step"
         else:
-            verdict = "the error falls with h to a floor set by round-off"
-        lines.append(f"    best h {s.best_step:.1e}, error floor {s.error_floor:.1e}: {verdict}")
+            verdict = "the error falls with h until round-off takes over"
+        lines.append(
+            f"    best h {s.best_step:.1e} (numeric {s.numeric[best]:.10g}), "
+            f"error floor {s.error_floor:.1e}: {verdict}"
+        )
     return lines
 
 

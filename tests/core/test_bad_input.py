@@ -1,0 +1,185 @@
+"""Bad input: a clear error naming the argument, what was expected and what arrived."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+import gradtest
+
+
+def f_sq(x: Any) -> float:
+    return float(np.sum(x**2))
+
+
+def g_sq(x: Any) -> Any:
+    return 2 * x
+
+
+W = np.arange(12.0).reshape(3, 4) / 10
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"x": np.arange(3)}, r"x has integer dtype int64.*astype\(np.float64\)"),
+        ({"x": np.array([1.0, np.nan])}, r"x is not finite: x\[1\] = nan"),
+        ({"x": np.array([1.0, np.inf, 2.0])}, r"x is not finite: x\[1\] = inf"),
+        ({"x": np.array([1 + 2j])}, r"x must have a real floating dtype .* got complex128"),
+        ({"x": np.array([], dtype=float)}, r"x has no entries"),
+        ({"x": "abc"}, r"x must be a floating-point ndarray, got str"),
+        ({"x": {}}, r"x is an empty dict"),
+        ({"x": {"W": np.arange(2)}}, r"x\['W'\] has integer dtype"),
+        (
+            {"grad": lambda x: 2 * x.T, "x": W},
+            r"has shape \(4, 3\) but x has shape \(3, 4\).*transpose",
+        ),
+        ({"grad": lambda x: (2 * x).ravel(), "x": W}, r"shape \(12,\) .* reshape it to \(3, 4\)"),
+        (
+            {"grad": lambda x: np.array([1.0, np.nan, 0.0]), "x": np.ones(3)},
+            r"grad is not finite: x\[1\] = nan",
+        ),
+        ({"grad": lambda x: (2 * x).astype(complex), "x": np.ones(2)}, r"grad has complex dtype"),
+        (
+            {"grad": lambda x: [2 * x], "x": np.ones(2)},
+            r"list of one array but x is a single array",
+        ),
+        (
+            {"fun": lambda x: x**2, "x": np.ones(3)},
+            r"must return a scalar loss, got an array of shape \(3,\).*check_jacobian",
+        ),
+        (
+            {"fun": lambda x: (f_sq(x), g_sq(x)), "x": np.ones(3)},
+            r"tuple of length 2 .* pass grad=True",
+        ),
+        ({"fun": lambda x: float("nan"), "x": np.ones(3)}, r"fun is not finite at x"),
+        ({"fun": lambda x: "loss", "x": np.ones(3)}, r"must return a real number, got str"),
+        ({"fun": 3.0, "x": np.ones(3)}, r"fun must be callable, got float"),
+        ({"grad": "2x", "x": np.ones(3)}, r"grad must be a callable .* or True .* got str"),
+        ({"rtol": -1.0}, r"rtol must be None or a finite number >= 0, got -1.0"),
+        ({"atol": float("nan")}, r"atol must be None or a finite number >= 0, got nan"),
+        ({"method": "backward"}, r"method must be one of .*'central'.* got 'backward'"),
+        ({"step": 2.0}, r"step must be None or a relative step in \(0, 1\), got 2.0"),
+        ({"seed": -3}, r"seed must be None or an int >= 0, got -3"),
+        ({"args": [1, 2]}, r"args must be a tuple .* got list"),
+    ],
+)
+def test_bad_input_is_named(kwargs: dict[str, Any], match: str) -> None:
+    call = {"fun": f_sq, "grad": g_sq, "x": np.ones(3)}
+    call.update(kwargs)
+    fun, grad, x = call.pop("fun"), call.pop("grad"), call.pop("x")
+    with pytest.raises(gradtest.InvalidArgumentError, match=match) as info:
+        gradtest.check_grad(fun, grad, x, **call)
+    assert isinstance(info.value, ValueError) and isinstance(info.value, TypeError)
+
+
+@pytest.mark.parametrize(
+    ("grad_out", "match"),
+    [
+        ((np.ones(2),), r"x is a dict with keys \['W', 'b'\]"),
+        ({"W": np.ones(2)}, r"missing: \['b'\]"),
+        ({"W": np.ones(2), "b": np.ones(1), "c": np.ones(1)}, r"unexpected: \['c'\]"),
+        ({"W": np.ones(3), "b": np.ones(1)}, r"grad for W has shape \(3,\) but W has shape \(2,\)"),
+    ],
+)
+def test_gradient_structure_must_match_a_dict(grad_out: Any, match: str) -> None:
+    x = {"W": np.ones(2), "b": np.ones(1)}
+    with pytest.raises(gradtest.InvalidArgumentError, match=match):
+        gradtest.check_grad(lambda p: float(np.sum(p["W"]) + p["b"][0]), lambda p: grad_out, x)
+
+
+def test_gradient_structure_must_match_a_tuple() -> None:
+    with pytest.raises(gradtest.InvalidArgumentError, match=r"tuple of 2 arrays"):
+        gradtest.check_grad(lambda t: 1.0, lambda t: (np.ones(2),), (np.ones(2), np.ones(2)))
+
+
+def test_jacobian_shape_is_checked() -> None:
+    with pytest.raises(
+        gradtest.InvalidArgumentError, match=r"expected a real array of shape \(2, 3\)"
+    ):
+        gradtest.check_jacobian(lambda x: x[:2] * 2, lambda x: np.ones((3, 2)), np.ones(3))
+
+
+def test_a_raising_function_names_the_evaluation_and_the_entry() -> None:
+    x = np.array([1.0, 2.0, 3.0])
+    original = x.copy()
+    calls = []
+
+    def fragile(v):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        v[0] = 99.0  # scribbles on its input: must never reach the user's array
+        if len(calls) > 22:
+            raise ZeroDivisionError("boom")
+        return float(np.sum(v**2))
+
+    with pytest.raises(gradtest.FunctionEvaluationError) as info:
+        gradtest.check_grad(fragile, lambda v: 2 * v, x, seed=0)
+    message = str(info.value)
+    assert "fragile raised ZeroDivisionError at evaluation 23" in message
+    assert "screen: x[" in message
+    assert isinstance(info.value.__cause__, ZeroDivisionError)
+    assert isinstance(info.value, RuntimeError)
+    assert np.array_equal(x, original) and x.tobytes() == original.tobytes()
+
+
+def test_user_arrays_are_never_modified_even_by_a_writing_function() -> None:
+    params = {"W": np.linspace(0.1, 1, 6).reshape(2, 3), "b": np.array([0.5, -0.5])}
+    before = {k: v.copy() for k, v in params.items()}
+
+    def writer(p):  # type: ignore[no-untyped-def]
+        p["W"] *= 1.0  # in place, but harmless
+        return float(np.sum(p["W"] ** 2) + np.sum(p["b"]))
+
+    result = gradtest.check_grad(
+        writer, lambda p: {"W": 2 * p["W"], "b": np.ones(2)}, params, seed=0
+    )
+    assert result.verdict == "pass"
+    for k in params:
+        assert params[k].tobytes() == before[k].tobytes()
+
+
+def test_a_function_that_changes_its_input_is_reported() -> None:
+    def mutating(v):  # type: ignore[no-untyped-def]
+        v += 1.0
+        return float(np.sum(v))
+
+    with pytest.raises(gradtest.FunctionEvaluationError, match="modified its input in place"):
+        gradtest.check_grad(mutating, lambda v: np.ones_like(v), np.ones(3), seed=0)
+
+
+def test_a_raising_gradient_is_wrapped() -> None:
+    def bad_grad(x):  # type: ignore[no-untyped-def]
+        raise KeyError("W")
+
+    with pytest.raises(
+        gradtest.FunctionEvaluationError, match=r"grad \(bad_grad\) raised KeyError"
+    ):
+        gradtest.check_grad(f_sq, bad_grad, np.ones(2))
+
+
+def test_nondeterministic_function_is_an_error_naming_the_spread() -> None:
+    rng = np.random.default_rng(0)
+
+    def dropout_loss(x):  # type: ignore[no-untyped-def]
+        mask = rng.random(x.shape) > 0.5
+        return float(np.sum((x * mask) ** 2))
+
+    with pytest.raises(gradtest.NondeterminismError, match=r"not deterministic.*spread"):
+        gradtest.check_grad(dropout_loss, lambda x: 2 * x, np.ones(5))
+
+
+def test_output_shape_must_not_change() -> None:
+    def shifty(x):  # type: ignore[no-untyped-def]
+        return x[: 2 if x[0] == 1.0 else 1] * 1.0
+
+    with pytest.raises(gradtest.InvalidArgumentError, match="output shape must not depend on x"):
+        gradtest.check_jacobian(shifty, lambda x: np.eye(2, 3), np.array([1.0, 2.0, 3.0]))
+
+
+def test_grad_true_requires_a_pair() -> None:
+    with pytest.raises(
+        gradtest.InvalidArgumentError, match=r"tuple of length 3|\(value, gradient\)"
+    ):
+        gradtest.check_grad(lambda x: (1.0, x, x), True, np.ones(2))

@@ -1,0 +1,149 @@
+"""Diagnoses: bug patterns, step sweep, Taylor test, noise floor, scipy's figure, the report."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import gradtest
+
+rng = np.random.default_rng(3)
+A = rng.standard_normal((5, 5))
+X = rng.standard_normal((5, 5))
+
+
+def quad(W: np.ndarray) -> float:
+    return float(np.sum(A * W * W) + np.sum(np.sin(W)))
+
+
+def quad_grad(W: np.ndarray) -> np.ndarray:
+    return 2 * A * W + np.cos(W)
+
+
+@pytest.mark.parametrize(
+    ("factor", "phrase"),
+    [
+        (-1.0, "sign flipped?"),
+        (2.0, "extra factor 2?"),
+        (0.5, "missing factor 2?"),
+        (64.0, "extra factor 64 (missing 1/N?)"),
+        (1 / 64, "missing factor 64 (extra 1/N, N = 64?)"),
+        (-3.0, "sign flipped and extra factor 3"),
+        (1.37, "constant factor 1.37?"),
+    ],
+)
+def test_constant_factor_patterns(factor: float, phrase: str) -> None:
+    result = gradtest.check_grad(quad, lambda W: factor * quad_grad(W), X, seed=0)
+    assert result.verdict == "fail"
+    assert phrase in result.diagnosis.summary
+    assert phrase in str(result).splitlines()[0]
+
+
+def test_transposed_gradient() -> None:
+    result = gradtest.check_grad(quad, lambda W: quad_grad(W).T, X, seed=0)
+    assert result.verdict == "fail"
+    assert "transposed gradient?" in result.diagnosis.summary
+
+
+@pytest.mark.parametrize("lam", [-0.2, 0.05])
+def test_missing_or_misscaled_regularisation(lam: float) -> None:
+    def f(W):  # type: ignore[no-untyped-def]
+        return quad(W) + 0.1 * float(np.sum(W * W))
+
+    def g(W):  # type: ignore[no-untyped-def]
+        return quad_grad(W) + 0.2 * W + lam * W
+
+    result = gradtest.check_grad(f, g, X, seed=0)
+    assert result.verdict == "fail"
+    assert f"analytic − numeric = {lam:.3g} × x" in result.diagnosis.summary
+    assert "regularisation" in result.diagnosis.summary
+
+
+def test_errors_confined_to_a_row_and_to_a_column() -> None:
+    def row_bug(W):  # type: ignore[no-untyped-def]
+        g = quad_grad(W)
+        g[2] *= 1.1
+        return g
+
+    def col_bug(W):  # type: ignore[no-untyped-def]
+        g = quad_grad(W)
+        g[:, 4] += 0.3
+        return g
+
+    r = gradtest.check_grad(quad, row_bug, X, seed=0)
+    assert "x: errors confined to row(s) 2" in r.diagnosis.patterns
+    c = gradtest.check_grad(quad, col_bug, X, seed=0)
+    assert "x: errors confined to column(s) 4" in c.diagnosis.patterns
+
+
+def test_step_sweep_shows_a_v_for_a_correct_gradient_and_a_flat_line_for_a_wrong_one() -> None:
+    good = gradtest.check_grad(quad, quad_grad, X, seed=0)
+    (sweep,) = good.diagnosis.sweeps
+    assert len(sweep.steps) == 12
+    errors = np.array(sweep.rel_errors)
+    best = int(np.argmin(errors))
+    assert 0 < best < 11  # too large and too small steps are both worse
+    assert errors[0] > 100 * errors[best] and errors[-1] > 100 * errors[best]
+    assert sweep.error_floor < 1e-8
+    assert "round-off" in str(good)
+
+    bad = gradtest.check_grad(quad, lambda W: 1.5 * quad_grad(W), X, seed=0)
+    assert len(bad.diagnosis.sweeps) == 3
+    for s in bad.diagnosis.sweeps:
+        assert min(s.rel_errors) > 0.3
+    assert "the gradient is wrong, not the step" in str(bad)
+
+
+def test_taylor_slopes_are_two_for_correct_and_one_for_wrong() -> None:
+    good = gradtest.check_grad(quad, quad_grad, X, seed=0).diagnosis.taylor
+    assert good is not None and good.verdict == "consistent"
+    assert np.median(good.slopes) == pytest.approx(2.0, abs=0.1)
+    bad = gradtest.check_grad(quad, lambda W: quad_grad(W) + 0.01, X, seed=0).diagnosis.taylor
+    assert bad is not None and bad.verdict == "wrong"
+    assert bad.slopes[-1] == pytest.approx(1.0, abs=0.1)
+
+
+def test_taylor_test_of_a_linear_function_is_uninformative_when_correct() -> None:
+    c = rng.standard_normal(6)
+    t = gradtest.check_grad(lambda x: float(c @ x), lambda x: c, np.ones(6), seed=0)
+    assert t.diagnosis.taylor is not None and t.diagnosis.taylor.verdict == "uninformative"
+
+
+def test_scipy_figure_is_reported_beside_ours() -> None:
+    result = gradtest.check_grad(quad, lambda W: -quad_grad(W), X, seed=0)
+    from scipy.optimize import check_grad as scipy_check_grad
+
+    direct = scipy_check_grad(
+        lambda z: quad(z.reshape(5, 5)), lambda z: -quad_grad(z.reshape(5, 5)).ravel(), X.ravel()
+    )
+    assert result.diagnosis.scipy_check_grad == pytest.approx(direct, rel=1e-6)
+    assert "scipy.optimize.check_grad" in str(result)
+    assert result.evals_by_phase["scipy"] == X.size + 1
+    off = gradtest.check_grad(quad, quad_grad, X, seed=0, compare_scipy=False)
+    assert off.diagnosis.scipy_check_grad is None and "scipy" not in off.evals_by_phase
+
+
+def test_noise_floor_is_measured() -> None:
+    def noisy(x):  # type: ignore[no-untyped-def]
+        # a deterministic ripple: a value rounded to 1e-9
+        return float(np.round(np.sum(x**2), 9))
+
+    result = gradtest.check_grad(noisy, lambda x: 2 * x, np.linspace(1, 2, 4), seed=0)
+    assert 1e-11 < result.diagnosis.noise_floor < 1e-8
+
+
+def test_report_reads_top_down() -> None:
+    result = gradtest.check_grad(quad, lambda W: -quad_grad(W), X, seed=0, name="quad_loss")
+    lines = str(result).splitlines()
+    assert lines[0].startswith("FAIL quad_loss wrt x: max relative error 2.0e+00 at x[")
+    assert lines[0].endswith("(sign flipped?)")
+    text = "\n".join(lines)
+    for part in (
+        "worst entries:",
+        "step sweep for",
+        "Taylor test",
+        "noise floor",
+        "relative error =",
+    ):
+        assert part in text
+    assert text.index("worst entries:") < text.index("step sweep for") < text.index("Taylor test")

@@ -1,0 +1,319 @@
+"""Verdicts: pass, fail and inconclusive on the cases the issue names."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+import gradtest
+
+rng = np.random.default_rng(42)
+
+
+def svm_loss(W: np.ndarray, X: np.ndarray, y: np.ndarray, reg: float) -> tuple[float, np.ndarray]:
+    n = X.shape[0]
+    scores = X @ W
+    correct = scores[np.arange(n), y][:, None]
+    margins = np.maximum(0, scores - correct + 1.0)
+    margins[np.arange(n), y] = 0
+    loss = margins.sum() / n + reg * np.sum(W * W)
+    mask = (margins > 0).astype(float)
+    mask[np.arange(n), y] = -mask.sum(axis=1)
+    return float(loss), X.T @ mask / n + 2 * reg * W
+
+
+X = rng.standard_normal((40, 6))
+Y = rng.integers(0, 4, 40)
+W = 0.01 * rng.standard_normal((6, 4))
+
+
+def test_correct_svm_does_not_fail() -> None:
+    for seed in range(5):
+        result = gradtest.check_grad(svm_loss, True, W, args=(X, Y, 0.1), seed=seed)
+        assert result.verdict != "fail", str(result)
+
+
+def test_correct_svm_at_zero_weights_passes() -> None:
+    result = gradtest.check_grad(svm_loss, True, np.zeros((6, 4)), args=(X, Y, 0.1), seed=0)
+    assert result.verdict == "pass", str(result)
+
+
+def test_sign_flipped_svm_fails_with_the_sign_diagnosis() -> None:
+    def flipped(W, X, y, reg):  # type: ignore[no-untyped-def]
+        loss, g = svm_loss(W, X, y, reg)
+        return loss, -g
+
+    result = gradtest.check_grad(flipped, True, W, args=(X, Y, 0.1), seed=0)
+    assert result.verdict == "fail"
+    assert "sign flipped" in result.diagnosis.summary
+    assert str(result).startswith("FAIL flipped wrt x: max relative error 2.0e+00 at x[")
+
+
+def test_relu_at_zero_is_a_kink_not_a_failure() -> None:
+    x = np.array([0.0, 1.0, -1.0, 0.0])
+    result = gradtest.check_grad(
+        lambda x: float(np.sum(np.maximum(x, 0))), lambda x: (x > 0).astype(float), x, seed=1
+    )
+    assert result.verdict == "inconclusive"
+    assert set(result.diagnosis.kinks) == {"x[0]", "x[3]"}
+    by_label = {e.label: e for e in result.entries}
+    assert by_label["x[0]"].outcome == "kink"
+    assert by_label["x[1]"].outcome == "pass"
+    assert "kink" in str(result)
+
+
+@pytest.mark.parametrize("fun_name", ["abs", "max", "hinge"])
+def test_kinks_of_abs_max_and_hinge_are_recognised(fun_name: str) -> None:
+    x = np.array([0.0, 0.5, 1.0])
+    if fun_name == "abs":
+
+        def f(x):  # type: ignore[no-untyped-def]
+            return float(np.sum(np.abs(x)))
+
+        def g(x):  # type: ignore[no-untyped-def]
+            return np.sign(x)
+    elif fun_name == "max":
+
+        def f(x):  # type: ignore[no-untyped-def]
+            return float(max(x[0], 0.0) + x[1] ** 2 + x[2])
+
+        def g(x):  # type: ignore[no-untyped-def]
+            return np.array([1.0 if x[0] > 0 else 0.0, 2 * x[1], 1.0])
+    else:
+
+        def f(x):  # type: ignore[no-untyped-def]
+            return float(np.sum(np.maximum(0.0, 1.0 - x * np.array([1.0, 2.0, 0.5]))))
+
+        def g(x):  # type: ignore[no-untyped-def]
+            c = np.array([1.0, 2.0, 0.5])
+            return -c * (1.0 - x * c > 0)
+
+    result = gradtest.check_grad(f, g, x, seed=0)
+    assert result.verdict == "inconclusive", str(result)
+    assert len(result.diagnosis.kinks) == 1
+
+
+def test_a_wrong_value_at_a_kink_still_fails() -> None:
+    x = np.array([0.0, 1.0])
+    result = gradtest.check_grad(
+        lambda x: float(np.sum(np.maximum(x, 0))), lambda x: np.array([5.0, 1.0]), x, seed=0
+    )
+    assert result.verdict == "fail"
+    assert "outside the one-sided derivatives" in result.worst.note  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("scale", [1e8, 1e-8, 1.0])
+def test_badly_scaled_correct_gradient_passes_and_sign_flip_fails(scale: float) -> None:
+    x = rng.standard_normal(5)
+
+    def f(x):  # type: ignore[no-untyped-def]
+        return scale * float(np.sum(np.sin(x) + x**2))
+
+    def g(x):  # type: ignore[no-untyped-def]
+        return scale * (np.cos(x) + 2 * x)
+
+    assert gradtest.check_grad(f, g, x, seed=0).verdict == "pass"
+    assert gradtest.check_grad(f, lambda x: -g(x), x, seed=0).verdict == "fail"
+
+
+@pytest.mark.parametrize("xscale", [1e-8, 1e6])
+def test_badly_scaled_parameters(xscale: float) -> None:
+    x = xscale * rng.standard_normal(4)
+
+    def f(x):  # type: ignore[no-untyped-def]
+        return float(np.sum(np.tanh(x / xscale)))
+
+    def g(x):  # type: ignore[no-untyped-def]
+        return (1 - np.tanh(x / xscale) ** 2) / xscale
+
+    assert gradtest.check_grad(f, g, x, seed=0).verdict == "pass"
+    assert gradtest.check_grad(f, lambda x: 1.5 * g(x), x, seed=0).verdict == "fail"
+
+
+def test_correct_float32_gradient_passes_with_a_warning() -> None:
+    x = rng.standard_normal(8).astype(np.float32)
+
+    def f(x):  # type: ignore[no-untyped-def]
+        return np.sum(np.tanh(x) ** 2 + np.float32(0.5) * x * x)
+
+    def g(x):  # type: ignore[no-untyped-def]
+        t = np.tanh(x)
+        return 2 * t * (1 - t**2) + x
+
+    for seed in range(5):
+        with pytest.warns(UserWarning, match="float32"):
+            result = gradtest.check_grad(f, g, x, seed=seed)
+        assert result.verdict == "pass", str(result)
+
+
+def test_float32_gradient_off_by_one_percent_fails() -> None:
+    x = rng.standard_normal(8).astype(np.float32)
+
+    def f(x):  # type: ignore[no-untyped-def]
+        return np.sum(np.tanh(x) ** 2)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        result = gradtest.check_grad(
+            f, lambda x: 1.01 * 2 * np.tanh(x) * (1 - np.tanh(x) ** 2), x, seed=0
+        )
+    assert result.verdict == "fail"
+
+
+def test_bug_of_1e_minus_6_of_the_gradient_norm_fails_in_float64() -> None:
+    x = rng.standard_normal(50)
+
+    def g(x):  # type: ignore[no-untyped-def]
+        out = np.cos(x) + x
+        out[17] += 1e-6 * np.linalg.norm(out)
+        return out
+
+    result = gradtest.check_grad(lambda x: float(np.sum(np.sin(x) + x**2 / 2)), g, x, seed=0)
+    assert result.verdict == "fail"
+    assert result.worst is not None and result.worst.label == "x[17]"
+    assert [e.label for e in result.failing()] == ["x[17]"]
+    assert "a single wrong entry: x[17]" in result.diagnosis.patterns
+
+
+def test_noisy_function_is_inconclusive_not_failed() -> None:
+    # deterministic "noise": a high-frequency ripple far below the resolution of the step
+    def f(x):  # type: ignore[no-untyped-def]
+        return float(np.sum(x**2) + 1e-9 * np.sum(np.sin(1e9 * x)))
+
+    x = rng.standard_normal(4)
+    result = gradtest.check_grad(f, lambda x: 2 * x, x, seed=0)
+    assert result.verdict == "inconclusive", str(result)
+    assert any(e.outcome == "unreliable" for e in result.entries)
+
+
+def test_user_tolerances_replace_the_derived_ones() -> None:
+    x = np.linspace(0.1, 1.0, 5)
+
+    def f(x):  # type: ignore[no-untyped-def]
+        return float(np.sum(x**3))
+
+    def g(x):  # type: ignore[no-untyped-def]
+        return 3 * x**2 * (1 + 1e-5)
+
+    assert gradtest.check_grad(f, g, x, seed=0).verdict == "fail"
+    loose = gradtest.check_grad(f, g, x, rtol=1e-3, seed=0)
+    assert loose.verdict == "pass"
+    assert all(
+        e.tolerance == pytest.approx(1e-3 * max(abs(e.analytic), abs(e.numeric)))
+        for e in loose.entries
+    )
+
+
+def test_assert_grad_raises_gradient_error_with_the_report() -> None:
+    x = np.array([1.0, 2.0])
+    with pytest.raises(gradtest.GradientError) as info:
+        gradtest.assert_grad(lambda x: float(x @ x), lambda x: x, x, seed=0)
+    assert isinstance(info.value, AssertionError)
+    assert str(info.value).startswith("FAIL")
+    assert info.value.result is not None and info.value.result.verdict == "fail"
+    assert "missing factor 2" in str(info.value)
+
+
+def test_assert_grad_warns_when_inconclusive() -> None:
+    x = np.array([0.0, 1.0])
+    with pytest.warns(gradtest.InconclusiveWarning, match="kink"):
+        result = gradtest.assert_grad(lambda x: float(np.sum(np.abs(x))), np.sign, x, seed=0)
+    assert result.verdict == "inconclusive"
+
+
+def test_several_parameter_arrays_as_dict_and_tuple() -> None:
+    A = rng.standard_normal((3, 2))
+    params = {"W": rng.standard_normal((2, 4)), "b": rng.standard_normal(4)}
+
+    def f(p):  # type: ignore[no-untyped-def]
+        h = np.tanh(A @ p["W"] + p["b"])
+        return float(np.sum(h**2))
+
+    def g(p):  # type: ignore[no-untyped-def]
+        h = np.tanh(A @ p["W"] + p["b"])
+        dz = 2 * h * (1 - h**2)
+        return {"W": A.T @ dz, "b": dz.sum(axis=0)}
+
+    result = gradtest.check_grad(f, g, params, seed=0)
+    assert result.verdict == "pass"
+    assert result.wrt == ("W", "b")
+    assert {e.array for e in result.entries} == {"W", "b"}
+
+    def g_bad(p):  # type: ignore[no-untyped-def]
+        out = g(p)
+        out["b"] = 2 * out["b"]
+        return out
+
+    bad = gradtest.check_grad(f, g_bad, params, seed=0)
+    assert bad.verdict == "fail"
+    assert {e.array for e in bad.failing()} == {"b"}
+    assert any(p.startswith("only b wrong") for p in bad.diagnosis.patterns)
+
+    tup = (params["W"], params["b"])
+    res_t = gradtest.check_grad(
+        lambda t: f({"W": t[0], "b": t[1]}),
+        lambda t: tuple(g({"W": t[0], "b": t[1]}).values()),
+        tup,
+        seed=0,
+    )
+    assert res_t.verdict == "pass"
+    assert res_t.entries[0].label == "x[0][0, 0]"
+
+
+def test_check_jacobian_passes_and_fails() -> None:
+    x = np.array([0.3, 2.0, -1.0])
+
+    def f(x):  # type: ignore[no-untyped-def]
+        return np.array([x[0] * x[1], np.sin(x[2]), x @ x])
+
+    def jac(x):  # type: ignore[no-untyped-def]
+        return np.array([[x[1], x[0], 0.0], [0, 0, np.cos(x[2])], 2 * x])
+
+    good = gradtest.check_jacobian(f, jac, x, seed=0)
+    assert good.verdict == "pass"
+    assert len(good.entries) == 9
+    assert good.entries[1].label == "d out[0] / d x[1]"
+    bad = gradtest.check_jacobian(f, lambda x: jac(x).T, x, seed=0)
+    assert bad.verdict == "fail"
+
+
+def test_hessian_check_is_a_jacobian_check_of_the_gradient() -> None:
+    x = np.array([1.0, -0.5, 2.0])
+    ok = gradtest.check_jacobian(lambda x: 4 * x**3, lambda x: np.diag(12 * x**2), x, seed=0)
+    assert ok.verdict == "pass"
+    bad = gradtest.check_jacobian(lambda x: 4 * x**3, lambda x: np.diag(4 * x**2), x, seed=0)
+    assert bad.verdict == "fail"
+
+
+def test_result_is_frozen_and_json_ready() -> None:
+    import dataclasses
+    import json
+
+    result = gradtest.check_grad(lambda x: float(x @ x), lambda x: 2 * x, np.ones(3), seed=3)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        result.verdict = "fail"  # type: ignore[misc]
+    data = json.loads(json.dumps(result.to_dict()))
+    assert data["schema"] == 1
+    assert data["verdict"] == "pass"
+    assert data["seed"] == 3
+    assert data["n_evals"] == result.n_evals == sum(result.evals_by_phase.values())
+
+
+def test_n_evals_counts_every_call_of_fun() -> None:
+    calls = []
+
+    def f(x):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        return float(np.sum(x**2))
+
+    result = gradtest.check_grad(f, lambda x: 2 * x, np.arange(1.0, 6.0), seed=0)
+    assert result.n_evals == len(calls)
+
+
+def test_same_seed_same_result() -> None:
+    x = rng.standard_normal(6)
+    a = gradtest.check_grad(lambda x: float(np.sum(np.sin(x))), np.cos, x, seed=7)
+    b = gradtest.check_grad(lambda x: float(np.sum(np.sin(x))), np.cos, x, seed=7)
+    assert a.to_dict() == b.to_dict()

@@ -15,9 +15,13 @@ The check runs in phases, each counted in ``GradCheckResult.evals_by_phase``:
 
 from __future__ import annotations
 
+import functools
+import heapq
 import math
 import warnings
 from collections.abc import Callable
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
@@ -28,7 +32,7 @@ from gradtest import _finite_diff as fd
 from gradtest import _tolerance as tol
 from gradtest._evaluate import Evaluator
 from gradtest._params import Float64Array, ParamSpec, flatten_params
-from gradtest._result import Diagnosis, EntryRecord, GradCheckResult, StepSweep
+from gradtest._result import Diagnosis, EntryRecord, GradCheckResult, Outcome, StepSweep
 from gradtest.errors import (
     FunctionEvaluationError,
     GradientError,
@@ -49,7 +53,26 @@ SCIPY_MAX_N = 10_000
 #: two evaluations at x may differ by this much (relative) and count as noise
 NONDET_RTOL = 1e-8
 
+#: mode="auto" checks every entry up to this many entries, directions above
+AUTO_FULL_MAX = 2000
+#: evaluations of fun at x (value twice)
+BASE_COST = 2
+#: evaluations per entry of each method's screen
+STENCIL_COST = {"central": 2, "forward": 1, "central4": 4, "richardson": 6, "complex": 1}
+#: mode="directions": evaluations for detection when no budget is given
+DIRECTION_BUDGET = 64
+#: mode="directions": further evaluations to localise a failure when no budget is given
+LOCALISE_BUDGET = 512
+#: steps (halving) of a directional probe; it costs twice as many evaluations
+PROBE_STEPS = 3
+#: bisection stops when more than this many parts of an array disagree at once
+SPREAD_LIMIT = 8
+#: share of the detection probes spent on random directions (the rest on sampled entries)
+DIRECTION_SHARE = 0.7
+
 Method = Literal["central", "forward", "central4", "richardson", "complex"]
+Mode = Literal["auto", "full", "directions"]
+MODES = ("auto", "full", "directions")
 
 
 def _validate_options(
@@ -115,6 +138,39 @@ def _name_of(fun: Any) -> str:
     return str(getattr(fun, "__name__", None) or type(fun).__name__)
 
 
+@dataclass
+class _State:
+    """What every phase of a check needs: the evaluator, the point and the analytic values."""
+
+    ev: Evaluator
+    spec: ParamSpec
+    x0: Float64Array
+    f0: NDArray[np.float64]  # (m,)
+    out_shape: tuple[int, ...]
+    analytic: NDArray[np.float64]  # (m, n)
+    sigma: NDArray[np.float64]  # (m,)
+    eps: float
+    scales: Float64Array
+    rtol: float | None
+    atol: float | None
+    method: str
+    step: float | None
+    kinks: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    noise_floor: float = 0.0
+    #: x . v of each direction probe, by label (for the regularisation pattern)
+    x_dot_v: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def m(self) -> int:
+        return int(self.analytic.shape[0])
+
+    def out_index(self, k: int) -> tuple[int, ...]:
+        if not self.out_shape:
+            return ()
+        return tuple(int(j) for j in np.unravel_index(k, self.out_shape))
+
+
 def run_check(
     fun: Callable[..., Any],
     deriv: Callable[..., Any] | Literal[True],
@@ -129,37 +185,191 @@ def run_check(
     seed: int | None = None,
     name: str | None = None,
     compare_scipy: bool = True,
+    mode: Mode = "auto",
+    budget: int | None = None,
+    vectorized: bool = False,
+    executor: Executor | None = None,
 ) -> GradCheckResult:
     """Shared implementation of :func:`check_grad` and :func:`check_jacobian`."""
     derivname = "grad" if kind == "gradient" else "jac"
     seed = _validate_options(fun, deriv, derivname, rtol, atol, method, step, seed)
+    _validate_scale_options(args, mode, budget, vectorized, executor)
+    name = name or _name_of(fun)
+    rng = np.random.default_rng(seed)
+    spec, x0 = flatten_params(x)
+    ev = Evaluator(
+        fun,
+        args,
+        spec,
+        x0,
+        returns_pair=deriv is True,
+        scalar=kind == "gradient",
+        name=name,
+        vectorized=vectorized,
+        executor=executor,
+    )
+    n = spec.size
+    mode_used = _choose_mode(mode, n, budget, method)
+    ev.limit = budget
+    state = _base(ev, deriv, derivname, kind, rng, mode_used)
+    state.rtol, state.atol, state.method, state.step = rtol, atol, method, step
+
+    if mode_used == "full":
+        records = _check_entries(state, np.arange(n))
+        coverage = f"every entry ({n}) by {fd.METHOD_NAMES[method]}"
+    else:
+        records, coverage = _check_directions(state, rng, budget)
+
+    # verdict
+    outcomes = {r.outcome for r in records}
+    judged = [r for r in records if r.outcome in ("pass", "fail")] or records
+    verdict: Literal["pass", "fail", "inconclusive"]
+    if "fail" in outcomes:
+        verdict = "fail"
+        pool = [r for r in records if r.outcome == "fail"]
+    elif outcomes - {"pass"}:
+        verdict = "inconclusive"
+        pool = judged
+    else:
+        verdict = "pass"
+        pool = records
+    worst = max(pool, key=lambda r: r.rel_error)
+    max_rel = max(r.rel_error for r in judged)
+
+    # diagnostics
+    failed_entries = [r for r in records if r.outcome == "fail" and r.probe == "entry"]
+    patterns = _patterns(state, records, mode_used)
+    sweeps: list[StepSweep] = []
+    taylor = None
+    scipy_figure = None
+    optional = budget is None or mode_used == "full"
+    if optional:
+        targets = sorted(failed_entries, key=lambda r: -r.rel_error)[:SWEEP_ENTRIES]
+        if not targets and worst.probe == "entry":
+            targets = [worst]
+        floor = tol.near_zero_floor(state.analytic, state.analytic)
+        for r in targets:
+            if not ev.can_afford(2 * len(diag.SWEEP_STEPS)):
+                break
+            i = _flat_index(spec, r)
+            k = int(np.ravel_multi_index(r.output, state.out_shape)) if state.out_shape else 0
+            sweeps.append(diag.step_sweep(ev, i, k, r.analytic, x0, float(state.scales[i]), floor))
+        if kind == "gradient" and ev.can_afford(diag.TAYLOR_POINTS):
+            taylor = diag.taylor_test(
+                ev, x0, float(state.f0[0]), state.analytic[0], float(state.sigma[0]), rng
+            )
+            if taylor.verdict == "wrong" and verdict == "pass":
+                state.notes.append(
+                    "the Taylor test suggests a wrong gradient although every entry passed: "
+                    "the disagreement is below the finite-difference tolerances"
+                )
+        if kind == "gradient" and compare_scipy:
+            direction = "all" if mode_used == "full" else "random"
+            cost = n + 1 if direction == "all" else 2
+            if n <= SCIPY_MAX_N or direction == "random":
+                if ev.can_afford(cost):
+                    scipy_figure = _scipy_check_grad(ev, x0, state.analytic[0], direction, seed)
+            else:
+                state.notes.append(
+                    f"scipy.optimize.check_grad skipped: it would cost n + 1 = {n + 1} evaluations"
+                )
+    summary = _summary(verdict, worst, patterns, state.kinks, records)
+    diagnosis = Diagnosis(
+        summary=summary,
+        patterns=tuple(patterns),
+        kinks=tuple(state.kinks),
+        noise_floor=state.noise_floor,
+        taylor=taylor,
+        sweeps=tuple(sweeps),
+        scipy_check_grad=scipy_figure,
+        notes=tuple(state.notes),
+    )
+    floor = tol.near_zero_floor(
+        np.array([r.analytic for r in records]), np.array([r.numeric for r in records])
+    )
+    return GradCheckResult(
+        name=name,
+        verdict=verdict,
+        max_rel_error=float(max_rel),
+        worst=worst,
+        n_evals=ev.n_evals,
+        entries=tuple(records),
+        diagnosis=diagnosis,
+        method=method,
+        seed=seed,
+        dtype=", ".join(sorted({str(d) for d in spec.dtypes})),
+        kind=kind,
+        wrt=spec.names,
+        evals_by_phase=dict(ev.counts),
+        relative_error_formula=(
+            f"|a − n| / max(|a|, |n|, {tol.NEAR_ZERO:g}·max|g|) with max|g| = "
+            f"{floor / tol.NEAR_ZERO:.3g}"
+        ),
+        mode=mode_used,
+        coverage=coverage,
+        budget=budget,
+    )
+
+
+def _validate_scale_options(
+    args: Any, mode: Any, budget: Any, vectorized: Any, executor: Any
+) -> None:
     if not isinstance(args, tuple):
         raise InvalidArgumentError(
             f"args must be a tuple of extra arguments, got {type(args).__name__}: "
             "write args=(X, y) (a one-element tuple needs a comma: args=(X,))"
         )
-    name = name or _name_of(fun)
-    rng = np.random.default_rng(seed)
-    spec, x0 = flatten_params(x)
-    eps = spec.eps
-    returns_pair = deriv is True
-    ev = Evaluator(
-        fun, args, spec, x0, returns_pair=returns_pair, scalar=kind == "gradient", name=name
-    )
+    if mode not in MODES:
+        raise InvalidArgumentError(f"mode must be one of {list(MODES)}, got {mode!r}")
+    if budget is not None and (
+        isinstance(budget, bool) or not isinstance(budget, (int, np.integer)) or budget < 1
+    ):
+        raise InvalidArgumentError(f"budget must be None or an int >= 1, got {budget!r}")
+    if not isinstance(vectorized, bool):
+        raise InvalidArgumentError(f"vectorized must be True or False, got {vectorized!r}")
+    if executor is not None and not callable(getattr(executor, "submit", None)):
+        raise InvalidArgumentError(
+            "executor must be a concurrent.futures.Executor (an object with .submit), got "
+            f"{type(executor).__name__}"
+        )
 
-    # 1. base: value, analytic derivative, determinism
-    raw0 = ev.call(spec.unflatten(x0), phase="base", what="x")
+
+def _choose_mode(mode: str, n: int, budget: int | None, method: str) -> str:
+    full_cost = BASE_COST + 2 * diag.NOISE_POINTS + STENCIL_COST[method] * n
+    if mode == "auto":
+        fits = budget is None or budget >= full_cost
+        return "full" if n <= AUTO_FULL_MAX and fits else "directions"
+    if mode == "full" and budget is not None and budget < full_cost:
+        raise InvalidArgumentError(
+            f"budget={budget} is too small for mode='full': checking every one of the {n} "
+            f"entries needs at least {full_cost} evaluations; raise the budget or use "
+            "mode='directions'"
+        )
+    return mode
+
+
+def _base(
+    ev: Evaluator,
+    deriv: Callable[..., Any] | Literal[True],
+    derivname: str,
+    kind: str,
+    rng: np.random.Generator,
+    mode_used: str,
+) -> _State:
+    """Values at x (twice), the analytic derivative, structural checks, the noise floor."""
+    spec, x0, name = ev.spec, ev.x0, ev.name
+    eps = spec.eps
+    raw0 = ev.call_at_x(what="x")
     f0 = ev.value(raw0, what="x")
     if not np.all(np.isfinite(f0)):
         raise InvalidArgumentError(f"fun is not finite at x: {name} returned {f0!r:.80}")
     out_shape = f0.shape
-    if returns_pair:
+    if deriv is True:
         g_raw = raw0[1]
         gname = f"the {'gradient' if kind == 'gradient' else 'Jacobian'} returned by fun"
     else:
-        assert callable(deriv)
         try:
-            g_raw = deriv(spec.unflatten(x0), *args)
+            g_raw = deriv(spec.unflatten(x0), *ev.args)
         except GradtestError:
             raise
         except Exception as err:
@@ -195,210 +405,441 @@ def run_check(
             f"numeric derivative is only good to about {eps ** (2 / 3):.1e} and the "
             "tolerances follow from that; check in float64 where you can"
         )
-        warnings.warn(msg, UserWarning, stacklevel=3)
+        warnings.warn(msg, UserWarning, stacklevel=4)
         notes.append(msg)
-
-    # 2. noise floor
-    sigma, measured_noise = diag.noise_floor(ev, x0, f0, rng)
+    lines = 2 if mode_used == "full" else 1
+    sigma, measured_noise = diag.noise_floor(ev, x0, f0, rng, lines=lines)
     if spread > 0:
         sigma = np.maximum(sigma, spread)
         notes.append(f"two evaluations at x differed by {spread:.2g}; counted as noise")
+    state = _State(
+        ev=ev,
+        spec=spec,
+        x0=x0,
+        f0=f0,
+        out_shape=out_shape,
+        analytic=analytic,
+        sigma=sigma,
+        eps=eps,
+        scales=fd.entry_scales(spec, x0),
+        rtol=None,
+        atol=None,
+        method="central",
+        step=None,
+        notes=notes,
+    )
+    state.noise_floor = measured_noise
+    return state
 
-    # 3. screen
-    scales = fd.entry_scales(spec, x0)
-    c = step if step is not None else fd.relative_step(method, eps)
-    n = spec.size
-    numeric, error, steps = _screen(ev, method, c, scales, x0, f0, sigma)
+
+def _judge(
+    state: _State,
+    a: NDArray[np.float64],
+    line: fd.LineEstimate,
+    floor: float,
+    label: Callable[[int], str],
+    extra_tol: NDArray[np.float64] | float = 0.0,
+) -> list[tuple[Outcome, float, str]]:
+    """Outcome, tolerance and note for each output, from a line estimate with its error."""
+    eps = state.eps
+    est, err = line.value, line.error
+    t = tol.tolerance(a, est, err, eps=eps, rtol=state.rtol, atol=state.atol) + extra_tol
+    bad_est = tol.unreliable(est, err, floor, eps=eps, rtol=state.rtol)
+    out: list[tuple[Outcome, float, str]] = []
+    for k in range(a.shape[0]):
+        lo, hi = float(line.lower[k]), float(line.upper[k])
+        if line.kinked[k]:
+            kink_tol = tol.SAFETY * 2.0 * float(state.sigma[k]) / float(line.step[k])
+            kink_tol += 0.1 * (hi - lo) + float(np.max(extra_tol))
+            if lo - kink_tol <= a[k] <= hi + kink_tol:
+                state.kinks.append(label(k))
+                out.append(
+                    (
+                        "kink",
+                        float(t[k]),
+                        f"kink: one-sided derivatives {lo:.4g} and {hi:.4g}; the analytic "
+                        "value lies between them (a valid one-sided derivative or subgradient)",
+                    )
+                )
+            else:
+                out.append(
+                    (
+                        "fail",
+                        kink_tol,
+                        "kink, but the analytic value is outside the one-sided derivatives "
+                        f"[{lo:.4g}, {hi:.4g}]",
+                    )
+                )
+        elif bad_est[k]:
+            out.append(
+                (
+                    "unreliable",
+                    float(t[k]),
+                    f"numeric estimate uncertain to {err[k]:.2g}: finite differences cannot "
+                    "be trusted here (noise or a nearby kink)",
+                )
+            )
+        elif abs(a[k] - est[k]) > t[k]:
+            out.append(("fail", float(t[k]), ""))
+        else:
+            out.append(("pass", float(t[k]), ""))
+    return out
+
+
+def _check_entries(state: _State, indices: NDArray[np.intp]) -> list[EntryRecord]:
+    """Screen the given entries with the chosen stencil, then verify the ones that disagree."""
+    ev, spec, eps = state.ev, state.spec, state.eps
+    analytic = state.analytic[:, indices]
+    c = state.step if state.step is not None else fd.relative_step(state.method, eps)
+    numeric, error, steps = _screen(ev, state, indices, c)
     floor = tol.near_zero_floor(analytic, numeric)
     diff = np.abs(analytic - numeric)
     screen_tol = np.maximum(tol.SCREEN_SAFETY * error, tol.FLOOR_ULPS * eps * np.abs(numeric))
-    if rtol is not None or atol is not None:
+    if state.rtol is not None or state.atol is not None:
         screen_tol = np.minimum(
-            screen_tol, tol.tolerance(analytic, numeric, error, eps=eps, rtol=rtol, atol=atol)
+            screen_tol,
+            tol.tolerance(analytic, numeric, error, eps=eps, rtol=state.rtol, atol=state.atol),
         )
-    trusted = ~tol.unreliable(numeric, error, floor, eps=eps, rtol=rtol)
-    passed_screen = (diff <= screen_tol) & trusted  # (m, n)
+    trusted = ~tol.unreliable(numeric, error, floor, eps=eps, rtol=state.rtol)
+    passed_screen = (diff <= screen_tol) & trusted  # (m, len(indices))
     outcome = np.full(analytic.shape, "pass", dtype=object)
     tolerance = screen_tol.copy()
-    record_notes: dict[tuple[int, int], str] = {}
+    notes: dict[tuple[int, int], str] = {}
 
-    # 4. verify the rest, worst first
     rel = tol.relative_error(analytic, numeric, floor)
     flagged = np.flatnonzero(~passed_screen.all(axis=0))
     flagged = flagged[np.argsort(-rel[:, flagged].max(axis=0))]
-    unverified = flagged[MAX_VERIFY:]
-    kinks: list[str] = []
-    for i in flagged[:MAX_VERIFY]:
-        est, est_err, h_used, kinked, lo, hi = _verify(ev, int(i), scales[i], x0, f0, sigma, eps)
-        if method == "complex":
-            agrees = np.abs(
-                numeric[:, i] - est
-            ) <= tol.SAFETY * est_err + tol.FLOOR_ULPS * eps * np.abs(est)
-            for kk in np.flatnonzero(~agrees):
-                record_notes[(int(kk), int(i))] = (
-                    "complex step disagrees with central differences: fun is not "
-                    "complex-analytic here (abs, max, .real?)"
-                )
-            est_err = np.where(agrees, np.minimum(est_err, error[:, i]), est_err)
-            est = np.where(agrees, numeric[:, i], est)
-            h_used = np.where(agrees, steps[i], h_used)
-            error[:, i] = np.where(agrees, error[:, i], np.inf)
-        else:
-            error[:, i] = est_err
-            numeric[:, i] = est
-        steps_i = h_used
-        a = analytic[:, i]
-        t = tol.tolerance(a, est, est_err, eps=eps, rtol=rtol, atol=atol)
-        tolerance[:, i] = t
-        bad_est = tol.unreliable(est, error[:, i], floor, eps=eps, rtol=rtol)
-        for k in range(analytic.shape[0]):
-            if kinked[k]:
-                kink_tol = tol.SAFETY * 2.0 * sigma[k] / h_used[k] + 0.1 * (hi[k] - lo[k])
-                if lo[k] - kink_tol <= a[k] <= hi[k] + kink_tol:
-                    outcome[k, i] = "kink"
-                    record_notes[(k, int(i))] = (
-                        f"kink: one-sided derivatives {lo[k]:.4g} and {hi[k]:.4g}; the analytic "
-                        "value lies between them (a valid one-sided derivative or subgradient)"
-                    )
-                    kinks.append(_entry_label(spec, k, int(i), out_shape))
-                else:
-                    outcome[k, i] = "fail"
-                    record_notes[(k, int(i))] = (
-                        f"kink, but the analytic value is outside the one-sided derivatives "
-                        f"[{lo[k]:.4g}, {hi[k]:.4g}]"
-                    )
-                    tolerance[k, i] = kink_tol
-            elif bad_est[k]:
-                outcome[k, i] = "unreliable"
-                record_notes.setdefault(
-                    (k, int(i)),
-                    f"numeric estimate uncertain to {error[k, i]:.2g}: finite differences cannot "
-                    "be trusted here (noise or a nearby kink)",
-                )
-            elif abs(a[k] - est[k]) > t[k]:
-                outcome[k, i] = "fail"
-            else:
-                outcome[k, i] = "pass"
-        steps[i] = float(np.max(steps_i))
-    for i in unverified:
-        for kk in np.flatnonzero(~passed_screen[:, i]):
-            outcome[kk, i] = "unreliable"
-            record_notes[(int(kk), int(i))] = (
-                f"not verified: more than {MAX_VERIFY} entries disagreed at the screen"
+    for pos, col_ in enumerate(flagged):
+        col = int(col_)
+        i = int(indices[col])
+        if pos >= MAX_VERIFY or not ev.can_afford(2 * VERIFY_STEPS):
+            why = (
+                f"more than {MAX_VERIFY} entries disagreed at the screen"
+                if pos >= MAX_VERIFY
+                else "the evaluation budget ran out"
             )
+            for kk in np.flatnonzero(~passed_screen[:, col]):
+                outcome[kk, col] = "unreliable"
+                notes[(int(kk), col)] = f"not verified: {why}"
+            if pos == MAX_VERIFY or (pos < MAX_VERIFY and not ev.can_afford(2 * VERIFY_STEPS)):
+                state.notes.append(
+                    f"{len(flagged) - pos} entries disagreed at the screen and were not "
+                    f"verified: {why}"
+                )
+            if pos >= MAX_VERIFY or not ev.can_afford(2 * VERIFY_STEPS):
+                for rest in flagged[pos + 1 :]:
+                    for kk in np.flatnonzero(~passed_screen[:, rest]):
+                        outcome[kk, rest] = "unreliable"
+                        notes[(int(kk), int(rest))] = f"not verified: {why}"
+                break
+        line = _verify(ev, i, float(state.scales[i]), state.x0, state.f0, state.sigma, eps)
+        if state.method == "complex":
+            line = _reconcile_complex(state, line, numeric[:, col], error[:, col], notes, col)
+        numeric[:, col] = line.value
+        error[:, col] = line.error
+        steps[col] = float(np.max(line.step))
+        judged = _judge(
+            state,
+            analytic[:, col],
+            line,
+            floor,
+            functools.partial(_label_for, spec, i, state.out_shape),
+        )
+        for k, (o, t, note) in enumerate(judged):
+            outcome[k, col] = o
+            tolerance[k, col] = t
+            if note:
+                notes.setdefault((k, col), note)
 
-    # records
     floor = tol.near_zero_floor(analytic, numeric)
     rel = tol.relative_error(analytic, numeric, floor)
-    m = analytic.shape[0]
     records = []
-    for k in range(m):
-        out_index = tuple(int(j) for j in np.unravel_index(k, out_shape)) if out_shape else ()
-        for i in range(n):
+    for k in range(state.m):
+        for col, i_ in enumerate(indices):
+            i = int(i_)
             blk, index = spec.locate(i)
             records.append(
                 EntryRecord(
                     array=spec.names[blk],
                     index=index,
-                    label=_entry_label(spec, k, i, out_shape),
-                    output=out_index,
-                    analytic=float(analytic[k, i]),
-                    numeric=float(numeric[k, i]),
-                    abs_error=float(diff_at(analytic, numeric, k, i)),
-                    rel_error=float(rel[k, i]),
-                    error_estimate=float(error[k, i]),
-                    step=float(steps[i]),
-                    tolerance=float(tolerance[k, i]),
-                    outcome=outcome[k, i],
-                    note=record_notes.get((k, i), ""),
+                    label=_entry_label(spec, k, i, state.out_shape),
+                    output=state.out_index(k),
+                    analytic=float(analytic[k, col]),
+                    numeric=float(numeric[k, col]),
+                    abs_error=abs(float(analytic[k, col]) - float(numeric[k, col])),
+                    rel_error=float(rel[k, col]),
+                    error_estimate=float(error[k, col]),
+                    step=float(steps[col]),
+                    tolerance=float(tolerance[k, col]),
+                    outcome=outcome[k, col],
+                    note=notes.get((k, col), ""),
                 )
             )
-    failed = outcome == "fail"
-    judged = [r for r in records if r.outcome in ("pass", "fail")] or records
-    if failed.any():
-        verdict: Literal["pass", "fail", "inconclusive"] = "fail"
-        pool = [r for r in records if r.outcome == "fail"]
-    elif (outcome != "pass").any():
-        verdict = "inconclusive"
-        pool = judged
-    else:
-        verdict = "pass"
-        pool = records
-    worst = max(pool, key=lambda r: r.rel_error)
-    max_rel = max(r.rel_error for r in judged)
+    return records
 
-    # 5. diagnostics
-    patterns = (
-        diag.bug_patterns(spec, x0, analytic.ravel(), numeric.ravel(), failed.ravel())
-        if m == 1 and failed.any()
-        else []
+
+def _reconcile_complex(
+    state: _State,
+    line: fd.LineEstimate,
+    cs_value: NDArray[np.float64],
+    cs_error: NDArray[np.float64],
+    notes: dict[tuple[int, int], str],
+    col: int,
+) -> fd.LineEstimate:
+    """Keep the complex-step value where central differences agree with it."""
+    agrees = np.abs(cs_value - line.value) <= tol.SAFETY * line.error + (
+        tol.FLOOR_ULPS * state.eps * np.abs(line.value)
     )
-    sweep_targets = sorted((r for r in records if r.outcome == "fail"), key=lambda r: -r.rel_error)[
-        :SWEEP_ENTRIES
-    ] or [worst]
-    sweeps: list[StepSweep] = []
-    for r in sweep_targets:
-        k = int(np.ravel_multi_index(r.output, out_shape)) if out_shape else 0
-        i = spec.offsets[spec.names.index(r.array)] + (
-            int(np.ravel_multi_index(r.index, spec.shapes[spec.names.index(r.array)]))
-            if r.index
-            else 0
+    for k in np.flatnonzero(~agrees):
+        notes[(int(k), col)] = (
+            "complex step disagrees with central differences: fun is not complex-analytic "
+            "here (abs, max, .real?)"
         )
-        sweeps.append(diag.step_sweep(ev, i, k, r.analytic, x0, float(scales[i]), floor))
-    taylor = None
-    scipy_figure = None
-    if kind == "gradient":
-        taylor = diag.taylor_test(ev, x0, float(f0[0]), analytic[0], float(sigma[0]), rng)
-        if taylor.verdict == "wrong" and verdict == "pass":
-            notes.append(
-                "the Taylor test suggests a wrong gradient although every entry passed: "
-                "the disagreement is below the finite-difference tolerances"
-            )
-        if compare_scipy and n <= SCIPY_MAX_N:
-            scipy_figure = _scipy_check_grad(ev, x0, analytic[0])
-        elif compare_scipy:
-            notes.append(
-                f"scipy.optimize.check_grad skipped: it would cost n + 1 = {n + 1} evaluations"
-            )
-    if unverified.size:
-        notes.append(
-            f"{unverified.size} more entries disagreed at the screen and were not verified "
-            f"(only the worst {MAX_VERIFY} are)"
+    return fd.LineEstimate(
+        value=np.where(agrees, cs_value, line.value),
+        error=np.where(agrees, np.minimum(cs_error, line.error), np.inf),
+        step=line.step,
+        kinked=line.kinked,
+        lower=line.lower,
+        upper=line.upper,
+    )
+
+
+def _probe(state: _State, v: Float64Array, what: str) -> fd.LineEstimate:
+    """Directional derivative of ``fun`` along ``v`` (already scaled to ``x``)."""
+    c = fd.relative_step("central", state.eps)
+    steps = [4 * c, 2 * c, c]
+    x0, ev = state.x0, state.ev
+
+    def values_at(offsets: list[float]) -> list[NDArray[np.float64]]:
+        return ev.at_points(
+            [x0 + t * v for t in offsets], phase="directions", what=[what] * len(offsets)
         )
-    summary = _summary(verdict, worst, patterns, kinks, records)
-    diagnosis = Diagnosis(
-        summary=summary,
-        patterns=tuple(patterns),
-        kinks=tuple(kinks),
-        noise_floor=measured_noise,
-        taylor=taylor,
-        sweeps=tuple(sweeps),
-        scipy_check_grad=scipy_figure,
-        notes=tuple(notes),
+
+    line = fd.line_derivative(values_at, steps, state.f0, state.sigma)
+    if state.spec.eps > np.finfo(np.float64).eps:
+        # x + t v is rounded to the parameter dtype: the step taken is not exactly t v
+        moved = fd.realise(state.spec, x0, steps[-1] * v) / steps[-1]
+        shift = state.analytic @ (v - moved)
+        line = fd.LineEstimate(
+            line.value + shift, line.error, line.step, line.kinked, line.lower, line.upper
+        )
+    return line
+
+
+def _direction_records(
+    state: _State, v: Float64Array, block: int, label: str, subset: str = ""
+) -> list[EntryRecord]:
+    """Compare the analytic directional derivative ``A v`` with a numeric one."""
+    line = _probe(state, v, label)
+    a = state.analytic @ v
+    # rounding of the analytic inner product when its terms cancel
+    cancel = 10 * state.eps * (np.abs(state.analytic) @ np.abs(v))
+    floor = tol.NEAR_ZERO * float(np.max(np.maximum(np.abs(a), np.abs(line.value)), initial=0))
+    floor = floor or np.finfo(np.float64).tiny
+    judged = _judge(state, a, line, floor, lambda k: label, extra_tol=cancel)
+    rel = tol.relative_error(a, line.value, floor)
+    return [
+        EntryRecord(
+            array=state.spec.names[block],
+            index=(),
+            label=label if state.m == 1 else f"{label} (out[{k}])",
+            output=state.out_index(k),
+            analytic=float(a[k]),
+            numeric=float(line.value[k]),
+            abs_error=abs(float(a[k]) - float(line.value[k])),
+            rel_error=float(rel[k]),
+            error_estimate=float(line.error[k]),
+            step=float(line.step[k]),
+            tolerance=o[1],
+            outcome=o[0],
+            note=o[2],
+            probe="direction",
+        )
+        for k, o in enumerate(judged)
+    ]
+
+
+def _check_directions(
+    state: _State, rng: np.random.Generator, budget: int | None
+) -> tuple[list[EntryRecord], str]:
+    """Random directions per array, sampled entries, and localisation of failures."""
+    ev, spec = state.ev, state.spec
+    probe_cost = 2 * PROBE_STEPS
+    detect = (budget if budget is not None else DIRECTION_BUDGET) - ev.n_evals
+    n_probes = detect // probe_cost
+    if n_probes < spec.n_blocks:
+        raise InvalidArgumentError(
+            f"budget={budget} is too small: mode='directions' needs {ev.n_evals} evaluations "
+            f"for the value and noise floor plus {probe_cost} per direction, with at least one "
+            f"direction for each of the {spec.n_blocks} arrays (budget >= "
+            f"{ev.n_evals + probe_cost * spec.n_blocks})"
+        )
+    n_dirs = max(spec.n_blocks, round(DIRECTION_SHARE * n_probes))
+    per_block = [
+        n_dirs // spec.n_blocks + (k < n_dirs % spec.n_blocks) for k in range(spec.n_blocks)
+    ]
+    records: list[EntryRecord] = []
+    failing: list[tuple[int, Float64Array, EntryRecord]] = []
+    for k in range(spec.n_blocks):
+        blk = spec.block(k)
+        for j in range(per_block[k]):
+            v = np.zeros(spec.size)
+            v[blk] = rng.standard_normal(blk.stop - blk.start) * state.scales[blk]
+            label = f"{spec.names[k]} · v{j}"
+            state.x_dot_v[label] = float(state.x0 @ v)
+            recs = _direction_records(state, v, k, label)
+            records.extend(recs)
+            bad = [r for r in recs if r.outcome == "fail"]
+            if bad:
+                failing.append((k, v, max(bad, key=lambda r: r.abs_error / r.tolerance)))
+    # sampled entries: the largest |analytic| and random ones
+    remaining_detect = (budget if budget is not None else DIRECTION_BUDGET) - ev.n_evals
+    n_coords = max(0, remaining_detect // 2 - 1)
+    sampled = np.array([], dtype=np.intp)
+    if n_coords:
+        size = np.max(np.abs(state.analytic), axis=0)
+        top = np.argsort(-size)[: (n_coords + 1) // 2]
+        rest = np.setdiff1d(np.arange(spec.size), top)
+        extra = rng.choice(rest, size=min(n_coords - top.size, rest.size), replace=False)
+        sampled = np.sort(np.concatenate([top, extra]).astype(np.intp))
+        if budget is None:
+            ev.limit = DIRECTION_BUDGET + LOCALISE_BUDGET
+        records.extend(_check_entries(state, sampled))
+    # localise: bisect the failing direction of each failing array
+    if budget is None:
+        ev.limit = DIRECTION_BUDGET + LOCALISE_BUDGET
+    located = 0
+    seen = {
+        int(np.ravel_multi_index(r.index, spec.shapes[spec.names.index(r.array)]))
+        + spec.offsets[spec.names.index(r.array)]
+        for r in records
+        if r.probe == "entry" and r.index
+    }
+    done_blocks: set[int] = set()
+    dense = bool(_patterns(state, records, "directions")) and not any(
+        p.startswith("a single") for p in _patterns(state, records, "directions")
     )
-    return GradCheckResult(
-        name=name,
-        verdict=verdict,
-        max_rel_error=float(max_rel),
-        worst=worst,
-        n_evals=ev.n_evals,
-        entries=tuple(records),
-        diagnosis=diagnosis,
-        method=method,
-        seed=seed,
-        dtype=", ".join(sorted({str(d) for d in spec.dtypes})),
-        kind=kind,
-        wrt=spec.names,
-        evals_by_phase=dict(ev.counts),
-        relative_error_formula=(
-            f"|a − n| / max(|a|, |n|, {tol.NEAR_ZERO:g}·max|g|) with max|g| = "
-            f"{floor / tol.NEAR_ZERO:.3g}"
-        ),
+    if dense:
+        state.notes.append(
+            "no bisection: one pattern explains every disagreeing direction, so the error "
+            "is not confined to a few entries"
+        )
+    for k, v, rec in sorted(failing, key=lambda t: -t[2].abs_error / t[2].tolerance):
+        if k in done_blocks or dense:
+            continue
+        done_blocks.add(k)
+        found = _localise(state, k, v, rec, seen)
+        located += len(found)
+        records.extend(found)
+    counts = ", ".join(f"{per_block[k]} for {spec.names[k]}" for k in range(spec.n_blocks))
+    coverage = (
+        f"{n_dirs} random directions ({counts}), each moving every entry of its array; "
+        f"{sampled.size} sampled entries (largest |gradient| and random)"
     )
+    if failing:
+        coverage += f"; bisection located {located} entries"
+    return records, coverage
+
+
+def _localise(
+    state: _State, block: int, v: Float64Array, rec: EntryRecord, seen: set[int]
+) -> list[EntryRecord]:
+    """Bisect a failing direction: restrict it to halves until single entries remain.
+
+    The discrepancy ``A v - D_v`` is additive over disjoint parts of ``v``, so one probe of
+    a half gives both halves (the other half is the difference); halves whose
+    discrepancy exceeds its tolerance are split further, the most significant first.
+    """
+    spec, ev = state.spec, state.ev
+    out = int(np.ravel_multi_index(rec.output, state.out_shape)) if state.out_shape else 0
+    blk = spec.block(block)
+    idx = np.arange(blk.start, blk.stop)
+    d0 = rec.analytic - rec.numeric
+    heap: list[tuple[float, int, NDArray[np.intp], float, float]] = [
+        (-abs(d0) / rec.tolerance, 0, idx, d0, rec.error_estimate)
+    ]
+    counter = 1
+    found: list[EntryRecord] = []
+    while heap:
+        if len(heap) > SPREAD_LIMIT:
+            state.notes.append(
+                f"{spec.names[block]}: the error is spread over many entries (more than "
+                f"{SPREAD_LIMIT} parts of the array disagree), so bisection stopped"
+            )
+            break
+        _, _, part, d, e = heapq.heappop(heap)
+        if part.size == 1:
+            i = int(part[0])
+            if i in seen or not ev.can_afford(2 * VERIFY_STEPS + 2):
+                continue
+            seen.add(i)
+            found.extend(r for r in _check_entries(state, part) if r.output == rec.output)
+            continue
+        if not ev.can_afford(2 * PROBE_STEPS):
+            state.notes.append("localisation stopped: the evaluation budget ran out")
+            break
+        half = part[: part.size // 2]
+        v_half = np.zeros(spec.size)
+        v_half[half] = v[half]
+        line = _probe(state, v_half, f"{spec.names[block]} bisection")
+        d1 = float((state.analytic @ v_half)[out] - line.value[out])
+        e1 = float(line.error[out])
+        for sub, dd, ee in ((half, d1, e1), (part[part.size // 2 :], d - d1, e + e1)):
+            cancel = 10 * state.eps * float(np.abs(state.analytic[out, sub]) @ np.abs(v[sub]))
+            t = tol.SAFETY * ee + cancel
+            if abs(dd) > t:
+                heapq.heappush(heap, (-abs(dd) / t, counter, sub, dd, ee))
+                counter += 1
+    return found
+
+
+def _flat_index(spec: ParamSpec, r: EntryRecord) -> int:
+    k = spec.names.index(r.array)
+    local = int(np.ravel_multi_index(r.index, spec.shapes[k])) if r.index else 0
+    return spec.offsets[k] + local
+
+
+def _patterns(state: _State, records: list[EntryRecord], mode_used: str) -> list[str]:
+    if not any(r.outcome == "fail" for r in records) or state.m != 1:
+        return []
+    if mode_used == "full":
+        analytic = np.array([r.analytic for r in records])
+        numeric = np.array([r.numeric for r in records])
+        failed = np.array([r.outcome == "fail" for r in records])
+        return diag.bug_patterns(state.spec, state.x0, analytic, numeric, failed)
+    probes = [r for r in records if r.outcome in ("pass", "fail")]
+    out = diag.factor_pattern(
+        np.array([r.analytic for r in probes]),
+        np.array([r.numeric for r in probes]),
+        "every direction and sampled entry",
+    )
+    dirs = [r for r in records if r.probe == "direction" and r.label in state.x_dot_v]
+    if not out and dirs:
+        d = np.array([r.analytic - r.numeric for r in dirs])
+        xv = np.array([state.x_dot_v[r.label] for r in dirs])
+        if xv @ xv > 0:
+            lam = float(d @ xv) / float(xv @ xv)
+            if lam and np.linalg.norm(d - lam * xv) <= diag.PATTERN_FIT * np.linalg.norm(d):
+                out.append(
+                    f"analytic − numeric = {lam:.3g} × x along every direction (missing or "
+                    "mis-scaled regularisation term? the gradient of reg·‖W‖² is 2·reg·W)"
+                )
+    bad_entries = [r for r in records if r.probe == "entry" and r.outcome == "fail"]
+    bad_arrays = sorted({r.array for r in records if r.outcome == "fail"})
+    if state.spec.n_blocks > 1 and len(bad_arrays) < state.spec.n_blocks:
+        out.append("only " + ", ".join(bad_arrays) + " wrong (the other arrays pass)")
+    if len(bad_entries) == 1:
+        out.append(f"a single wrong entry located: {bad_entries[0].label}")
+    return out
 
 
 def diff_at(a: NDArray[np.float64], n: NDArray[np.float64], k: int, i: int) -> float:
     return abs(float(a[k, i]) - float(n[k, i]))
+
+
+def _label_for(spec: ParamSpec, i: int, out_shape: tuple[int, ...], k: int) -> str:
+    return _entry_label(spec, k, i, out_shape)
 
 
 def _entry_label(spec: ParamSpec, k: int, i: int, out_shape: tuple[int, ...]) -> str:
@@ -409,48 +850,61 @@ def _entry_label(spec: ParamSpec, k: int, i: int, out_shape: tuple[int, ...]) ->
 
 
 def _screen(
-    ev: Evaluator,
-    method: str,
-    c: float,
-    scales: Float64Array,
-    x0: Float64Array,
-    f0: NDArray[np.float64],
-    sigma: NDArray[np.float64],
+    ev: Evaluator, state: _State, indices: NDArray[np.intp], c: float
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], Float64Array]:
-    """The chosen stencil on every entry: numeric (m, n), modelled error (m, n), steps (n,)."""
-    spec = ev.spec
-    h = fd.realise(spec, x0, c * scales) if method != "complex" else c * scales
-    h = np.where(h == 0, fd.realise(spec, x0, 4 * np.spacing(np.abs(x0) + scales)), h)
-    m, n = f0.size, spec.size
+    """The chosen stencil on the given entries: numeric (m, k), modelled error (m, k), steps."""
+    spec, x0, f0, sigma, method = ev.spec, state.x0, state.f0, state.sigma, state.method
+    scales = state.scales[indices]
+    h_full = np.zeros(spec.size)
+    h_full[indices] = c * scales
+    if method != "complex":
+        h_full = fd.realise(spec, x0, h_full)
+    h = h_full[indices]
+    if np.any(h == 0):
+        tiny = np.zeros(spec.size)
+        tiny[indices] = 4 * np.spacing(np.abs(x0[indices]) + scales)
+        h = np.where(h == 0, fd.realise(spec, x0, tiny)[indices], h)
+    m, n = f0.size, indices.size
     numeric = np.empty((m, n))
     error = np.empty((m, n))
     order = fd.ORDER[method]
-    for i in range(n):
-        hi = float(h[i])
-        if method == "complex":
-            (val,) = ev.at_entries([(i, complex(0.0, hi))], phase="screen")
+    if method == "complex":
+        vals = ev.at_entries(
+            [(int(i), complex(0.0, float(hi))) for i, hi in zip(indices, h, strict=True)],
+            phase="screen",
+        )
+        for col, (val, hi) in enumerate(zip(vals, h, strict=True)):
             d = np.imag(np.ravel(val)) / hi
-            numeric[:, i] = d
-            error[:, i] = 10 * ev.spec.eps * np.abs(d) + np.finfo(np.float64).tiny
-            continue
-        if method == "richardson":
-            hs = [hi, hi / 2, hi / 4]
-            centrals = []
-            for hk in hs:
-                fp, fm = ev.at_entries([(i, hk), (i, -hk)], phase="screen")
-                centrals.append((np.ravel(fp) - np.ravel(fm)) / (2 * hk))
+            numeric[:, col] = d
+            error[:, col] = 10 * spec.eps * np.abs(d) + np.finfo(np.float64).tiny
+        return numeric, error, h
+    if method == "richardson":
+        for col, (i, hi) in enumerate(zip(indices, h, strict=True)):
+            hs = [float(hi), float(hi) / 2, float(hi) / 4]
+            vals = ev.at_entries(
+                [(int(i), s * hk) for hk in hs for s in (1.0, -1.0)], phase="screen"
+            )
+            centrals = [
+                (np.ravel(vals[2 * j]) - np.ravel(vals[2 * j + 1])) / (2 * hk)
+                for j, hk in enumerate(hs)
+            ]
             est = fd.richardson(centrals, hs, sigma)
-            numeric[:, i] = est.value
-            error[:, i] = est.error
-            continue
-        offsets, weights = fd.STENCILS[method]
-        pert = [(i, o * hi) for o in offsets if o != 0]
-        vals = iter(ev.at_entries(pert, phase="screen"))
-        values = [f0 if o == 0 else np.ravel(next(vals)).astype(np.float64) for o in offsets]
-        d, roundoff = fd.stencil_estimate(values, weights, hi, sigma)
-        numeric[:, i] = d
-        trunc = (hi / scales[i]) ** order * np.abs(d)
-        error[:, i] = roundoff + trunc
+            numeric[:, col] = est.value
+            error[:, col] = est.error
+        return numeric, error, h
+    offsets, weights = fd.STENCILS[method]
+    moves = [o for o in offsets if o != 0]
+    vals = ev.at_entries(
+        [(int(i), o * float(hi)) for i, hi in zip(indices, h, strict=True) for o in moves],
+        phase="screen",
+    )
+    for col, hi in enumerate(h):
+        it = iter(vals[col * len(moves) : (col + 1) * len(moves)])
+        values = [f0 if o == 0 else np.ravel(next(it)).astype(np.float64) for o in offsets]
+        d, roundoff = fd.stencil_estimate(values, weights, float(hi), sigma)
+        numeric[:, col] = d
+        trunc = (hi / scales[col]) ** order * np.abs(d)
+        error[:, col] = roundoff + trunc
     return numeric, error, h
 
 
@@ -462,15 +916,8 @@ def _verify(
     f0: NDArray[np.float64],
     sigma: NDArray[np.float64],
     eps: float,
-) -> tuple[
-    NDArray[np.float64],
-    NDArray[np.float64],
-    NDArray[np.float64],
-    NDArray[np.bool_],
-    NDArray[np.float64],
-    NDArray[np.float64],
-]:
-    """Richardson estimate, its error, the step, and the kink test for entry ``i``."""
+) -> fd.LineEstimate:
+    """Richardson estimate with its error, and the kink test, for entry ``i``."""
     spec = ev.spec
     base = 4 * fd.relative_step("central", eps) * scale
     steps: list[float] = []
@@ -480,28 +927,17 @@ def _verify(
         h = float(fd.realise(spec, x0, hv)[i])
         if h > 0 and (not steps or h < steps[-1]):
             steps.append(h)
-    pert = [(i, s * h) for h in steps for s in (1.0, -1.0)]
-    vals = [np.ravel(v).astype(np.float64) for v in ev.at_entries(pert, phase="verify")]
-    f_plus, f_minus = vals[0::2], vals[1::2]
-    centrals = [(fp - fm) / (2 * h) for fp, fm, h in zip(f_plus, f_minus, steps, strict=True)]
-    est = fd.richardson(centrals, steps, sigma)
-    value, error = est.value, est.error
-    h_used = np.full(value.shape, est.step)
-    if len(steps) > 3:
-        tail = fd.richardson(centrals[-3:], steps[-3:], sigma)
-        better = tail.error < error
-        value = np.where(better, tail.value, value)
-        error = np.where(better, tail.error, error)
-        h_used = np.where(better, tail.step, h_used)
-    if len(steps) >= 2:
-        kinked, lo, hi = diag.one_sided_jump(f_plus, f_minus, f0, steps, sigma)
-    else:
-        kinked = np.zeros(value.shape, dtype=bool)
-        lo = hi = value
-    return value, error, h_used, kinked, lo, hi
+    return fd.line_derivative(
+        lambda offsets: ev.at_entries([(i, t) for t in offsets], phase="verify"),
+        steps,
+        f0,
+        sigma,
+    )
 
 
-def _scipy_check_grad(ev: Evaluator, x0: Float64Array, analytic: Float64Array) -> float:
+def _scipy_check_grad(
+    ev: Evaluator, x0: Float64Array, analytic: Float64Array, direction: str, seed: int
+) -> float:
     from scipy.optimize import check_grad as scipy_check_grad
 
     def f(z: Float64Array) -> float:
@@ -510,7 +946,9 @@ def _scipy_check_grad(ev: Evaluator, x0: Float64Array, analytic: Float64Array) -
     def g(z: Float64Array) -> Float64Array:
         return analytic
 
-    return float(scipy_check_grad(f, g, x0.copy()))
+    return float(
+        scipy_check_grad(f, g, x0.copy(), direction=direction, rng=np.random.default_rng(seed))
+    )
 
 
 def _summary(
@@ -523,6 +961,11 @@ def _summary(
     if verdict == "fail":
         if patterns:
             return patterns[0]
+        if worst.probe == "direction":
+            return (
+                f"along {worst.label}: analytic {worst.analytic:.6g} vs numeric "
+                f"{worst.numeric:.6g} (tolerance {worst.tolerance:.2g})"
+            )
         return (
             f"analytic {worst.analytic:.6g} vs numeric {worst.numeric:.6g} at {worst.label} "
             f"(tolerance {worst.tolerance:.2g})"
@@ -551,6 +994,10 @@ def check_grad(
     seed: int | None = None,
     name: str | None = None,
     compare_scipy: bool = True,
+    mode: Mode = "auto",
+    budget: int | None = None,
+    vectorized: bool = False,
+    executor: Executor | None = None,
 ) -> GradCheckResult:
     """Check an analytic gradient against finite differences.
 
@@ -583,7 +1030,22 @@ def check_grad(
     name : str, optional
         The name shown in the report (default: ``fun.__name__``).
     compare_scipy : bool, optional
-        Also run ``scipy.optimize.check_grad`` (n + 1 evaluations; skipped for n > 10,000).
+        Also run ``scipy.optimize.check_grad`` (n + 1 evaluations, skipped for n > 10,000;
+        with ``mode="directions"`` its ``direction="random"`` variant, 2 evaluations).
+    mode : {"auto", "full", "directions"}, optional
+        ``"full"`` checks every entry; ``"directions"`` compares directional derivatives
+        along random directions (each array gets its own, scaled to it) plus sampled
+        entries, and bisects a failing direction down to the wrong entries; ``"auto"``
+        (default) is ``"full"`` up to 2,000 entries and ``"directions"`` above.
+    budget : int, optional
+        The most evaluations of ``fun`` to spend. By default ``"full"`` spends what it
+        needs and ``"directions"`` 64 for detection plus up to 512 to localise a failure.
+    vectorized : bool, optional
+        ``fun`` accepts a stack of inputs (a leading axis on every array) and returns one
+        value per input, so the perturbations go in a few calls.
+    executor : concurrent.futures.Executor, optional
+        Evaluate the perturbations on the executor's workers (a process pool, or a
+        ``dask.distributed`` client's ``get_executor()``); ``fun`` must be picklable.
 
     Returns
     -------
@@ -651,6 +1113,10 @@ def check_grad(
         seed=seed,
         name=name,
         compare_scipy=compare_scipy,
+        mode=mode,
+        budget=budget,
+        vectorized=vectorized,
+        executor=executor,
     )
 
 
@@ -667,6 +1133,10 @@ def assert_grad(
     seed: int | None = None,
     name: str | None = None,
     compare_scipy: bool = True,
+    mode: Mode = "auto",
+    budget: int | None = None,
+    vectorized: bool = False,
+    executor: Executor | None = None,
 ) -> GradCheckResult:
     """Like :func:`check_grad`, but raise :class:`GradientError` when the gradient is wrong.
 
@@ -697,6 +1167,10 @@ def assert_grad(
         seed=seed,
         name=name,
         compare_scipy=compare_scipy,
+        mode=mode,
+        budget=budget,
+        vectorized=vectorized,
+        executor=executor,
     )
     _raise_or_warn(result)
     return result
@@ -721,6 +1195,10 @@ def check_jacobian(
     step: float | None = None,
     seed: int | None = None,
     name: str | None = None,
+    mode: Mode = "auto",
+    budget: int | None = None,
+    vectorized: bool = False,
+    executor: Executor | None = None,
 ) -> GradCheckResult:
     """Check the Jacobian of a vector-valued function against finite differences.
 
@@ -732,7 +1210,7 @@ def check_jacobian(
         ``jac(x, *args)`` returns an array of shape ``out + x.shape`` (for a tuple or dict
         ``x``, one such array per parameter array); ``True`` when ``fun`` returns
         ``(value, jacobian)``.
-    x, args, rtol, atol, method, step, seed, name
+    x, args, rtol, atol, method, step, seed, name, mode, budget, vectorized, executor
         As in :func:`check_grad`.
 
     Returns
@@ -776,4 +1254,8 @@ def check_jacobian(
         seed=seed,
         name=name,
         compare_scipy=False,
+        mode=mode,
+        budget=budget,
+        vectorized=vectorized,
+        executor=executor,
     )

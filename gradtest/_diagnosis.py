@@ -7,19 +7,22 @@ trusted at this point.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 
 import numpy as np
 from numpy.typing import NDArray
 
 from gradtest._evaluate import Evaluator
-from gradtest._finite_diff import estimate_noise, realise
+from gradtest._finite_diff import estimate_noise, one_sided_jump, realise
 from gradtest._params import Float64Array, ParamSpec
 from gradtest._result import StepSweep, TaylorTest
 from gradtest._tolerance import relative_error
 
+__all__ = ["bug_patterns", "noise_floor", "one_sided_jump", "step_sweep", "taylor_test"]
+
 #: relative size of the line used to measure the noise floor (max(1e-6, 1e3 EPS))
 NOISE_SPAN = 1e-6
+#: points on each noise line
+NOISE_POINTS = 9
 #: the noise lines pass at this relative distance from x (see noise_floor)
 NOISE_OFFSET = 1e-3
 #: decades of the step sweep, relative to the entry's scale
@@ -42,9 +45,13 @@ def random_direction(spec: ParamSpec, x: Float64Array, rng: np.random.Generator)
 
 
 def noise_floor(
-    ev: Evaluator, x0: Float64Array, f0: NDArray[np.float64], rng: np.random.Generator
+    ev: Evaluator,
+    x0: Float64Array,
+    f0: NDArray[np.float64],
+    rng: np.random.Generator,
+    lines: int = 2,
 ) -> tuple[NDArray[np.float64], float]:
-    """Noise level ``sigma`` of each output of ``fun`` near ``x0`` (18 evaluations).
+    """Noise level ``sigma`` of each output of ``fun`` near ``x0`` (9 evaluations a line).
 
     Values on 9 equally spaced points, spaced ``max(NOISE_SPAN, 1e3 EPS)`` relative to the
     scale of ``x``, feed :func:`~gradtest._finite_diff.estimate_noise`. The lines run
@@ -59,7 +66,7 @@ def noise_floor(
     delta = max(NOISE_SPAN, 1e3 * eps)
     flat_f0 = np.atleast_1d(f0).astype(np.float64).ravel()
     estimates = []
-    for line in range(2):
+    for line in range(lines):
         v = random_direction(spec, x0, rng)
         centre = x0 + NOISE_OFFSET * random_direction(spec, x0, rng)
         values = [
@@ -68,7 +75,7 @@ def noise_floor(
             )
             .astype(np.float64)
             .ravel()
-            for j in range(-4, 5)
+            for j in range(-(NOISE_POINTS // 2), NOISE_POINTS - NOISE_POINTS // 2)
         ]
         table = np.array(values)  # (9, m)
         estimates.append([estimate_noise(table[:, k]) for k in range(table.shape[1])])
@@ -77,31 +84,6 @@ def noise_floor(
     sigma = np.maximum(measured, 2.0 * eps * np.abs(flat_f0))
     sigma = np.maximum(sigma, np.finfo(np.float64).tiny)
     return sigma, float(np.max(measured))
-
-
-def one_sided_jump(
-    f_plus: Sequence[NDArray[np.float64]],
-    f_minus: Sequence[NDArray[np.float64]],
-    f0: NDArray[np.float64],
-    steps: Sequence[float],
-    sigma: NDArray[np.float64],
-) -> tuple[NDArray[np.bool_], NDArray[np.float64], NDArray[np.float64]]:
-    """Kink test from one-sided differences at the two smallest steps (halving).
-
-    For a smooth function ``fwd - bwd = h f'' + O(h**3)`` halves with ``h``; at a kink it
-    tends to the jump of the derivative and does not shrink. An output is kinked when at the
-    smallest step the jump is well above round-off (``10 * 4 sigma / h``) and did not shrink
-    below 3/4 of its value at twice the step.
-
-    Returns ``(kinked, lower, upper)``: the one-sided derivatives, sorted, at the smallest step.
-    """
-    fwd = [(fp - f0) / h for fp, h in zip(f_plus, steps, strict=True)]
-    bwd = [(f0 - fm) / h for fm, h in zip(f_minus, steps, strict=True)]
-    jump_small = np.abs(fwd[-1] - bwd[-1])
-    jump_big = np.abs(fwd[-2] - bwd[-2])
-    noise = 4.0 * sigma / steps[-1]
-    kinked = (jump_small > 10.0 * noise) & (jump_small > 0.75 * jump_big)
-    return kinked, np.minimum(fwd[-1], bwd[-1]), np.maximum(fwd[-1], bwd[-1])
 
 
 def step_sweep(
@@ -208,6 +190,19 @@ def _nice_factor(c: float) -> str:
     return (sign + " and " if sign else "") + parts[0] + ("" if parts[0].endswith("?") else "?")
 
 
+def factor_pattern(analytic: Float64Array, numeric: Float64Array, where: str) -> list[str]:
+    """``analytic = c x numeric`` when that explains the error (sign, factor 2, 1/N)."""
+    diff = analytic - numeric
+    nn = float(numeric @ numeric)
+    if nn == 0 or not diff.any():
+        return []
+    c = float(analytic @ numeric) / nn
+    resid = float(np.linalg.norm(analytic - c * numeric))
+    if resid <= PATTERN_FIT * float(np.linalg.norm(diff)):
+        return [f"analytic = {c:.6g} × numeric over {where} ({_nice_factor(c)})"]
+    return []
+
+
 def bug_patterns(
     spec: ParamSpec,
     x0: Float64Array,
@@ -222,14 +217,8 @@ def bug_patterns(
     - ``analytic - numeric = lam x x``: a missing or mis-scaled regularisation term;
     - errors confined to one array, to some rows or columns, or to a single entry.
     """
-    out: list[str] = []
+    out = factor_pattern(analytic, numeric, "all entries")
     diff = analytic - numeric
-    nn = float(numeric @ numeric)
-    if nn > 0 and failed.any():
-        c = float(analytic @ numeric) / nn
-        resid = float(np.linalg.norm(analytic - c * numeric))
-        if resid <= PATTERN_FIT * float(np.linalg.norm(diff)):
-            out.append(f"analytic = {c:.6g} × numeric over all entries ({_nice_factor(c)})")
     bad_blocks = [k for k in range(spec.n_blocks) if failed[spec.block(k)].any()]
     if spec.n_blocks > 1 and 0 < len(bad_blocks) < spec.n_blocks:
         good = [spec.names[k] for k in range(spec.n_blocks) if k not in bad_blocks]

@@ -11,8 +11,11 @@ Every evaluation goes through :class:`Evaluator`, which
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Executor
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -22,6 +25,11 @@ from gradtest._params import Float64Array, ParamSpec, as_output
 from gradtest.errors import FunctionEvaluationError, GradtestError
 
 Fun = Callable[..., Any]
+
+#: with vectorized=True, one call receives at most this many bytes of stacked inputs
+VECTOR_BYTES = 64 * 2**20
+#: with an executor, the perturbations of one phase go out in this many chunks
+EXECUTOR_CHUNKS = 16
 
 
 def _describe_delta(delta: complex | float) -> str:
@@ -41,6 +49,13 @@ class Evaluator:
         The parameter structure and the flat float64 point.
     returns_pair
         ``fun`` returns ``(value, gradient)`` (``grad=True``); only the value is kept.
+    vectorized
+        ``fun`` takes a stack of inputs (a leading axis on every array) and returns one
+        value per input; a phase's perturbations go in as few calls as memory allows
+        (``VECTOR_BYTES``). ``n_evals`` still counts points, not calls.
+    executor
+        A ``concurrent.futures.Executor``: a phase's perturbations are split into chunks
+        evaluated by its workers, each on its own copy of ``x``.
     scalar
         The value must be a scalar (``check_grad``) or may be an array (``check_jacobian``).
     name
@@ -57,6 +72,8 @@ class Evaluator:
         returns_pair: bool,
         scalar: bool,
         name: str,
+        vectorized: bool = False,
+        executor: Executor | None = None,
     ) -> None:
         self.fun = fun
         self.args = args
@@ -65,6 +82,10 @@ class Evaluator:
         self.returns_pair = returns_pair
         self.scalar = scalar
         self.name = name
+        self.vectorized = vectorized
+        self.executor = executor
+        #: the evaluation budget (None: no limit); phases ask can_afford before spending
+        self.limit: int | None = None
         self.counts: Counter[str] = Counter()
         self.output_shape: tuple[int, ...] | None = None
 
@@ -72,9 +93,32 @@ class Evaluator:
     def n_evals(self) -> int:
         return sum(self.counts.values())
 
-    def call(self, xs: Any, *, phase: str, what: str) -> Any:
+    def can_afford(self, evaluations: int) -> bool:
+        """Whether ``evaluations`` more calls stay within the budget."""
+        return self.limit is None or self.n_evals + evaluations <= self.limit
+
+    def call_at_x(self, *, what: str) -> Any:
+        """The raw answer of ``fun`` at ``x0`` (a stack of one when vectorized)."""
+        xs = self.spec.unflatten(self.x0)
+        if not self.vectorized:
+            return self.call(xs, phase="base", what=what)
+        arrays = xs.values() if isinstance(xs, dict) else (xs if isinstance(xs, tuple) else [xs])
+        raw = self.call(self.spec.pack([a[None] for a in arrays]), phase="base", what=what)
+
+        def first(value: Any) -> Any:
+            if isinstance(value, dict):
+                return {k: np.asarray(v)[0] for k, v in value.items()}
+            if isinstance(value, (tuple, list)):
+                return type(value)(np.asarray(v)[0] for v in value)
+            return np.asarray(value)[0]
+
+        if self.returns_pair and isinstance(raw, (tuple, list)) and len(raw) == 2:
+            return (np.asarray(raw[0])[0], first(raw[1]))
+        return np.asarray(raw)[0]
+
+    def call(self, xs: Any, *, phase: str, what: str, count: int = 1) -> Any:
         """Call ``fun`` on structured input ``xs`` and return its raw answer."""
-        self.counts[phase] += 1
+        self.counts[phase] += count
         try:
             return self.fun(xs, *self.args)
         except GradtestError:
@@ -112,10 +156,13 @@ class Evaluator:
 
     def at_point(self, z: NDArray[Any], *, phase: str, what: str) -> NDArray[Any]:
         """Value at a whole flat point ``z`` (one fresh copy of the structure)."""
-        complex_ = np.iscomplexobj(z)
-        xs = self.spec.unflatten(z, complex_=complex_)
-        raw = self.call(xs, phase=phase, what=what)
-        return self.value(raw, what=what, allow_complex=complex_)
+        return self.at_points([z], phase=phase, what=[what])[0]
+
+    def at_points(
+        self, points: Sequence[NDArray[Any]], *, phase: str, what: Sequence[str]
+    ) -> list[NDArray[Any]]:
+        """Values at whole flat points (batched when vectorized or with an executor)."""
+        return self._run([("point", z, w) for z, w in zip(points, what, strict=True)], phase=phase)
 
     def at_entries(
         self,
@@ -125,38 +172,181 @@ class Evaluator:
     ) -> list[NDArray[Any]]:
         """Values at ``x0`` with entry ``i`` moved by ``delta``, for each ``(i, delta)``.
 
-        One working copy of the structure is perturbed in place and restored after each
-        call, so no copy of ``x`` is made per perturbation.
+        Sequentially, one working copy of the structure is perturbed in place and restored
+        after each call, so no copy of ``x`` is made per perturbation.
         """
-        if not perturbations:
+        tasks = [
+            ("entry", (i, d), f"{self.spec.label(i)} {_describe_delta(d)}")
+            for i, d in perturbations
+        ]
+        return self._run(tasks, phase=phase)
+
+    def _run(self, tasks: list[tuple[str, Any, str]], *, phase: str) -> list[NDArray[Any]]:
+        if not tasks:
             return []
-        complex_ = any(isinstance(d, complex) for _, d in perturbations)
-        xs = self.spec.unflatten(self.x0, complex_=complex_)
-        arrays = (
-            list(xs.values())
-            if isinstance(xs, dict)
-            else (list(xs) if isinstance(xs, tuple) else [xs])
+        complex_ = any(
+            isinstance(p[1], complex) if kind == "entry" else np.iscomplexobj(p)
+            for kind, p, _ in tasks
         )
-        flats = [a.reshape(-1) for a in arrays]  # views into the working copy
+        if self.vectorized:
+            raws = self._run_vectorized(tasks, phase, complex_)
+        elif self.executor is not None:
+            raws = self._run_executor(tasks, phase, complex_)
+        else:
+            raws = self._run_sequential(tasks, phase, complex_)
+        return [
+            self.value(raw, what=what, allow_complex=complex_)
+            for raw, (_, _, what) in zip(raws, tasks, strict=True)
+        ]
+
+    def _run_sequential(
+        self, tasks: list[tuple[str, Any, str]], phase: str, complex_: bool
+    ) -> list[Any]:
+        work = _WorkingCopy(self.spec, self.x0, complex_)
         out = []
-        for i, delta in perturbations:
-            k, _ = self.spec.locate(i)
-            j = i - self.spec.offsets[k]
-            flat = flats[k]
-            original = flat[j]
-            what = f"{self.spec.label(i)} {_describe_delta(delta)}"
-            flat[j] = self.x0[i] + delta
-            try:
-                raw = self.call(xs, phase=phase, what=what)
-            finally:
-                flat[j] = original
-            out.append(self.value(raw, what=what, allow_complex=complex_))
-        base = np.concatenate([f.real.astype(np.float64) for f in flats])
+        for kind, payload, what in tasks:
+            if kind == "point":
+                xs = self.spec.unflatten(payload, complex_=complex_)
+                out.append(self.call(xs, phase=phase, what=what))
+                continue
+            i, delta = payload
+            with work.moved(i, delta):
+                out.append(self.call(work.xs, phase=phase, what=what))
+        work.check_unchanged(self.name)
+        return out
+
+    def _run_vectorized(
+        self, tasks: list[tuple[str, Any, str]], phase: str, complex_: bool
+    ) -> list[Any]:
+        size = max(1, min(len(tasks), VECTOR_BYTES // (8 * self.spec.size)))
+        out: list[Any] = []
+        for start in range(0, len(tasks), size):
+            chunk = tasks[start : start + size]
+            stack = np.repeat(self.x0[None, :], len(chunk), axis=0).astype(
+                np.complex128 if complex_ else np.float64
+            )
+            for b, (kind, payload, _) in enumerate(chunk):
+                if kind == "point":
+                    stack[b] = payload
+                else:
+                    i, delta = payload
+                    stack[b, i] = self.x0[i] + delta
+            arrays = []
+            for k in range(self.spec.n_blocks):
+                dtype: Any = self.spec.dtypes[k]
+                if complex_:
+                    dtype = np.result_type(dtype, np.complex64)
+                block = stack[:, self.spec.block(k)].astype(dtype)
+                arrays.append(block.reshape((len(chunk), *self.spec.shapes[k])))
+            what = f"a stack of {len(chunk)} points starting at {chunk[0][2]}"
+            raw = self.call(self.spec.pack(arrays), phase=phase, what=what, count=len(chunk))
+            if self.returns_pair:
+                raw = raw[0] if isinstance(raw, (tuple, list)) and len(raw) == 2 else raw
+            values = np.asarray(raw)
+            if values.shape[:1] != (len(chunk),):
+                from gradtest.errors import InvalidArgumentError
+
+                raise InvalidArgumentError(
+                    f"with vectorized=True, {self.name} receives a stack of {len(chunk)} inputs "
+                    f"and must return {len(chunk)} values (shape ({len(chunk)}, ...)); it "
+                    f"returned shape {values.shape}"
+                )
+            out.extend((v, None) if self.returns_pair else v for v in values)
+        return out
+
+    def _run_executor(
+        self, tasks: list[tuple[str, Any, str]], phase: str, complex_: bool
+    ) -> list[Any]:
+        assert self.executor is not None
+        n_chunks = max(1, min(len(tasks), EXECUTOR_CHUNKS))
+        bounds = np.linspace(0, len(tasks), n_chunks + 1).astype(int)
+        futures = [
+            self.executor.submit(
+                _evaluate_chunk,
+                self.fun,
+                self.args,
+                self.spec,
+                self.x0,
+                [(kind, payload) for kind, payload, _ in tasks[a:b]],
+                complex_,
+                self.returns_pair,
+            )
+            for a, b in itertools.pairwise(bounds)
+            if b > a
+        ]
+        out: list[Any] = []
+        for future, a in zip(futures, bounds[:-1], strict=False):
+            values, failure = future.result()
+            self.counts[phase] += len(values) + (failure is not None)
+            if failure is not None:
+                pos, err = failure
+                raise FunctionEvaluationError(
+                    f"{self.name} raised {type(err).__name__} in a worker "
+                    f"({phase}: {tasks[a + pos][2]}): {err}"
+                ) from err
+            out.extend((v, None) if self.returns_pair else v for v in values)
+        return out
+
+
+class _WorkingCopy:
+    """One copy of the parameters in the user's structure, perturbed in place."""
+
+    def __init__(self, spec: ParamSpec, x0: Float64Array, complex_: bool) -> None:
+        self.spec = spec
+        self.x0 = x0
+        self.xs = spec.unflatten(x0, complex_=complex_)
+        arrays = (
+            list(self.xs.values())
+            if isinstance(self.xs, dict)
+            else (list(self.xs) if isinstance(self.xs, tuple) else [self.xs])
+        )
+        self.flats = [a.reshape(-1) for a in arrays]  # views into the working copy
+
+    @contextmanager
+    def moved(self, i: int, delta: complex | float) -> Iterator[None]:
+        k, _ = self.spec.locate(i)
+        j = i - self.spec.offsets[k]
+        flat = self.flats[k]
+        original = flat[j]
+        flat[j] = self.x0[i] + delta
+        try:
+            yield
+        finally:
+            flat[j] = original
+
+    def check_unchanged(self, name: str) -> None:
+        base = np.concatenate([f.real.astype(np.float64) for f in self.flats])
         if not np.array_equal(base, self.x0):
             changed = int(np.flatnonzero(base != self.x0)[0])
             raise FunctionEvaluationError(
-                f"{self.name} modified its input in place ({self.spec.label(changed)} changed "
+                f"{name} modified its input in place ({self.spec.label(changed)} changed "
                 f"from {self.x0[changed]!r} to {base[changed]!r}): a checked function must not "
                 "write to x"
             )
-        return out
+
+
+def _evaluate_chunk(
+    fun: Fun,
+    args: tuple[Any, ...],
+    spec: ParamSpec,
+    x0: Float64Array,
+    tasks: list[tuple[str, Any]],
+    complex_: bool,
+    returns_pair: bool,
+) -> tuple[list[Any], tuple[int, BaseException] | None]:
+    """Evaluate a chunk of tasks in a worker; returns the values and the first failure."""
+    work = _WorkingCopy(spec, x0, complex_)
+    values: list[Any] = []
+    for pos, (kind, payload) in enumerate(tasks):
+        try:
+            if kind == "point":
+                raw = fun(spec.unflatten(payload, complex_=complex_), *args)
+            else:
+                with work.moved(*payload):
+                    raw = fun(work.xs, *args)
+        except Exception as err:
+            return values, (pos, err)
+        if returns_pair and isinstance(raw, (tuple, list)) and len(raw) == 2:
+            raw = raw[0]
+        values.append(np.asarray(raw))
+    return values, None

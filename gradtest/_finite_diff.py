@@ -34,6 +34,7 @@ tableau (differences between successive extrapolations, as in Ridders' method).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -42,6 +43,13 @@ from numpy.typing import NDArray
 from gradtest._params import Float64Array, ParamSpec
 
 METHODS = ("central", "forward", "central4", "richardson", "complex")
+METHOD_NAMES = {
+    "central": "central differences",
+    "forward": "forward differences",
+    "central4": "4th-order central differences",
+    "richardson": "Richardson extrapolation",
+    "complex": "complex step",
+}
 
 #: offsets (in units of h) and weights of the one-step stencils; f(x) has offset 0.
 STENCILS: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
@@ -163,3 +171,76 @@ def estimate_noise(values: NDArray[np.float64]) -> float:
             d = np.diff(v, k)
             levels.append(math.sqrt(float(np.mean(d**2)) / math.comb(2 * k, k)))
     return float(np.median(levels)) if levels else 0.0
+
+
+@dataclass(frozen=True)
+class LineEstimate:
+    """Derivative along a line from central differences at halving steps."""
+
+    value: NDArray[np.float64]
+    error: NDArray[np.float64]
+    step: NDArray[np.float64]
+    kinked: NDArray[np.bool_]
+    lower: NDArray[np.float64]
+    upper: NDArray[np.float64]
+
+
+def line_derivative(
+    values_at: Callable[[list[float]], list[NDArray[np.float64]]],
+    steps: list[float],
+    f0: NDArray[np.float64],
+    sigma: NDArray[np.float64],
+) -> LineEstimate:
+    """Derivative of ``t -> f(x + t d)`` at 0 from central differences at ``steps``.
+
+    ``values_at(offsets)`` returns ``f`` at ``x + t d`` for each offset ``t``. The estimate
+    is the Richardson extrapolation of the central differences (:func:`richardson`); when
+    more than three steps are given, the extrapolation over the three smallest alone is
+    also tried (a kink between the larger steps spoils only the larger ones) and the one
+    with the smaller error estimate wins. One-sided differences at the two smallest steps
+    feed the kink test (:func:`one_sided_jump`).
+    """
+    offsets = [s * h for h in steps for s in (1.0, -1.0)]
+    vals = [np.ravel(v).astype(np.float64) for v in values_at(offsets)]
+    f_plus, f_minus = vals[0::2], vals[1::2]
+    centrals = [(fp - fm) / (2 * h) for fp, fm, h in zip(f_plus, f_minus, steps, strict=True)]
+    est = richardson(centrals, steps, sigma)
+    value, error = est.value, est.error
+    step = np.full(value.shape, est.step)
+    if len(steps) > 3:
+        tail = richardson(centrals[-3:], steps[-3:], sigma)
+        better = tail.error < error
+        value = np.where(better, tail.value, value)
+        error = np.where(better, tail.error, error)
+        step = np.where(better, tail.step, step)
+    if len(steps) >= 2:
+        kinked, lower, upper = one_sided_jump(f_plus, f_minus, f0, steps, sigma)
+    else:
+        kinked = np.zeros(value.shape, dtype=bool)
+        lower = upper = value
+    return LineEstimate(value, error, step, kinked, lower, upper)
+
+
+def one_sided_jump(
+    f_plus: Sequence[NDArray[np.float64]],
+    f_minus: Sequence[NDArray[np.float64]],
+    f0: NDArray[np.float64],
+    steps: Sequence[float],
+    sigma: NDArray[np.float64],
+) -> tuple[NDArray[np.bool_], NDArray[np.float64], NDArray[np.float64]]:
+    """Kink test from one-sided differences at the two smallest steps (halving).
+
+    For a smooth function ``fwd - bwd = h f'' + O(h**3)`` halves with ``h``; at a kink it
+    tends to the jump of the derivative and does not shrink. An output is kinked when at the
+    smallest step the jump is well above round-off (``10 * 4 sigma / h``) and did not shrink
+    below 3/4 of its value at twice the step.
+
+    Returns ``(kinked, lower, upper)``: the one-sided derivatives, sorted, at the smallest step.
+    """
+    fwd = [(fp - f0) / h for fp, h in zip(f_plus, steps, strict=True)]
+    bwd = [(f0 - fm) / h for fm, h in zip(f_minus, steps, strict=True)]
+    jump_small = np.abs(fwd[-1] - bwd[-1])
+    jump_big = np.abs(fwd[-2] - bwd[-2])
+    noise = 4.0 * sigma / steps[-1]
+    kinked = (jump_small > 10.0 * noise) & (jump_small > 0.75 * jump_big)
+    return kinked, np.minimum(fwd[-1], bwd[-1]), np.maximum(fwd[-1], bwd[-1])

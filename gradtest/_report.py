@@ -9,19 +9,13 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+from gradtest import _finite_diff as fd
+
 if TYPE_CHECKING:
     from gradtest._result import EntryRecord, GradCheckResult, StepSweep, TaylorTest
 
 #: how many entries the table of worst entries shows
 WORST_SHOWN = 5
-
-METHOD_NAMES = {
-    "central": "central differences",
-    "forward": "forward differences",
-    "central4": "4th-order central differences",
-    "richardson": "Richardson extrapolation",
-    "complex": "complex step",
-}
 
 
 def _g(v: float) -> str:
@@ -70,9 +64,13 @@ def _sweep_lines(s: StepSweep) -> list[str]:
     lines.append("    rel.err " + " ".join(f"{r:8.1e}" for r in s.rel_errors))
     if s.rel_errors:
         best = s.steps.index(s.best_step)
-        middle = s.rel_errors[1:-1] or s.rel_errors
-        if s.error_floor > 1e-4 and s.error_floor > 0.5 * max(middle):
-            verdict = "the error does not shrink with h: the gradient is wrong, not the step"
+        errs = s.rel_errors
+        flat = max(errs[:4]) < 10 * min(errs[:8])
+        if s.error_floor > 1e-6 and flat:
+            verdict = (
+                f"the error stays near {s.error_floor:.0e} whatever the step: the gradient is "
+                "wrong, not the step"
+            )
         else:
             verdict = "the error falls with h until round-off takes over"
         lines.append(
@@ -101,13 +99,20 @@ def render(result: GradCheckResult) -> str:
     for e in result.entries:
         counts[e.outcome] = counts.get(e.outcome, 0) + 1
     what = "entries" if result.kind == "gradient" else "Jacobian entries"
+    n_dirs = sum(e.probe == "direction" for e in result.entries)
     lines = [verdict_line(result)]
     lines.append(
-        f"  checked {len(result.entries)} {what} ({METHOD_NAMES[result.method]}, {result.dtype}) "
+        f"  checked {n_dirs} + {len(result.entries) - n_dirs} {what} "
+        if n_dirs
+        else f"  checked {len(result.entries)} {what} "
+        f"({fd.METHOD_NAMES[result.method]}, {result.dtype}) "
         f"in {result.n_evals} evaluations of {result.name}: "
         + ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
         + f"; seed={result.seed}"
     )
+    if result.coverage:
+        budget = "" if result.budget is None else f" (budget {result.budget})"
+        lines.append(f"  coverage, mode={result.mode}{budget}: {result.coverage}")
     lines.append(f"  relative error = {result.relative_error_formula}")
     shown = sorted(result.entries, key=lambda e: (e.outcome == "pass", -e.rel_error))
     lines.append("")
@@ -132,8 +137,13 @@ def render(result: GradCheckResult) -> str:
     if d.scipy_check_grad is not None:
         norm = math.sqrt(sum(e.analytic**2 for e in result.entries))
         rel = d.scipy_check_grad / norm if norm > 0 else math.inf
+        how = (
+            "n + 1 evaluations"
+            if result.mode == "full"
+            else "direction='random', 2 evaluations: a figure along one random direction"
+        )
         lines.append(
-            f"  scipy.optimize.check_grad (forward differences, ε = 1.5e-08, n + 1 evaluations): "
+            f"  scipy.optimize.check_grad (forward differences, ε = 1.5e-08, {how}): "
             f"‖a − n‖₂ = {d.scipy_check_grad:.2e} (relative to ‖a‖₂: {rel:.1e})"
         )
     elif result.kind == "gradient" and len(result.entries) > SCIPY_MAX_N:

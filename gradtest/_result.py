@@ -33,6 +33,7 @@ class EntryRecord:
     tolerance: float
     outcome: Outcome
     note: str = ""
+    probe: Literal["entry", "direction"] = "entry"
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,9 @@ class GradCheckResult:
     wrt: tuple[str, ...] = ()
     evals_by_phase: dict[str, int] = field(default_factory=dict)
     relative_error_formula: str = ""
+    mode: str = "full"
+    coverage: str = ""
+    budget: int | None = None
 
     @property
     def passed(self) -> bool:

@@ -221,18 +221,12 @@ def run_check(
         records, coverage = _check_directions(state, rng, budget)
 
     # verdict
-    outcomes = {r.outcome for r in records}
+    verdict = _verdict(records, spec, mode_used)
     judged = [r for r in records if r.outcome in ("pass", "fail")] or records
-    verdict: Literal["pass", "fail", "inconclusive"]
-    if "fail" in outcomes:
-        verdict = "fail"
+    if verdict == "fail":
         pool = [r for r in records if r.outcome == "fail"]
-    elif outcomes - {"pass"}:
-        verdict = "inconclusive"
-        pool = judged
     else:
-        verdict = "pass"
-        pool = records
+        pool = judged
     worst = max(pool, key=lambda r: r.rel_error)
     max_rel = max(r.rel_error for r in judged)
 
@@ -309,6 +303,21 @@ def run_check(
         coverage=coverage,
         budget=budget,
     )
+
+
+def _verdict(
+    records: list[EntryRecord], spec: ParamSpec, mode_used: str
+) -> Literal["pass", "fail", "inconclusive"]:
+    """``fail`` if any comparison failed. Otherwise, checking every entry, ``inconclusive``
+    if any entry could not be judged; checking directions, ``inconclusive`` only if some
+    array has no direction that could be judged (a sampled entry too imprecise to judge
+    is covered by the directions through it)."""
+    if any(r.outcome == "fail" for r in records):
+        return "fail"
+    if mode_used == "full":
+        return "pass" if all(r.outcome == "pass" for r in records) else "inconclusive"
+    judged_arrays = {r.array for r in records if r.probe == "direction" and r.outcome == "pass"}
+    return "pass" if judged_arrays == set(spec.names) else "inconclusive"
 
 
 def _validate_scale_options(
@@ -612,9 +621,18 @@ def _probe(state: _State, v: Float64Array, what: str) -> fd.LineEstimate:
     x0, ev = state.x0, state.ev
 
     def values_at(offsets: list[float]) -> list[NDArray[np.float64]]:
-        return ev.at_points(
-            [x0 + t * v for t in offsets], phase="directions", what=[what] * len(offsets)
-        )
+        if ev.vectorized or ev.executor is not None:
+            return ev.at_points(
+                [x0 + t * v for t in offsets], phase="directions", what=[what] * len(offsets)
+            )
+        # one point at a time, built in place: a single extra copy of x is alive at once
+        out = []
+        for t in offsets:
+            z = t * v
+            z += x0
+            out.append(ev.at_point(z, phase="directions", what=what, owned=True))
+            del z
+        return out
 
     line = fd.line_derivative(values_at, steps, state.f0, state.sigma)
     if state.spec.eps > np.finfo(np.float64).eps:
@@ -685,7 +703,8 @@ def _check_directions(
         blk = spec.block(k)
         for j in range(per_block[k]):
             v = np.zeros(spec.size)
-            v[blk] = rng.standard_normal(blk.stop - blk.start) * state.scales[blk]
+            v[blk] = rng.standard_normal(blk.stop - blk.start)
+            v[blk] *= state.scales[blk]
             label = f"{spec.names[k]} · v{j}"
             state.x_dot_v[label] = float(state.x0 @ v)
             recs = _direction_records(state, v, k, label)
@@ -698,11 +717,18 @@ def _check_directions(
     n_coords = max(0, remaining_detect // 2 - 1)
     sampled = np.array([], dtype=np.intp)
     if n_coords:
-        size = np.max(np.abs(state.analytic), axis=0)
-        top = np.argsort(-size)[: (n_coords + 1) // 2]
-        rest = np.setdiff1d(np.arange(spec.size), top)
-        extra = rng.choice(rest, size=min(n_coords - top.size, rest.size), replace=False)
-        sampled = np.sort(np.concatenate([top, extra]).astype(np.intp))
+        size = np.abs(state.analytic[0]) if state.m == 1 else np.abs(state.analytic).max(0)
+        n_top = (n_coords + 1) // 2
+        top = np.argpartition(-size, n_top - 1)[:n_top] if n_top < spec.size else np.arange(n_top)
+        del size
+        chosen = set(top.tolist())
+        extra = []
+        while len(extra) < min(n_coords - top.size, spec.size - top.size):
+            i = int(rng.integers(spec.size))
+            if i not in chosen:
+                chosen.add(i)
+                extra.append(i)
+        sampled = np.sort(np.array(sorted(chosen), dtype=np.intp))
         if budget is None:
             ev.limit = DIRECTION_BUDGET + LOCALISE_BUDGET
         records.extend(_check_entries(state, sampled))
@@ -855,15 +881,12 @@ def _screen(
     """The chosen stencil on the given entries: numeric (m, k), modelled error (m, k), steps."""
     spec, x0, f0, sigma, method = ev.spec, state.x0, state.f0, state.sigma, state.method
     scales = state.scales[indices]
-    h_full = np.zeros(spec.size)
-    h_full[indices] = c * scales
+    h = c * scales
     if method != "complex":
-        h_full = fd.realise(spec, x0, h_full)
-    h = h_full[indices]
+        h = fd.realise_entries(spec, x0, indices, h)
     if np.any(h == 0):
-        tiny = np.zeros(spec.size)
-        tiny[indices] = 4 * np.spacing(np.abs(x0[indices]) + scales)
-        h = np.where(h == 0, fd.realise(spec, x0, tiny)[indices], h)
+        tiny = 4 * np.spacing(np.abs(x0[indices]) + scales)
+        h = np.where(h == 0, fd.realise_entries(spec, x0, indices, tiny), h)
     m, n = f0.size, indices.size
     numeric = np.empty((m, n))
     error = np.empty((m, n))
@@ -922,9 +945,7 @@ def _verify(
     base = 4 * fd.relative_step("central", eps) * scale
     steps: list[float] = []
     for k in range(VERIFY_STEPS):
-        hv = np.zeros(spec.size)
-        hv[i] = base / 2**k
-        h = float(fd.realise(spec, x0, hv)[i])
+        h = float(fd.realise_entries(spec, x0, np.array([i]), np.array([base / 2**k]))[0])
         if h > 0 and (not steps or h < steps[-1]):
             steps.append(h)
     return fd.line_derivative(

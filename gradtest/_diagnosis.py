@@ -12,7 +12,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gradtest._evaluate import Evaluator
-from gradtest._finite_diff import estimate_noise, one_sided_jump, realise
+from gradtest._finite_diff import estimate_noise, one_sided_jump, realise_entries
 from gradtest._params import Float64Array, ParamSpec
 from gradtest._result import StepSweep, TaylorTest
 from gradtest._tolerance import relative_error
@@ -68,15 +68,16 @@ def noise_floor(
     estimates = []
     for line in range(lines):
         v = random_direction(spec, x0, rng)
-        centre = x0 + NOISE_OFFSET * random_direction(spec, x0, rng)
-        values = [
-            np.atleast_1d(
-                ev.at_point(centre + j * delta * v, phase="noise", what=f"noise line {line}")
-            )
-            .astype(np.float64)
-            .ravel()
-            for j in range(-(NOISE_POINTS // 2), NOISE_POINTS - NOISE_POINTS // 2)
-        ]
+        centre = random_direction(spec, x0, rng)
+        centre *= NOISE_OFFSET
+        centre += x0
+        values = []
+        for j in range(-(NOISE_POINTS // 2), NOISE_POINTS - NOISE_POINTS // 2):
+            z = (j * delta) * v
+            z += centre
+            value = ev.at_point(z, phase="noise", what=f"noise line {line}", owned=True)
+            values.append(np.atleast_1d(value).astype(np.float64).ravel())
+            del z
         table = np.array(values)  # (9, m)
         estimates.append([estimate_noise(table[:, k]) for k in range(table.shape[1])])
     measured = np.min(np.array(estimates), axis=0)
@@ -99,9 +100,7 @@ def step_sweep(
     spec = ev.spec
     steps, numeric = [], []
     for c in SWEEP_STEPS:
-        h_vec = np.zeros(spec.size)
-        h_vec[i] = c * scale
-        h = float(realise(spec, x0, h_vec)[i])
+        h = float(realise_entries(spec, x0, np.array([i]), np.array([c * scale]))[0])
         if h == 0.0:
             continue
         fp, fm = ev.at_entries([(i, h), (i, -h)], phase="sweep")

@@ -112,6 +112,15 @@ class Evaluator:
                 return type(value)(np.asarray(v)[0] for v in value)
             return np.asarray(value)[0]
 
+        value = raw[0] if self.returns_pair and isinstance(raw, (tuple, list)) else raw
+        if np.ndim(value) < 1 or np.shape(value)[0] != 1:
+            from gradtest.errors import InvalidArgumentError
+
+            raise InvalidArgumentError(
+                f"with vectorized=True, {self.name} receives a stack of inputs (a leading axis "
+                f"of length 1 here) and must return one value per input; it returned shape "
+                f"{np.shape(value)}"
+            )
         if self.returns_pair and isinstance(raw, (tuple, list)) and len(raw) == 2:
             return (np.asarray(raw[0])[0], first(raw[1]))
         return np.asarray(raw)[0]
@@ -154,8 +163,18 @@ class Evaluator:
             )
         return out
 
-    def at_point(self, z: NDArray[Any], *, phase: str, what: str) -> NDArray[Any]:
-        """Value at a whole flat point ``z`` (one fresh copy of the structure)."""
+    def at_point(
+        self, z: NDArray[Any], *, phase: str, what: str, owned: bool = False
+    ) -> NDArray[Any]:
+        """Value at a whole flat point ``z``.
+
+        ``fun`` gets a fresh copy of the structure, unless ``owned`` says that ``z`` is a
+        temporary of gradtest's own that ``fun`` may receive as it is.
+        """
+        if owned and not self.vectorized and self.executor is None:
+            xs = self.spec.unflatten(z, complex_=np.iscomplexobj(z), copy=False)
+            raw = self.call(xs, phase=phase, what=what)
+            return self.value(raw, what=what, allow_complex=np.iscomplexobj(z))
         return self.at_points([z], phase=phase, what=[what])[0]
 
     def at_points(
@@ -315,14 +334,16 @@ class _WorkingCopy:
             flat[j] = original
 
     def check_unchanged(self, name: str) -> None:
-        base = np.concatenate([f.real.astype(np.float64) for f in self.flats])
-        if not np.array_equal(base, self.x0):
-            changed = int(np.flatnonzero(base != self.x0)[0])
-            raise FunctionEvaluationError(
-                f"{name} modified its input in place ({self.spec.label(changed)} changed "
-                f"from {self.x0[changed]!r} to {base[changed]!r}): a checked function must not "
-                "write to x"
-            )
+        for k, flat in enumerate(self.flats):
+            blk = self.spec.block(k)
+            same = flat.real == self.x0[blk]
+            if not same.all():
+                changed = int(np.flatnonzero(~same)[0])
+                raise FunctionEvaluationError(
+                    f"{name} modified its input in place ({self.spec.label(blk.start + changed)} "
+                    f"changed from {self.x0[blk.start + changed]!r} to "
+                    f"{flat[changed].real!r}): a checked function must not write to x"
+                )
 
 
 def _evaluate_chunk(

@@ -99,6 +99,20 @@ def realise(spec: ParamSpec, x: Float64Array, h: Float64Array) -> Float64Array:
     return out
 
 
+def realise_entries(
+    spec: ParamSpec, x: Float64Array, indices: NDArray[np.intp], h: Float64Array
+) -> Float64Array:
+    """:func:`realise` for the steps ``h`` of the entries ``indices`` only."""
+    out = np.array(h, dtype=np.float64)
+    if all(d == np.float64 for d in spec.dtypes):
+        return out
+    for col, i in enumerate(indices):
+        k, _ = spec.locate(int(i))
+        moved = np.array(x[i] + h[col]).astype(spec.dtypes[k]).astype(np.float64)
+        out[col] = float(moved) - x[i]
+    return out
+
+
 @dataclass(frozen=True)
 class Estimate:
     """A numeric derivative with its error estimate and the step it came from."""

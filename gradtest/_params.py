@@ -74,14 +74,19 @@ class ParamSpec:
         """Machine epsilon of the least precise parameter dtype."""
         return max(float(np.finfo(d).eps) for d in self.dtypes)
 
-    def unflatten(self, z: NDArray[Any], *, complex_: bool = False) -> Any:
-        """Fresh arrays in the user's structure and dtypes from the flat vector ``z``."""
+    def unflatten(self, z: NDArray[Any], *, complex_: bool = False, copy: bool = True) -> Any:
+        """Arrays in the user's structure and dtypes from the flat vector ``z``.
+
+        Fresh copies, unless ``copy=False`` allows views of ``z`` where the dtype matches.
+        """
         arrays = []
         for k in range(self.n_blocks):
             dtype: Any = self.dtypes[k]
             if complex_:
                 dtype = np.result_type(dtype, np.complex64)
-            arrays.append(np.array(z[self.block(k)], dtype=dtype).reshape(self.shapes[k]))
+            block = z[self.block(k)]
+            arr = np.array(block, dtype=dtype) if copy else np.asarray(block, dtype=dtype)
+            arrays.append(arr.reshape(self.shapes[k]))
         return self.pack(arrays)
 
     def pack(self, arrays: list[NDArray[Any]]) -> Any:

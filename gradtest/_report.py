@@ -101,11 +101,13 @@ def render(result: GradCheckResult) -> str:
     what = "entries" if result.kind == "gradient" else "Jacobian entries"
     n_dirs = sum(e.probe == "direction" for e in result.entries)
     lines = [verdict_line(result)]
+    if n_dirs:
+        what = f"directional derivatives and {len(result.entries) - n_dirs} {what}"
+        checked = f"  checked {n_dirs} {what} "
+    else:
+        checked = f"  checked {len(result.entries)} {what} "
     lines.append(
-        f"  checked {n_dirs} + {len(result.entries) - n_dirs} {what} "
-        if n_dirs
-        else f"  checked {len(result.entries)} {what} "
-        f"({fd.METHOD_NAMES[result.method]}, {result.dtype}) "
+        checked + f"({fd.METHOD_NAMES[result.method]}, {result.dtype}) "
         f"in {result.n_evals} evaluations of {result.name}: "
         + ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
         + f"; seed={result.seed}"

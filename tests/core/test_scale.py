@@ -1,0 +1,197 @@
+"""Scale: directional checks, sampled entries, localisation, budget, vectorized, executor."""
+
+from __future__ import annotations
+
+import multiprocessing
+import tracemalloc
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
+
+import numpy as np
+import pytest
+
+import gradtest
+
+rng = np.random.default_rng(11)
+N, D, C = 120, 300, 10
+X = rng.standard_normal((N, D))
+Y = rng.integers(0, C, N)
+W0 = 0.001 * rng.standard_normal((D, C))
+
+
+def svm(W: np.ndarray, X: np.ndarray, y: np.ndarray, reg: float) -> tuple[float, np.ndarray]:
+    n = X.shape[0]
+    s = X @ W
+    c = s[np.arange(n), y][:, None]
+    m = np.maximum(0, s - c + 1)
+    m[np.arange(n), y] = 0
+    b = (m > 0).astype(float)
+    b[np.arange(n), y] = -b.sum(1)
+    return float(m.sum() / n + reg * np.sum(W * W)), X.T @ b / n + 2 * reg * W
+
+
+def svm_one_entry(W: np.ndarray, X: np.ndarray, y: np.ndarray, reg: float) -> Any:
+    loss, g = svm(W, X, y, reg)
+    g = g.copy()
+    g[17, 4] *= 1 + 1e-3
+    return loss, g
+
+
+def test_auto_mode_uses_directions_for_large_n_and_full_for_small() -> None:
+    big = gradtest.check_grad(svm, True, W0, args=(X, Y, 0.5), seed=0)
+    assert big.mode == "directions" and big.verdict == "pass"
+    small = gradtest.check_grad(svm, True, W0[:10, :3], args=(X[:, :10], Y % 3, 0.5), seed=0)
+    assert small.mode == "full"
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_one_entry_off_by_1e_minus_3_is_found_within_64_evaluations(seed: int) -> None:
+    result = gradtest.check_grad(svm_one_entry, True, W0, args=(X, Y, 0.5), seed=seed, budget=64)
+    assert result.verdict == "fail"
+    assert result.n_evals <= 64
+
+
+def test_correct_svm_passes_within_64_evaluations() -> None:
+    for seed in range(4):
+        result = gradtest.check_grad(svm, True, W0, args=(X, Y, 0.5), seed=seed, budget=64)
+        assert result.verdict != "fail", str(result)
+        assert result.n_evals <= 64
+
+
+def test_bisection_localises_the_single_wrong_entry() -> None:
+    result = gradtest.check_grad(svm_one_entry, True, W0, args=(X, Y, 0.5), seed=1)
+    assert result.verdict == "fail"
+    failing = [e for e in result.entries if e.probe == "entry" and e.outcome == "fail"]
+    assert [e.label for e in failing] == ["x[17, 4]"]
+    assert "a single wrong entry located: x[17, 4]" in result.diagnosis.patterns
+    assert result.n_evals < 2 * W0.size / 10  # far below a full check's 2n evaluations
+
+
+def test_each_array_gets_its_own_directions() -> None:
+    params = {"W": rng.standard_normal((200, 10)), "b": 1e-3 * rng.standard_normal(10)}
+    Z = rng.standard_normal((30, 200))
+
+    def net(p: dict[str, np.ndarray]) -> tuple[float, dict[str, np.ndarray]]:
+        h = np.tanh(Z @ p["W"] + p["b"])
+        dz = 2 * h * (1 - h**2)
+        return float(np.sum(h**2)), {"W": Z.T @ dz, "b": dz.sum(0)}
+
+    def net_bias_bug(p: dict[str, np.ndarray]) -> tuple[float, dict[str, np.ndarray]]:
+        loss, g = net(p)
+        g["b"] = g["b"] * 1.01
+        return loss, g
+
+    ok = gradtest.check_grad(net, True, params, seed=0, mode="directions")
+    assert ok.verdict == "pass"
+    assert {e.array for e in ok.entries if e.probe == "direction"} == {"W", "b"}
+    bad = gradtest.check_grad(net_bias_bug, True, params, seed=0, mode="directions", budget=64)
+    assert bad.verdict == "fail"
+    assert {e.array for e in bad.entries if e.outcome == "fail"} == {"b"}
+
+
+def test_sign_flip_and_missing_regularisation_are_named_in_directions_mode() -> None:
+    def flipped(W, X, y, reg):  # type: ignore[no-untyped-def]
+        loss, g = svm(W, X, y, reg)
+        return loss, -g
+
+    def no_reg(W, X, y, reg):  # type: ignore[no-untyped-def]
+        loss, g = svm(W, X, y, reg)
+        return loss, g - 2 * reg * W
+
+    a = gradtest.check_grad(flipped, True, W0, args=(X, Y, 0.5), seed=0, budget=64)
+    assert "sign flipped?" in a.diagnosis.summary
+    b = gradtest.check_grad(no_reg, True, W0, args=(X, Y, 0.5), seed=0, budget=64)
+    assert "regularisation" in b.diagnosis.summary and "-1 × x" in b.diagnosis.summary
+
+
+def test_budget_is_respected_and_too_small_a_budget_is_an_error() -> None:
+    for budget in (30, 64, 200):
+        r = gradtest.check_grad(svm, True, W0, args=(X, Y, 0.5), seed=0, budget=budget)
+        assert r.n_evals <= budget
+    with pytest.raises(gradtest.InvalidArgumentError, match=r"budget=10 is too small"):
+        gradtest.check_grad(svm, True, W0, args=(X, Y, 0.5), seed=0, budget=10)
+    with pytest.raises(gradtest.InvalidArgumentError, match=r"too small for mode='full'"):
+        gradtest.check_grad(svm, True, W0, args=(X, Y, 0.5), mode="full", budget=100)
+
+
+def test_report_says_what_was_covered() -> None:
+    r = gradtest.check_grad(svm, True, W0, args=(X, Y, 0.5), seed=0, budget=64)
+    text = str(r)
+    assert "coverage, mode=directions (budget 64):" in text
+    assert "random directions" in text and "sampled entries" in text
+
+
+def test_vectorized_evaluation_gives_the_same_verdicts_in_fewer_calls() -> None:
+    calls = []
+    A = rng.standard_normal((6, 6))
+
+    def f_stack(x: np.ndarray) -> np.ndarray:
+        calls.append(x.shape)
+        return np.einsum("bi,ij,bj->b", x, A, x) + np.sin(x).sum(axis=1)
+
+    def g(x: np.ndarray) -> np.ndarray:
+        return (A + A.T) @ x + np.cos(x)
+
+    x = rng.standard_normal(6)
+    r = gradtest.check_grad(f_stack, g, x, vectorized=True, seed=0)
+    plain = gradtest.check_grad(lambda x: float(f_stack(x[None])[0]), g, x, seed=0)
+    assert r.verdict == plain.verdict == "pass"
+    assert r.n_evals == plain.n_evals
+    batched = [s for s in calls if s[0] > 1]
+    assert batched and max(s[0] for s in batched) >= 12
+    bad = gradtest.check_grad(f_stack, lambda x: g(x) * 1.001, x, vectorized=True, seed=0)
+    assert bad.verdict == "fail"
+
+
+def test_vectorized_function_must_return_one_value_per_input() -> None:
+    with pytest.raises(gradtest.InvalidArgumentError, match=r"must return one value per input; it returned shape \(\)"):
+        gradtest.check_grad(lambda x: float(np.sum(x)), np.ones_like, np.ones(6), vectorized=True)
+
+
+def quad_loss(x: np.ndarray) -> float:
+    return float(np.sum(np.cos(x) + x**2))
+
+
+def quad_grad(x: np.ndarray) -> np.ndarray:
+    return -np.sin(x) + 2 * x
+
+
+def failing_loss(x: np.ndarray) -> float:
+    if x[3] > 0.5 + 1e-7:
+        raise ValueError("refused")
+    return float(np.sum(x**2))
+
+
+def test_process_pool_executor_gives_the_same_result() -> None:
+    x = np.linspace(-1, 1, 40)
+    ctx = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=2, mp_context=ctx) as pool:
+        r = gradtest.check_grad(quad_loss, quad_grad, x, executor=pool, seed=0)
+        bad = gradtest.check_grad(quad_loss, lambda x: quad_grad(x) * -1, x, executor=pool, seed=0)
+        with pytest.raises(gradtest.FunctionEvaluationError, match=r"raised ValueError in a worker"):
+            gradtest.check_grad(failing_loss, lambda x: 2 * x, np.full(5, 0.5), executor=pool, seed=0)
+    plain = gradtest.check_grad(quad_loss, quad_grad, x, seed=0)
+    assert r.verdict == "pass" and bad.verdict == "fail"
+    assert r.n_evals == plain.n_evals
+    assert [e.numeric for e in r.entries] == [e.numeric for e in plain.entries]
+
+
+def test_memory_stays_within_a_few_copies_of_x() -> None:
+    n = 1_000_000
+    target = np.linspace(-1, 1, n)
+    x = np.zeros(n)
+
+    def lsq(x: np.ndarray) -> float:
+        r = x - target
+        return 0.5 * float(r @ r)
+
+    tracemalloc.start()
+    try:
+        result = gradtest.check_grad(lsq, lambda x: x - target, x, seed=0, budget=64)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert result.verdict == "pass"
+    assert result.n_evals <= 64
+    copies = peak / x.nbytes
+    assert copies < 8, f"peak memory was {copies:.1f} copies of x"

@@ -12,6 +12,14 @@ True
 from __future__ import annotations
 
 from gradtest._check import assert_grad, check_grad, check_jacobian
+from gradtest._decorator import (
+    GradcheckOutcome,
+    GradcheckSpec,
+    gradcheck,
+    registered_checks,
+    run_gradcheck,
+)
+from gradtest._descent import DescentResult, SlopeRecord, assert_descent, check_descent
 from gradtest._result import Diagnosis, EntryRecord, GradCheckResult, StepSweep, TaylorTest
 from gradtest.errors import (
     FunctionEvaluationError,
@@ -25,19 +33,28 @@ from gradtest.errors import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "DescentResult",
     "Diagnosis",
     "EntryRecord",
     "FunctionEvaluationError",
     "GradCheckResult",
+    "GradcheckOutcome",
+    "GradcheckSpec",
     "GradientError",
     "GradtestError",
     "InconclusiveWarning",
     "InvalidArgumentError",
     "NondeterminismError",
+    "SlopeRecord",
     "StepSweep",
     "TaylorTest",
     "__version__",
+    "assert_descent",
     "assert_grad",
+    "check_descent",
     "check_grad",
     "check_jacobian",
+    "gradcheck",
+    "registered_checks",
+    "run_gradcheck",
 ]

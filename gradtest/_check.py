@@ -8,7 +8,7 @@ The check runs in phases, each counted in ``GradCheckResult.evals_by_phase``:
 3. ``screen``: the chosen stencil on every entry. An entry that agrees with the
    analytic value to ``SCREEN_SAFETY`` times its modelled error passes here.
 4. ``verify``: every other entry (worst first, at most ``MAX_VERIFY``) gets central
-   differences at six halving steps, a kink test on the one-sided differences and a
+   differences at eight halving steps, a kink test on the one-sided differences and a
    Richardson extrapolation with an error estimate; its verdict follows from that estimate.
 5. ``sweep``, ``taylor``, ``scipy``: the diagnostics shown in the report.
 """
@@ -45,7 +45,7 @@ from gradtest.errors import (
 #: at most this many entries get the full verification (worst first)
 MAX_VERIFY = 256
 #: verification uses central differences at VERIFY_STEPS halving steps from 4 x the default
-VERIFY_STEPS = 6
+VERIFY_STEPS = 8
 #: entries whose step sweep is shown: the worst failing ones, or the worst one
 SWEEP_ENTRIES = 3
 #: scipy's check_grad costs n + 1 evaluations; above this size it is skipped
@@ -65,6 +65,8 @@ DIRECTION_BUDGET = 64
 LOCALISE_BUDGET = 512
 #: steps (halving) of a directional probe; it costs twice as many evaluations
 PROBE_STEPS = 3
+#: at the screen, one-sided slopes differing by this fraction send an entry to verification
+KINK_HINT = 0.1
 #: bisection stops when more than this many parts of an array disagree at once
 SPREAD_LIMIT = 8
 #: share of the detection probes spent on random directions (the rest on sampled entries)
@@ -453,7 +455,8 @@ def _judge(
     eps = state.eps
     est, err = line.value, line.error
     t = tol.tolerance(a, est, err, eps=eps, rtol=state.rtol, atol=state.atol) + extra_tol
-    bad_est = tol.unreliable(est, err, floor, eps=eps, rtol=state.rtol)
+    trust_floor = floor / tol.NEAR_ZERO * tol.TRUST_FLOOR
+    bad_est = tol.unreliable(est, err, trust_floor, eps=eps, rtol=state.rtol)
     out: list[tuple[Outcome, float, str]] = []
     for k in range(a.shape[0]):
         lo, hi = float(line.lower[k]), float(line.upper[k])
@@ -509,10 +512,17 @@ def _check_entries(state: _State, indices: NDArray[np.intp]) -> list[EntryRecord
             screen_tol,
             tol.tolerance(analytic, numeric, error, eps=eps, rtol=state.rtol, atol=state.atol),
         )
-    trusted = ~tol.unreliable(numeric, error, floor, eps=eps, rtol=state.rtol)
+    trusted = ~tol.unreliable(
+        numeric, error, tol.trust_floor(analytic, numeric), eps=eps, rtol=state.rtol
+    )
     passed_screen = (diff <= screen_tol) & trusted  # (m, len(indices))
     outcome = np.full(analytic.shape, "pass", dtype=object)
-    tolerance = screen_tol.copy()
+    # the tolerance a screened entry is held to: the user's where given (the screen is tighter)
+    tolerance = (
+        screen_tol.copy()
+        if state.rtol is None and state.atol is None
+        else tol.tolerance(analytic, numeric, error, eps=eps, rtol=state.rtol, atol=state.atol)
+    )
     notes: dict[tuple[int, int], str] = {}
 
     rel = tol.relative_error(analytic, numeric, floor)
@@ -722,7 +732,7 @@ def _check_directions(
         top = np.argpartition(-size, n_top - 1)[:n_top] if n_top < spec.size else np.arange(n_top)
         del size
         chosen = set(top.tolist())
-        extra = []
+        extra: list[int] = []
         while len(extra) < min(n_coords - top.size, spec.size - top.size):
             i = int(rng.integers(spec.size))
             if i not in chosen:
@@ -928,6 +938,13 @@ def _screen(
         numeric[:, col] = d
         trunc = (hi / scales[col]) ** order * np.abs(d)
         error[:, col] = roundoff + trunc
+        if method == "central":
+            # one-sided slopes that differ by far more than curvature explains hint at a
+            # kink: such an entry goes to verification, where the kink test can run
+            fwd, bwd = (values[0] - f0) / hi, (f0 - values[1]) / hi
+            jump = np.abs(fwd - bwd)
+            suspicious = jump > KINK_HINT * np.maximum(np.abs(fwd), np.abs(bwd)) + 40 * sigma / hi
+            error[:, col] = np.where(suspicious, np.inf, error[:, col])
     return numeric, error, h
 
 
@@ -1094,7 +1111,7 @@ def check_grad(
     Each entry ``i`` is first differenced with the chosen stencil at step
     ``h_i = c * max(|x_i|, rms(x_array))``. Entries that agree with the analytic value
     to 10 times their modelled error (round-off ``sigma * sum|w| / h`` plus truncation)
-    pass. Every other entry is verified: central differences at six halving steps,
+    pass. Every other entry is verified: central differences at eight halving steps,
     Richardson extrapolation with an error estimate ``e`` (Ridders), and a kink test on
     the one-sided differences. Such an entry fails when ``|a - n| > max(10 e, 100 EPS |n|)``,
     is a *kink* when the one-sided derivatives disagree (it fails only when the analytic

@@ -58,7 +58,7 @@ def noise_floor(
     through ``x0 + u`` with ``u`` a random offset of relative size ``NOISE_OFFSET``, not
     through ``x0`` itself: a kink sitting exactly at ``x0`` (ReLU at 0) would otherwise
     pass for noise. Of two such lines the quieter counts, so that a line crossing a kink
-    by chance does not either. ``sigma`` is never below ``2 * EPS * |f(x0)|``, the
+    by chance does not either. ``sigma`` is never below ``EPS * |f(x0)| / 2``, the
     round-off of the value itself.
     """
     spec = ev.spec
@@ -82,7 +82,7 @@ def noise_floor(
         estimates.append([estimate_noise(table[:, k]) for k in range(table.shape[1])])
     measured = np.min(np.array(estimates), axis=0)
     measured = np.where(np.isfinite(measured), measured, 0.0)
-    sigma = np.maximum(measured, 2.0 * eps * np.abs(flat_f0))
+    sigma = np.maximum(measured, 0.5 * eps * np.abs(flat_f0))
     sigma = np.maximum(sigma, np.finfo(np.float64).tiny)
     return sigma, float(np.max(measured))
 
@@ -183,9 +183,9 @@ def _nice_factor(c: float) -> str:
             parts.append(f"missing factor {k}" + ("?" if k <= 4 else f" (extra 1/N, N = {k}?)"))
             break
     if abs(m - 1) <= 1e-3:
-        return "sign flipped?"
+        return "sign flipped?" if c < 0 else f"constant factor {c:.6g}?"
     if not parts:
-        parts.append(f"constant factor {c:.6g}")
+        parts.append(f"constant factor {m if sign else c:.6g}")
     return (sign + " and " if sign else "") + parts[0] + ("" if parts[0].endswith("?") else "?")
 
 

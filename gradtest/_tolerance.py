@@ -21,7 +21,8 @@ and the entry fails when ``|a - n| > tol``. With ``rtol``/``atol`` given,
 ``tol = atol + rtol * max(|a|, |n|)`` (``atol`` defaults to 0, ``rtol`` to 0). In both
 cases a numeric value whose own relative error estimate ``e / max(|n|, floor)`` exceeds
 ``TRUST[dtype]`` (or ``rtol``) cannot support a verdict: the entry is *unreliable*, and
-no gradient is blamed on it.
+no gradient is blamed on it. Here ``floor = TRUST_FLOOR * G``: an entry a thousand times
+smaller than the largest needs its precision on the scale of the gradient, not of itself.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ FLOOR_ULPS = 100.0
 NEAR_ZERO = 1e-6
 #: quick screen: an entry agreeing to SCREEN_SAFETY x its modelled error passes at once
 SCREEN_SAFETY = 10.0
+#: an entry smaller than TRUST_FLOOR x the largest entry needs its precision on that scale
+TRUST_FLOOR = 1e-3
 #: the largest relative error estimate a numeric value may have and still support a verdict
 TRUST = {"float64": 1e-4, "float32": 1e-2, "float16": 1e-1}
 
@@ -77,6 +80,11 @@ def tolerance(
     if rtol is None and atol is None:
         return np.maximum(SAFETY * error, FLOOR_ULPS * eps * size)
     return np.asarray((atol or 0.0) + (rtol or 0.0) * size, dtype=np.float64)
+
+
+def trust_floor(analytic: NDArray[np.float64], numeric: NDArray[np.float64]) -> float:
+    """``TRUST_FLOOR * G``: entries smaller than this are judged on the scale of ``G``."""
+    return TRUST_FLOOR * near_zero_floor(analytic, numeric) / NEAR_ZERO
 
 
 def unreliable(

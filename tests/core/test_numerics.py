@@ -71,10 +71,10 @@ def test_richardson_tableau_removes_the_h2_term_and_estimates_its_error() -> Non
 def test_relative_steps_follow_the_formulas() -> None:
     eps = float(np.finfo(np.float64).eps)
     assert fd.relative_step("forward", eps) == pytest.approx(eps**0.5)
-    assert fd.relative_step("central", eps) == pytest.approx(eps ** (1 / 3))
+    assert fd.relative_step("central", eps) == pytest.approx((8 * eps) ** (1 / 3))
     assert fd.relative_step("central4", eps) == pytest.approx(eps ** (1 / 5))
     eps32 = float(np.finfo(np.float32).eps)
-    assert fd.relative_step("central", eps32) == pytest.approx(eps32 ** (1 / 3))
+    assert fd.relative_step("central", eps32) == pytest.approx((8 * eps32) ** (1 / 3))
 
 
 def test_steps_scale_with_the_entry_and_its_array() -> None:

@@ -1,0 +1,5 @@
+"""``python -m gradtest``: the command line tool (see ``gradtest --help``)."""
+
+from gradtest_cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,314 @@
+"""Plots of a check's evidence, written as PNG files (optional: ``pip install gradtest[plot]``).
+
+- :func:`plot_step_sweep`: the relative error of the numeric derivative against the step
+  ``h`` for the entries a :func:`gradtest.check_grad` result swept (the V-shaped curve of
+  truncation against round-off; a flat curve means the gradient is wrong, not the step).
+- :func:`plot_descent`: the loss against the learning rate for a descent check (the
+  "effect of step size" figure of the CS231n notes), with the first-order prediction.
+- :func:`sparkline`: a one-line text chart, what reports show without matplotlib.
+
+matplotlib is imported only when a plot is drawn, never when this module or gradtest is
+imported, and through :class:`matplotlib.figure.Figure` (no ``pyplot``): no global
+figure state and no GUI backend are involved.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from gradtest._result import GradCheckResult
+from gradtest.errors import InvalidArgumentError
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from gradtest._descent import DescentResult
+
+__all__ = ["plot_descent", "plot_step_sweep", "sparkline"]
+
+#: sparkline glyphs, lowest to highest
+_BARS = "▁▂▃▄▅▆▇█"
+#: relative errors are drawn no lower than this (an exact numeric derivative has error 0)
+_ERROR_FLOOR = 1e-17
+
+
+def sparkline(
+    values: Sequence[float] | NDArray[Any], *, lo: float | None = None, hi: float | None = None
+) -> str:
+    """A one-line bar chart of ``values`` (one glyph per value), for text reports.
+
+    Parameters
+    ----------
+    values : sequence of float
+        The values, in order.
+    lo, hi : float, optional
+        The values drawn as the lowest and the highest bar; by default the smallest and the
+        largest finite value. Values outside are clipped.
+
+    Returns
+    -------
+    str
+        One of ``▁▂▃▄▅▆▇█`` per value, ``×`` for a non-finite value (a diverged loss).
+
+    Examples
+    --------
+    >>> from gradtest.plot import sparkline
+    >>> sparkline([1, 2, 3, 4, 5, 6, 7, 8])
+    '▁▂▃▄▅▆▇█'
+    >>> sparkline([3.0, 1.0, float("inf"), 2.0])
+    '█▁×▅'
+    >>> sparkline([1.0, 5.0, 100.0], hi=5.0)
+    '▁██'
+    """
+    try:
+        arr = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise InvalidArgumentError(
+            f"values must be a sequence of numbers, got {values!r:.80}"
+        ) from err
+    if arr.ndim != 1:
+        raise InvalidArgumentError(
+            f"values must be a 1-D sequence of numbers, got an array of shape {arr.shape}"
+        )
+    finite = arr[np.isfinite(arr)]
+    if finite.size == 0:
+        return "×" * arr.size
+    low = float(np.min(finite)) if lo is None else float(lo)
+    high = float(np.max(finite)) if hi is None else float(hi)
+    span = high - low
+    top = len(_BARS) - 1
+    out = []
+    for v in arr.tolist():
+        if not math.isfinite(v):
+            out.append("×")
+        elif span <= 0:
+            out.append(_BARS[0] if v <= low else _BARS[top])
+        else:
+            out.append(_BARS[min(int((min(max(v, low), high) - low) / span * len(_BARS)), top)])
+    return "".join(out)
+
+
+def _figure(function: str) -> Figure:
+    try:
+        from matplotlib.figure import Figure
+    except ImportError as err:
+        raise ImportError(
+            f"gradtest.plot.{function} needs matplotlib, which is not installed: "
+            "pip install gradtest[plot]"
+        ) from err
+    return Figure(figsize=(6.4, 4.2), layout="constrained")
+
+
+def _target(path: Any) -> Path:
+    if not isinstance(path, (str, os.PathLike)):
+        raise InvalidArgumentError(
+            f"path must be a str or os.PathLike naming the PNG file to write, got "
+            f"{type(path).__name__} {path!r:.60}"
+        )
+    return Path(path)
+
+
+def plot_step_sweep(result: GradCheckResult, path: str | os.PathLike[str]) -> Path:
+    """Plot relative error against step size ``h`` for the entries a gradient check swept.
+
+    Parameters
+    ----------
+    result : GradCheckResult
+        A result of :func:`gradtest.check_grad`; its ``diagnosis.sweeps`` are drawn (the
+        worst failing entries, or the worst entry).
+    path : str or os.PathLike
+        The PNG file to write (its parent directory must exist).
+
+    Returns
+    -------
+    pathlib.Path
+        The file written.
+
+    Raises
+    ------
+    ImportError
+        matplotlib is not installed (``pip install gradtest[plot]``).
+    InvalidArgumentError
+        ``result`` is no ``GradCheckResult`` or holds no step sweep.
+
+    Notes
+    -----
+    For a correct gradient the curve is a V: truncation error falls as ``h**2`` for
+    central differences until round-off, growing as ``1/h``, takes over. A wrong gradient
+    gives a flat curve: no step brings the numeric derivative to the analytic one.
+    Relative errors of exactly 0 are drawn at 1e-17.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> import gradtest
+    >>> from gradtest.plot import plot_step_sweep
+    >>> result = gradtest.check_grad(lambda w: float(np.sum(np.sin(w))), np.cos, np.ones(3))
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     written = plot_step_sweep(result, os.path.join(tmp, "sweep.png"))
+    ...     written.read_bytes()[:4]
+    b'\\x89PNG'
+    """
+    if not isinstance(result, GradCheckResult):
+        raise InvalidArgumentError(
+            "result must be the GradCheckResult of gradtest.check_grad, got "
+            f"{type(result).__name__}"
+            + (": use plot_descent for a descent check" if hasattr(result, "losses") else "")
+        )
+    sweeps = result.diagnosis.sweeps
+    if not sweeps or not any(s.steps for s in sweeps):
+        raise InvalidArgumentError(
+            f"result of {result.name} holds no step sweep (diagnosis.sweeps is empty): "
+            "nothing to plot"
+        )
+    target = _target(path)
+    fig = _figure("plot_step_sweep")
+    ax = fig.add_subplot()
+    for s in sweeps:
+        if not s.steps:
+            continue
+        errors = np.maximum(np.asarray(s.rel_errors, dtype=np.float64), _ERROR_FLOOR)
+        (line,) = ax.loglog(
+            s.steps, errors, marker="o", label=f"{s.label} (analytic {s.analytic:.4g})"
+        )
+        if math.isfinite(s.best_step):
+            ax.plot(
+                [s.best_step],
+                [max(s.error_floor, _ERROR_FLOOR)],
+                marker="*",
+                markersize=14,
+                color=line.get_color(),
+                linestyle="none",
+            )
+    ax.set_xlabel("step h")
+    ax.set_ylabel("relative error |a − n| / max(|a|, |n|)")
+    ax.set_title(f"{result.verdict.upper()} {result.name}: central differences against h")
+    ax.grid(True, which="major", alpha=0.3)
+    ax.legend(title="entry (★ best h)", fontsize="small")
+    fig.savefig(target, format="png", dpi=100)
+    return target
+
+
+def plot_descent(result: DescentResult, path: str | os.PathLike[str]) -> Path:
+    """Plot the loss against the learning rate ``lr`` along ``x − lr·g``.
+
+    Parameters
+    ----------
+    result : DescentResult
+        A result of :func:`gradtest._descent.check_descent` with a learning-rate sweep.
+    path : str or os.PathLike
+        The PNG file to write (its parent directory must exist).
+
+    Returns
+    -------
+    pathlib.Path
+        The file written.
+
+    Raises
+    ------
+    ImportError
+        matplotlib is not installed (``pip install gradtest[plot]``).
+    InvalidArgumentError
+        ``result`` is no ``DescentResult`` or holds no sweep (the gradient was zero).
+
+    Notes
+    -----
+    The dashed line is the first-order prediction ``f(x) − lr·‖g‖²``: for small steps a
+    correct gradient follows it; the loss then bottoms out and rises once the step
+    overshoots. Losses far above ``f(x)`` (a diverging step) are drawn at the top edge
+    as ``^``; non-finite ones as ``x``.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> from gradtest._descent import check_descent
+    >>> from gradtest.plot import plot_descent
+    >>> result = check_descent(lambda w: float(w @ w), lambda w: 2 * w, np.ones(3), seed=0)
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     written = plot_descent(result, os.path.join(tmp, "descent.png"))
+    ...     written.read_bytes()[:4]
+    b'\\x89PNG'
+    """
+    from gradtest._descent import DescentResult
+
+    if not isinstance(result, DescentResult):
+        raise InvalidArgumentError(
+            "result must be the DescentResult of check_descent, got "
+            f"{type(result).__name__}"
+            + (": use plot_step_sweep for a gradient check" if hasattr(result, "entries") else "")
+        )
+    if not result.losses:
+        raise InvalidArgumentError(
+            f"result of {result.name} holds no learning-rate sweep (the gradient was zero): "
+            "nothing to plot"
+        )
+    target = _target(path)
+    steps = np.asarray(result.steps, dtype=np.float64)
+    losses = np.asarray(result.losses, dtype=np.float64)
+    f0 = result.loss
+    finite = np.isfinite(losses)
+    low = float(np.min(losses[finite], initial=f0))
+    drop = max(f0 - low, abs(f0) * 1e-12, 1e-300)
+    top = f0 + 2 * drop
+    fig = _figure("plot_descent")
+    ax = fig.add_subplot()
+    shown = finite & (losses <= top)
+    ax.semilogx(steps[shown], losses[shown], marker="o", label="f(x − lr·g)")
+    above = finite & (losses > top)
+    if above.any():
+        ax.plot(
+            steps[above],
+            np.full(int(above.sum()), top),
+            marker="^",
+            linestyle="none",
+            color="C3",
+            label="above the chart",
+        )
+    if (~finite).any():
+        ax.plot(
+            steps[~finite],
+            np.full(int((~finite).sum()), top),
+            marker="x",
+            linestyle="none",
+            color="C3",
+            label="not finite",
+        )
+    slope = -(result.gradient_norm**2)
+    linear = f0 + steps * slope
+    keep = linear >= low - drop
+    ax.semilogx(steps[keep], linear[keep], linestyle="--", color="C2", label="f(x) − lr·‖g‖²")
+    ax.axhline(f0, color="0.5", linewidth=0.8, label=f"f(x) = {f0:.4g}")
+    if result.largest_decreasing_step is not None:
+        ax.axvline(
+            result.largest_decreasing_step,
+            color="C1",
+            linestyle=":",
+            label=f"largest decreasing lr {result.largest_decreasing_step:.0e}",
+        )
+    if result.best_step is not None and result.best_loss is not None:
+        ax.plot(
+            [result.best_step],
+            [result.best_loss],
+            marker="*",
+            markersize=14,
+            linestyle="none",
+            color="C1",
+            label=f"lowest loss at lr {result.best_step:.0e}",
+        )
+    ax.set_ylim(low - 0.1 * drop, top + 0.1 * drop)
+    ax.set_xlabel("learning rate lr")
+    ax.set_ylabel("loss")
+    ax.set_title(f"{result.verdict.upper()} descent of {result.name}: effect of the step size")
+    ax.grid(True, which="major", alpha=0.3)
+    ax.legend(fontsize="small")
+    fig.savefig(target, format="png", dpi=100)
+    return target

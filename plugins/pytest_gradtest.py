@@ -1,0 +1,590 @@
+"""pytest plugin of gradtest: ``pytest --gradcheck`` runs the gradient checks.
+
+Installed as the top-level module ``pytest_gradtest`` through the ``pytest11`` entry point
+``gradtest`` (``-p no:gradtest`` turns it off). It collects
+
+- the ``@gradtest.gradcheck`` loss functions defined in test files,
+- the ones defined in the modules named by ``--gradcheck-modules`` or the
+  ``gradcheck_modules`` ini option (these need not be test files),
+- the tests marked ``@pytest.mark.gradcheck``,
+
+and skips all of them, with a reason that says how to run them, unless ``--gradcheck`` (or
+the ini option ``gradcheck = true``) is given. The ``gradcheck`` fixture runs ad-hoc checks
+inside ordinary tests (always). A failing check shows the gradtest report instead of a
+traceback through gradtest; after the run one table lists every check; ``--gradcheck-report``
+writes them as versioned JSON (once, by the controller, under pytest-xdist).
+
+The plugin holds no numerics and imports ``gradtest`` only when a check runs: pytest loads
+it without importing numpy, scipy or hypothesis.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from gradtest import GradCheckResult
+
+__all__ = ["GradcheckFixture", "GradcheckItem", "GradcheckModule"]
+
+SKIP_REASON = "gradient check: run pytest with --gradcheck to run it"
+MARKER = "gradcheck: a gradient check; skipped unless pytest runs with --gradcheck"
+#: the attribute of a test report that carries its checks' records to the controller
+REPORT_ATTR = "gradtest_checks"
+#: the junitxml property (``record_property``) holding a check's max relative error
+PROPERTY = "gradcheck_max_rel_error"
+
+
+# --------------------------------------------------------------------------------------
+# options: one group, every option with an ini twin, all read once into Settings
+# --------------------------------------------------------------------------------------
+
+#: (option, ini name, metavar, help) of the options taking a value
+_VALUE_OPTIONS = (
+    ("--gradcheck-rtol", "gradcheck_rtol", "FLOAT",
+     "fixed relative tolerance (default: per entry, from the error estimate)"),
+    ("--gradcheck-max-examples", "gradcheck_max_examples", "N",
+     "inputs drawn per decorated check (default: the decorator's setting)"),
+    ("--gradcheck-mode", "gradcheck_mode", "{auto,full,directions}",
+     "full Jacobian, random directions, or auto by size (default: auto)"),
+    ("--gradcheck-seed", "gradcheck_seed", "N",
+     "seed for drawn inputs and directions (default: random, shown in each report)"),
+    ("--gradcheck-report", "gradcheck_report", "PATH",
+     "write the checks as versioned JSON to PATH (default: no report)"),
+    ("--gradcheck-plots", "gradcheck_plots", "DIR",
+     "write PNG step-sweep plots of failing checks to DIR; needs gradtest[plot] "
+     "(default: no plots)"),
+)  # fmt: skip
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("gradtest", "gradient checks (gradtest)")
+    group.addoption(
+        "--gradcheck",
+        action="store_true",
+        default=False,
+        help="run the gradient checks (default: skip them; ini: gradcheck)",
+    )
+    parser.addini(
+        "gradcheck", "run the gradient checks (like --gradcheck)", type="bool", default=False
+    )
+    for option, ini, metavar, text in _VALUE_OPTIONS:
+        group.addoption(option, metavar=metavar, default=None, help=f"{text}; ini: {ini}")
+        parser.addini(ini, f"{text} (like {option})", default="")
+    group.addoption(
+        "--gradcheck-modules",
+        metavar="MODULE[,MODULE...]",
+        action="append",
+        default=[],
+        help="also check the losses registered in these importable modules "
+        "(default: none; ini: gradcheck_modules)",
+    )
+    parser.addini(
+        "gradcheck_modules",
+        "modules whose registered losses are checked (like --gradcheck-modules)",
+        type="args",
+        default=[],
+    )
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every option of the plugin, validated once in ``pytest_configure``."""
+
+    enabled: bool
+    rtol: float | None
+    max_examples: int | None
+    mode: str | None
+    seed: int | None
+    report: Path | None
+    plots: Path | None
+    modules: tuple[str, ...]
+
+    @classmethod
+    def from_config(cls, config: pytest.Config) -> Settings:
+        import gradtest_cli as cli
+
+        def value(option: str, ini: str, parse: Callable[[str], Any]) -> Any:
+            raw = config.getoption(option.lstrip("-").replace("-", "_"))
+            source = option
+            if raw is None:
+                raw, source = config.getini(ini), f"the ini option {ini}"
+                if not raw:
+                    return None
+            try:
+                return parse(str(raw))
+            except ValueError as err:
+                raise pytest.UsageError(f"{source}: {err}") from None
+
+        root = config.rootpath
+        modules: list[str] = []
+        for chunk in [*config.getoption("gradcheck_modules"), *config.getini("gradcheck_modules")]:
+            modules.extend(m.strip() for m in chunk.split(",") if m.strip() not in modules)
+        report = value("--gradcheck-report", "gradcheck_report", Path)
+        plots = value("--gradcheck-plots", "gradcheck_plots", Path)
+        return cls(
+            enabled=bool(config.getoption("gradcheck") or config.getini("gradcheck")),
+            rtol=value("--gradcheck-rtol", "gradcheck_rtol", cli.positive_float),
+            max_examples=value(
+                "--gradcheck-max-examples", "gradcheck_max_examples", cli.positive_int
+            ),
+            mode=value("--gradcheck-mode", "gradcheck_mode", cli.mode_choice),
+            seed=value("--gradcheck-seed", "gradcheck_seed", cli.seed_int),
+            report=None if report is None else root / report,
+            plots=None if plots is None else root / plots,
+            modules=tuple(m for m in modules if m),
+        )
+
+    def describe(self) -> dict[str, Any]:
+        """The settings that shape the checks, for the header and the JSON report."""
+        return {
+            "rtol": self.rtol,
+            "max_examples": self.max_examples,
+            "mode": self.mode,
+            "seed": self.seed,
+        }
+
+
+@dataclass
+class State:
+    """The plugin's session state, kept in ``config.stash``."""
+
+    settings: Settings
+    records: list[dict[str, Any]] = field(default_factory=list)
+
+
+_STATE = pytest.StashKey[State]()
+_ITEM_RECORDS = pytest.StashKey[list[dict[str, Any]]]()
+
+
+def _state(config: pytest.Config) -> State:
+    return config.stash[_STATE]
+
+
+def _is_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", MARKER)
+    settings = Settings.from_config(config)
+    if settings.enabled and settings.plots is not None:
+        import gradtest_cli as cli
+
+        try:
+            cli.require_matplotlib("--gradcheck-plots")
+        except cli.UsageError as err:
+            raise pytest.UsageError(str(err)) from None
+    config.stash[_STATE] = state = State(settings)
+    config.pluginmanager.register(_Gatherer(state), "gradtest-gatherer")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    gatherer = config.pluginmanager.get_plugin("gradtest-gatherer")
+    if gatherer is not None:
+        config.pluginmanager.unregister(gatherer)
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    settings = _state(config).settings
+    if not settings.enabled:
+        return "gradtest: gradient checks skipped (run with --gradcheck)"
+    shown = ", ".join(f"{k}={'auto' if v is None else v}" for k, v in settings.describe().items())
+    return f"gradtest: gradient checks on ({shown})"
+
+
+# --------------------------------------------------------------------------------------
+# collection
+# --------------------------------------------------------------------------------------
+
+
+def _is_check(obj: object) -> bool:
+    return callable(obj) and hasattr(obj, "__gradtest__") and hasattr(obj, "__code__")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pycollect_makeitem(
+    collector: pytest.Module | pytest.Class, name: str, obj: object
+) -> list[pytest.Item] | GradcheckItem | None:
+    """Collect a decorated loss in the test module that defines it (imported ones: nowhere)."""
+    if not _is_check(obj) or not isinstance(collector, pytest.Module):
+        return None
+    spec: Any = obj.__gradtest__  # type: ignore[attr-defined]
+    if spec.module != collector.obj.__name__:
+        return []
+    return GradcheckItem.from_parent(collector, name=name, target=obj)
+
+
+class GradcheckItem(pytest.Item):
+    """One ``@gradtest.gradcheck`` loss, run through :func:`gradtest.run_gradcheck`."""
+
+    def __init__(self, *, target: Callable[[], Any], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.target = target
+        self.spec: Any = target.__gradtest__  # type: ignore[attr-defined]
+        self.outcome: Any = None
+        self.add_marker(pytest.mark.gradcheck)
+
+    def runtest(self) -> None:
+        import gradtest
+
+        settings = _state(self.config).settings
+        self.outcome = outcome = gradtest.run_gradcheck(
+            self.target,
+            rtol=settings.rtol,
+            max_examples=settings.max_examples,
+            mode=settings.mode,
+            seed=settings.seed,
+        )
+        import gradtest_cli as cli
+
+        _record(
+            self, cli.record_from_outcome(outcome, self.nodeid, source="decorator"), outcome.result
+        )
+        if outcome.verdict == "fail":
+            raise outcome.error or gradtest.GradientError(outcome.report, outcome.result)
+        if outcome.verdict == "inconclusive":
+            import warnings
+
+            warnings.warn_explicit(
+                gradtest.InconclusiveWarning(outcome.report.splitlines()[0]),
+                category=gradtest.InconclusiveWarning,
+                filename=str(self.path),
+                lineno=self._lineno() + 1,
+            )
+
+    def _lineno(self) -> int:
+        code = getattr(self.spec.func, "__code__", None) or getattr(self.target, "__code__", None)
+        return 0 if code is None else int(code.co_firstlineno) - 1
+
+    def reportinfo(self) -> tuple[os.PathLike[str] | str, int | None, str]:
+        return self.path, self._lineno(), f"gradcheck {self.spec.qualname}"
+
+    def repr_failure(  # type: ignore[override]
+        self, excinfo: pytest.ExceptionInfo[BaseException]
+    ) -> str | Any:
+        if _is_gradient_error(excinfo.value):
+            report = self.outcome.report if self.outcome is not None else str(excinfo.value)
+            lineno = self._lineno() + 1
+            rel = os.path.relpath(self.path, self.config.invocation_params.dir)
+            where = f"{rel}:{lineno}: GradientError in @gradcheck {self.spec.qualname}"
+            return FailureRepr(report, str(self.path), lineno, where)
+        return _short_repr(excinfo)
+
+
+class GradcheckModule(pytest.Collector):
+    """An importable module named by ``gradcheck_modules``; its children are its checks."""
+
+    def __init__(self, *, module_name: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.module_name = module_name
+
+    def collect(self) -> list[pytest.Item | pytest.Collector]:
+        import importlib
+
+        import gradtest
+
+        module = importlib.import_module(self.module_name)
+        items: list[pytest.Item | pytest.Collector] = []
+        for spec in gradtest.registered_checks():
+            target = (
+                getattr(module, spec.qualname, None) if spec.module == module.__name__ else None
+            )
+            # the registry outlives reloads: keep only what the module defines now
+            if getattr(target, "__gradtest__", None) is spec:
+                items.append(GradcheckItem.from_parent(self, name=spec.qualname, target=target))
+        return items
+
+    def repr_failure(  # type: ignore[override]
+        self, excinfo: pytest.ExceptionInfo[BaseException]
+    ) -> str:
+        return (
+            f"gradtest cannot import {self.module_name!r}, listed in --gradcheck-modules or "
+            f"the ini option gradcheck_modules:\n{_short_repr(excinfo)}"
+        )
+
+
+def _module_nodeid(config: pytest.Config, name: str) -> tuple[str, Path | None]:
+    """``src/pkg/losses.py`` (relative to the rootdir) for module ``pkg.losses``, or the name."""
+    import importlib.util
+
+    try:
+        spec = importlib.util.find_spec(name)
+    except Exception:
+        return name, None
+    if spec is None or not spec.origin or not os.path.isfile(spec.origin):
+        return name, None
+    path = Path(spec.origin).resolve()
+    try:
+        return path.relative_to(config.rootpath).as_posix(), path
+    except ValueError:
+        return name, path
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
+    """Add the checks of ``gradcheck_modules`` (before ``-k``/``--lf`` select), skip when off."""
+    settings = _state(config).settings
+    present = {item.nodeid for item in items}
+    added: list[pytest.Item] = []
+    for name in settings.modules:
+        nodeid, path = _module_nodeid(config, name)
+        extra: dict[str, Any] = {} if path is None else {"path": path}
+        collector = GradcheckModule.from_parent(
+            session, name=name, nodeid=nodeid, module_name=name, **extra
+        )
+        config.hook.pytest_collectstart(collector=collector)
+        report = config.hook.pytest_make_collect_report(collector=collector)
+        config.hook.pytest_collectreport(report=report)
+        if report.passed:
+            added.extend(
+                node
+                for node in report.result
+                if isinstance(node, pytest.Item) and node.nodeid not in present
+            )
+            present.update(node.nodeid for node in added)
+    items[:0] = added
+    if not settings.enabled:
+        skip = pytest.mark.skip(reason=SKIP_REASON)
+        for item in items:
+            if item.get_closest_marker("gradcheck") is not None:
+                item.add_marker(skip)
+
+
+# --------------------------------------------------------------------------------------
+# the fixture
+# --------------------------------------------------------------------------------------
+
+
+class GradcheckFixture:
+    """The ``gradcheck`` fixture: :func:`gradtest.assert_grad` bound to the running test.
+
+    The plugin's ``--gradcheck-rtol`` and ``--gradcheck-seed`` fill in ``rtol`` and
+    ``seed`` when the call leaves them out; every check is listed in the summary table,
+    the JSON report and the junitxml properties.
+    """
+
+    def __init__(self, item: pytest.Item) -> None:
+        self._item = item
+
+    def __call__(
+        self, fun: Callable[..., Any], grad: Any, x: Any, **options: Any
+    ) -> GradCheckResult:
+        """Check ``grad`` against ``fun`` at ``x`` like :func:`gradtest.assert_grad`.
+
+        Examples
+        --------
+        A test using the fixture::
+
+            def test_sine(gradcheck):
+                result = gradcheck(lambda w: np.sin(w).sum(), np.cos, np.ones(3))
+                assert result.passed
+        """
+        import gradtest
+
+        return self._check(gradtest.assert_grad, fun, grad, x, options)
+
+    def jacobian(
+        self, fun: Callable[..., Any], jac: Any, x: Any, **options: Any
+    ) -> GradCheckResult:
+        """Check a Jacobian like :func:`gradtest.check_jacobian`, failing on a wrong one."""
+        import gradtest
+
+        def assert_jacobian(*args: Any, **kwargs: Any) -> GradCheckResult:
+            result = gradtest.check_jacobian(*args, **kwargs)
+            if result.verdict == "fail":
+                raise gradtest.GradientError(str(result), result)
+            return result
+
+        return self._check(assert_jacobian, fun, jac, x, options)
+
+    def _check(
+        self,
+        run: Callable[..., GradCheckResult],
+        fun: Any,
+        grad: Any,
+        x: Any,
+        options: dict[str, Any],
+    ) -> GradCheckResult:
+
+        import gradtest
+
+        settings = _state(self._item.config).settings
+        if options.get("rtol") is None and settings.rtol is not None:
+            options["rtol"] = settings.rtol
+        if options.get("seed") is None and settings.seed is not None:
+            options["seed"] = settings.seed
+        t0 = time.perf_counter()
+        try:
+            result = run(fun, grad, x, **options)
+        except gradtest.GradientError as err:
+            if err.result is not None:
+                self._record(err.result, time.perf_counter() - t0)
+            raise
+        self._record(result, time.perf_counter() - t0)
+        return result
+
+    def _record(self, result: GradCheckResult, elapsed: float) -> None:
+        import gradtest_cli as cli
+
+        taken = {r["id"] for r in self._item.stash.get(_ITEM_RECORDS, [])}
+        check_id = f"{self._item.nodeid}::{result.name}"
+        n = 2
+        while check_id in taken:
+            check_id, n = f"{self._item.nodeid}::{result.name}#{n}", n + 1
+        _record(
+            self._item,
+            cli.record_from_result(result, check_id, source="fixture", elapsed=elapsed),
+            result,
+        )
+
+
+@pytest.fixture
+def gradcheck(request: pytest.FixtureRequest) -> GradcheckFixture:
+    """Check a gradient inside a test: ``gradcheck(fun, grad, x, **assert_grad_options)``."""
+    return GradcheckFixture(request.node)
+
+
+# --------------------------------------------------------------------------------------
+# reporting: per-test records, failures, junitxml, the summary table and the JSON report
+# --------------------------------------------------------------------------------------
+
+
+def _record(item: pytest.Item, record: dict[str, Any], result: GradCheckResult | None) -> None:
+    """Keep ``record`` for the item's report; plot a failure; set the junitxml property."""
+    settings = _state(item.config).settings
+    if settings.plots is not None and record["verdict"] == "fail" and result is not None:
+        import gradtest_cli as cli
+
+        try:
+            record["plot"] = str(cli.plot_failure(result, settings.plots, record["id"]))
+        except Exception as err:  # a broken plot must not hide the report
+            item.add_report_section("call", "gradtest", f"plot failed: {type(err).__name__}: {err}")
+    item.stash.setdefault(_ITEM_RECORDS, []).append(record)
+    item.user_properties.append((PROPERTY, record["max_rel_error"]))
+    item.user_properties.append(("gradcheck_verdict", record["verdict"]))
+
+
+def _is_gradient_error(exc: BaseException) -> bool:
+    gradtest = sys.modules.get("gradtest")
+    return gradtest is not None and isinstance(exc, gradtest.GradientError)
+
+
+def _is_internal(path: os.PathLike[str] | str) -> bool:
+    """Whether ``path`` is this plugin or part of the ``gradtest`` package."""
+    p = Path(path).resolve()
+    if p == Path(__file__).resolve():
+        return True
+    origin = getattr(sys.modules.get("gradtest"), "__file__", None)
+    return origin is not None and Path(origin).resolve().parent in p.parents
+
+
+def _short_repr(excinfo: pytest.ExceptionInfo[BaseException]) -> str:
+    """The exception with gradtest's own frames left out of its traceback."""
+    kept = excinfo.traceback.filter(lambda entry: not _is_internal(entry.path))
+    if len(kept):
+        excinfo.traceback = kept
+    return str(excinfo.getrepr(style="short", chain=True))
+
+
+class _Crash:
+    """The one-line location and message pytest's short summary and junitxml read."""
+
+    def __init__(self, path: str, lineno: int, message: str) -> None:
+        self.path, self.lineno, self.message = path, lineno, message
+
+
+class FailureRepr:
+    """A failure shown as the gradtest report (duck-types pytest's ``TerminalRepr``).
+
+    The report comes first, the location last (as in pytest's own tracebacks), so the
+    first line, the verdict, is what the short summary and junitxml show.
+    """
+
+    def __init__(self, report: str, path: str, lineno: int, where: str) -> None:
+        self.report = report
+        self.where = where
+        self.reprcrash = _Crash(path, lineno, report.splitlines()[0] if report else "")
+
+    def toterminal(self, tw: Any) -> None:
+        for i, line in enumerate(self.report.splitlines()):
+            tw.line(line, red=i == 0, bold=i == 0)
+        tw.line("")
+        tw.line(self.where)
+
+    def __str__(self) -> str:
+        return f"{self.report}\n\n{self.where}"
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    if call.when != "call":
+        return report
+    records = item.stash.get(_ITEM_RECORDS, [])
+    if records:
+        setattr(report, REPORT_ATTR, list(records))
+    if records and report.passed:
+        lines = [f"{r['verdict'].upper():<12} {r['id']}" for r in records]
+        report.sections.append(("gradtest", "\n".join(lines)))
+    exc = None if call.excinfo is None else call.excinfo.value
+    if exc is not None and not isinstance(item, GradcheckItem) and _is_gradient_error(exc):
+        assert call.excinfo is not None
+        user = [e for e in call.excinfo.traceback if not _is_internal(e.path)]
+        path, lineno, where = str(item.path), 0, f"{item.nodeid}: GradientError"
+        if user:
+            entry = user[-1]
+            path, lineno = str(entry.path), entry.lineno + 1
+            rel = os.path.relpath(path, item.config.invocation_params.dir)
+            where = f"{rel}:{lineno}: GradientError in: {str(entry.statement).strip()}"
+        report.longrepr = FailureRepr(str(exc), path, lineno, where)  # type: ignore[assignment]
+    return report
+
+
+class _Gatherer:
+    """Gathers the records from the test reports (on the controller under xdist)."""
+
+    def __init__(self, state: State) -> None:
+        self.state = state
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        self.state.records.extend(getattr(report, REPORT_ATTR, None) or [])
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    config = session.config
+    state = _state(config)
+    if _is_worker(config) or state.settings.report is None:
+        return
+    import gradtest_cli as cli
+
+    document = cli.report_document(state.records, state.settings.describe(), tool="pytest")
+    cli.write_report(state.settings.report, document)
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    state = _state(config)
+    if not state.records or _is_worker(config):
+        return
+    import gradtest_cli as cli
+
+    terminalreporter.write_sep("=", f"gradtest: {cli.counts_line(state.records)}")
+    for line in cli.summary_table(state.records):
+        terminalreporter.write_line(line)
+    plots = [r["plot"] for r in state.records if r["plot"]]
+    if plots:
+        terminalreporter.write_line(f"step-sweep plots of failing checks: {state.settings.plots}")
+    if state.settings.report is not None:
+        terminalreporter.write_line(f"gradtest JSON report: {state.settings.report}")

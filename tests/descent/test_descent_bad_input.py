@@ -1,0 +1,90 @@
+"""check_descent: bad input gets a clear error naming the argument and what arrived."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+import gradtest
+from gradtest._descent import check_descent
+
+
+def quad(w: Any) -> float:
+    return float(np.sum(w**2))
+
+
+def quad_grad(w: Any) -> Any:
+    return 2 * w
+
+
+W = np.array([1.0, -2.0, 0.5])
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"steps": []}, r"steps must be None or a non-empty 1-D sequence .* got \[\]"),
+        ({"steps": [1e-3, -1.0]}, r"steps must hold finite learning rates > 0, got steps\[1\] = "),
+        ({"steps": [0.0]}, r"steps\[0\] = 0.0"),
+        ({"steps": [np.nan]}, r"steps\[0\] = nan"),
+        ({"steps": "fast"}, r"steps must be None or a sequence of learning rates > 0, got 'fast'"),
+        ({"steps": [[1e-3]]}, r"non-empty 1-D sequence"),
+        ({"directions": -1}, r"directions must be an int >= 0 .* got -1"),
+        ({"directions": True}, r"directions must be an int >= 0 .* got True"),
+        ({"directions": 1.5}, r"directions must be an int >= 0 .* got 1.5"),
+        ({"seed": -3}, r"seed must be None or an int >= 0, got -3"),
+        ({"args": [1]}, r"args must be a tuple of extra arguments, got list"),
+        ({"grad": 3}, r"grad must be a callable .* got int 3"),
+        ({"fun": "quad"}, r"fun must be callable, got str"),
+        ({"x": np.arange(3)}, r"x has integer dtype int64"),
+        ({"x": np.array([1.0, np.inf])}, r"x is not finite: x\[1\] = inf"),
+        ({"grad": lambda w: 2 * w[:2]}, r"grad has shape \(2,\) but x has shape \(3,\)"),
+        ({"grad": lambda w: np.array([1.0, np.nan, 0.0])}, r"grad is not finite: x\[1\] = nan"),
+        ({"fun": lambda w: w}, r"must return a scalar loss, got an array of shape \(3,\)"),
+        ({"fun": lambda w: (quad(w), 2 * w)}, r"if fun returns \(loss, gradient\), pass grad=True"),
+        ({"fun": lambda w: float("nan")}, r"fun is not finite at x"),
+        (
+            {"grad": True},
+            r"with grad=True, fun must return \(value, gradient\); quad returned float",
+        ),
+    ],
+)
+def test_bad_input_is_named(kwargs: dict[str, Any], match: str) -> None:
+    call: dict[str, Any] = {"fun": quad, "grad": quad_grad, "x": W, "seed": 0}
+    call.update(kwargs)
+    with pytest.raises(gradtest.InvalidArgumentError, match=match) as info:
+        check_descent(call.pop("fun"), call.pop("grad"), call.pop("x"), **call)
+    assert isinstance(info.value, ValueError)
+
+
+def test_a_raising_gradient_is_wrapped_and_chained() -> None:
+    def broken(w: Any) -> Any:
+        raise KeyError("bias")
+
+    with pytest.raises(gradtest.FunctionEvaluationError, match=r"grad \(broken\) raised KeyError"):
+        check_descent(quad, broken, W, seed=0)
+
+
+def test_a_raising_loss_names_the_evaluation_and_the_direction() -> None:
+    calls = {"n": 0}
+
+    def flaky(w: Any) -> float:
+        calls["n"] += 1
+        if calls["n"] > 25:
+            raise ZeroDivisionError("boom")
+        return quad(w)
+
+    with pytest.raises(gradtest.FunctionEvaluationError, match=r"flaky raised ZeroDivisionError"):
+        check_descent(flaky, quad_grad, W, seed=0)
+
+
+def test_a_nondeterministic_loss_is_an_error() -> None:
+    rng = np.random.default_rng(0)
+
+    def dropout(w: Any) -> float:
+        return quad(w) * (1 + 1e-3 * rng.standard_normal())
+
+    with pytest.raises(gradtest.NondeterminismError, match="dropout is not deterministic"):
+        check_descent(dropout, quad_grad, W, seed=0)

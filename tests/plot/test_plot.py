@@ -1,0 +1,147 @@
+"""gradtest.plot: PNG files of the step sweep and the descent sweep; the text sparkline."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import gradtest
+from gradtest._descent import check_descent
+from gradtest.plot import plot_descent, plot_step_sweep, sparkline
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+W = np.array([3.0, -1.0, 0.5])
+
+
+def quad(w: Any) -> float:
+    return float(np.sum((w - 1.0) ** 2))
+
+
+def quad_grad(w: Any) -> Any:
+    return 2 * (w - 1.0)
+
+
+def _png_size(path: Path) -> tuple[int, int]:
+    data = path.read_bytes()
+    assert data[:8] == PNG_MAGIC
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
+# ------------------------------------------------------------------ files written
+
+
+def test_plot_step_sweep_writes_a_png_for_a_failing_check(tmp_path: Path) -> None:
+    result = gradtest.check_grad(quad, lambda w: -quad_grad(w), W, seed=0)
+    assert result.verdict == "fail"
+    assert len(result.diagnosis.sweeps) >= 1
+    written = plot_step_sweep(result, tmp_path / "sweep.png")
+    assert written == tmp_path / "sweep.png"
+    assert _png_size(written) == (640, 420)
+
+
+def test_plot_step_sweep_accepts_a_str_path_and_a_passing_check(tmp_path: Path) -> None:
+    result = gradtest.check_grad(lambda w: float(np.sum(np.sin(w))), np.cos, W, seed=0)
+    target = str(tmp_path / "ok.png")
+    assert plot_step_sweep(result, target) == Path(target)
+    assert Path(target).read_bytes()[:8] == PNG_MAGIC
+
+
+def test_plot_descent_writes_a_png(tmp_path: Path) -> None:
+    result = check_descent(quad, quad_grad, W, seed=0)
+    written = plot_descent(result, tmp_path / "descent.png")
+    assert _png_size(written) == (640, 420)
+
+
+def test_plot_descent_draws_diverged_and_failing_sweeps(tmp_path: Path) -> None:
+    result = check_descent(
+        lambda x: float(np.sum(x**4)), lambda x: -4 * x**3, W, seed=0, steps=[1e-3, 1, 1e100]
+    )
+    assert result.verdict == "fail"
+    assert not np.isfinite(result.losses[-1])
+    written = plot_descent(result, tmp_path / "diverged.png")
+    assert written.stat().st_size > 1000
+
+
+# ------------------------------------------------------------------ bad input
+
+
+def test_plots_reject_the_other_result_type(tmp_path: Path) -> None:
+    grad_result = gradtest.check_grad(quad, quad_grad, W, seed=0)
+    descent_result = check_descent(quad, quad_grad, W, seed=0)
+    with pytest.raises(gradtest.InvalidArgumentError, match="use plot_step_sweep"):
+        plot_descent(grad_result, tmp_path / "a.png")  # type: ignore[arg-type]
+    with pytest.raises(gradtest.InvalidArgumentError, match="use plot_descent"):
+        plot_step_sweep(descent_result, tmp_path / "b.png")  # type: ignore[arg-type]
+    with pytest.raises(
+        gradtest.InvalidArgumentError, match=r"path must be a str or os\.PathLike .*, got int 42"
+    ):
+        plot_descent(descent_result, 42)  # type: ignore[arg-type]
+    assert not list(tmp_path.iterdir())
+
+
+def test_plot_descent_without_a_sweep_is_an_error(tmp_path: Path) -> None:
+    result = check_descent(quad, quad_grad, np.ones(3), seed=0)  # zero gradient
+    with pytest.raises(gradtest.InvalidArgumentError, match="holds no learning-rate sweep"):
+        plot_descent(result, tmp_path / "none.png")
+
+
+def test_missing_matplotlib_names_the_extra(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
+    result = check_descent(quad, quad_grad, W, seed=0)
+    with pytest.raises(
+        ImportError, match=r"plot_descent needs matplotlib.*pip install gradtest\[plot\]"
+    ):
+        plot_descent(result, tmp_path / "x.png")
+    grad_result = gradtest.check_grad(quad, quad_grad, W, seed=0)
+    with pytest.raises(ImportError, match=r"plot_step_sweep needs matplotlib"):
+        plot_step_sweep(grad_result, tmp_path / "y.png")
+    # the text report does not need matplotlib
+    assert "shape" in str(result)
+
+
+def test_importing_gradtest_plot_does_not_import_matplotlib() -> None:
+    code = "import sys, gradtest.plot, gradtest._descent; print('matplotlib' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+# ------------------------------------------------------------------ sparkline
+
+
+@pytest.mark.parametrize(
+    ("values", "kwargs", "expected"),
+    [
+        ([1, 2, 3, 4, 5, 6, 7, 8], {}, "▁▂▃▄▅▆▇█"),
+        ([8, 1], {}, "█▁"),
+        ([2.0, 2.0, 2.0], {}, "▁▁▁"),
+        ([], {}, ""),
+        ([np.nan, np.inf], {}, "××"),
+        ([0.0, np.nan, 1.0, -np.inf], {}, "▁×█×"),
+        (np.array([0.0, 0.5, 1.0, 10.0]), {"hi": 1.0}, "▁▅██"),
+        ([0.0, 0.5, 1.0], {"lo": 0.5}, "▁▁█"),
+        ([1.0, 2.0], {"lo": 5.0, "hi": 5.0}, "▁▁"),
+    ],
+)
+def test_sparkline(values: Any, kwargs: dict[str, float], expected: str) -> None:
+    assert sparkline(values, **kwargs) == expected
+
+
+@pytest.mark.parametrize(
+    ("values", "match"),
+    [
+        ("abc", r"values must be a sequence of numbers, got 'abc'"),
+        ([[1.0, 2.0]], r"values must be a 1-D sequence of numbers, got an array of shape \(1, 2\)"),
+        ([object()], r"values must be a sequence of numbers"),
+    ],
+)
+def test_sparkline_bad_input(values: Any, match: str) -> None:
+    with pytest.raises(gradtest.InvalidArgumentError, match=match):
+        sparkline(values)

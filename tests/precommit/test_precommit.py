@@ -1,0 +1,121 @@
+"""Real pre-commit: the ``gradtest`` hook refuses a commit with a wrong gradient."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+GOOD = """import numpy as np
+import gradtest
+
+
+@gradtest.gradcheck(wrt="w", w=np.array([1.0, 2.0, 0.5]))
+def test_sine(w):
+    return float(np.sum(np.sin(w))), np.cos(w)
+"""
+
+BAD = """import numpy as np
+import gradtest
+
+
+@gradtest.gradcheck(wrt="w", w=np.array([1.0, 2.0, 0.5]))
+def test_cube(w):
+    return float(np.sum(w**3)), 2 * w**2  # wrong: 3 w**2
+"""
+
+
+def _env(home: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTEST_ADDOPTS")}
+    env.update(
+        PRE_COMMIT_HOME=str(home / "pre-commit-cache"),
+        # the hook's virtualenv sees numpy, scipy, hypothesis and pytest of this interpreter
+        VIRTUALENV_SYSTEM_SITE_PACKAGES="1",
+        PIP_DISABLE_PIP_VERSION_CHECK="1",
+        GIT_AUTHOR_NAME="gradtest",
+        GIT_AUTHOR_EMAIL="gradtest@example.invalid",
+        GIT_COMMITTER_NAME="gradtest",
+        GIT_COMMITTER_EMAIL="gradtest@example.invalid",
+        GIT_CONFIG_NOSYSTEM="1",
+        HOME=str(home),
+    )
+    return env
+
+
+def _run(cwd: Path, env: dict[str, str], *cmd: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def hook_repo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, dict[str, str]]:
+    """A git repository holding this checkout of gradtest (committed changes or not)."""
+    if shutil.which("pre-commit") is None or shutil.which("git") is None:
+        pytest.skip("needs git and pre-commit (pip install pre-commit)")
+    home = tmp_path_factory.mktemp("home")
+    env = _env(home)
+    repo = tmp_path_factory.mktemp("gradtest-hooks")
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    for name in ("pyproject.toml", "README.md", ".pre-commit-hooks.yaml", "LICENSE"):
+        if (ROOT / name).exists():
+            shutil.copy2(ROOT / name, repo / name)
+    for name in ("gradtest", "plugins"):
+        shutil.copytree(ROOT / name, repo / name, ignore=ignore)
+    for cmd in (["git", "init", "-q"], ["git", "add", "-A"], ["git", "commit", "-qm", "gradtest"]):
+        assert _run(repo, env, *cmd).returncode == 0
+    rev = _run(repo, env, "git", "rev-parse", "HEAD").stdout.strip()
+    return repo, rev, env
+
+
+@pytest.fixture
+def user_repo(tmp_path: Path, hook_repo: tuple[Path, str, dict[str, str]]) -> Path:
+    repo, rev, env = hook_repo
+    (tmp_path / "good_loss.py").write_text(GOOD)
+    (tmp_path / "bad_loss.py").write_text(BAD)
+    (tmp_path / ".pre-commit-config.yaml").write_text(
+        f"repos:\n  - repo: {repo}\n    rev: {rev}\n    hooks:\n      - id: gradtest\n"
+    )
+    assert _run(tmp_path, env, "git", "init", "-q").returncode == 0
+    return tmp_path
+
+
+@pytest.mark.slow
+def test_try_repo_passes_the_good_file_and_fails_the_buggy_one(
+    user_repo: Path, hook_repo: tuple[Path, str, dict[str, str]]
+) -> None:
+    repo, _, env = hook_repo
+    good = _run(user_repo, env, "pre-commit", "try-repo", str(repo), "gradtest",
+                "--files", "good_loss.py")  # fmt: skip
+    assert good.returncode == 0, good.stdout + good.stderr
+    assert "gradtest" in good.stdout and "Passed" in good.stdout
+    bad = _run(user_repo, env, "pre-commit", "try-repo", str(repo), "gradtest",
+               "--files", "good_loss.py", "bad_loss.py")  # fmt: skip
+    assert bad.returncode == 1, bad.stdout + bad.stderr
+    assert "Failed" in bad.stdout
+    assert "FAIL test_cube wrt w: max relative error 3.3e-01" in bad.stdout
+    assert "gradtest: 1 fail, 1 pass" in bad.stdout
+
+
+@pytest.mark.slow
+def test_commit_of_a_wrong_gradient_is_refused(
+    user_repo: Path, hook_repo: tuple[Path, str, dict[str, str]]
+) -> None:
+    _, _, env = hook_repo
+    assert _run(user_repo, env, "pre-commit", "install").returncode == 0
+    _run(user_repo, env, "git", "add", ".pre-commit-config.yaml", "good_loss.py")
+    good = _run(user_repo, env, "git", "commit", "-m", "a correct loss")
+    assert good.returncode == 0, good.stdout + good.stderr
+
+    _run(user_repo, env, "git", "add", "bad_loss.py")
+    bad = _run(user_repo, env, "git", "commit", "-m", "a buggy loss")
+    assert bad.returncode != 0
+    shown = bad.stdout + bad.stderr  # git prints the hook's output on stderr
+    assert "FAIL test_cube wrt w" in shown
+    assert "step sweep for w[" in shown
+    log = _run(user_repo, env, "git", "log", "--format=%s").stdout.split("\n")
+    assert log[0] == "a correct loss"
+    assert "bad_loss.py" in _run(user_repo, env, "git", "diff", "--cached", "--name-only").stdout

@@ -146,8 +146,7 @@ def net_problem(n: int, d: int, h: int, c: int, rng: np.random.Generator) -> Pro
 
     def unpack(w: np.ndarray) -> dict[str, np.ndarray]:
         return {
-            k: w[offsets[i] : offsets[i + 1]].reshape(s)
-            for i, (k, s) in enumerate(shapes.items())
+            k: w[offsets[i] : offsets[i + 1]].reshape(s) for i, (k, s) in enumerate(shapes.items())
         }
 
     def loss(w: np.ndarray, bug: str = "") -> tuple[float, np.ndarray]:
@@ -174,7 +173,12 @@ def net_problem(n: int, d: int, h: int, c: int, rng: np.random.Generator) -> Pro
         return float(value), flat
 
     w0 = np.concatenate(
-        [0.1 * rng.standard_normal(sizes[0]), np.zeros(h), 0.1 * rng.standard_normal(sizes[2]), np.zeros(c)]
+        [
+            0.1 * rng.standard_normal(sizes[0]),
+            np.zeros(h),
+            0.1 * rng.standard_normal(sizes[2]),
+            np.zeros(c),
+        ]
     )
     return Problem(
         f"two-layer net {d}-{h}-{c}, {n} examples ({w0.size:,} parameters)",
@@ -198,7 +202,9 @@ class Row:
     note: str = ""
 
 
-def _measure(run: Callable[[], tuple[bool | None, str]], counter: list[int]) -> tuple[bool | None, str, float, float]:
+def _measure(
+    run: Callable[[], tuple[bool | None, str]], counter: list[int]
+) -> tuple[bool | None, str, float, float]:
     counter[0] = 0
     tracemalloc.start()
     t = time.perf_counter()
@@ -242,13 +248,24 @@ def run_tools(problem: Problem, variant: str, loss: Loss, torch_slow_max: int) -
     add("gradtest (localise)", gt(None))
     for direction in ("random", "all"):
         if direction == "all" and n > 40_000:
-            rows.append(Row("scipy check_grad all", None, n + 1, float("nan"), float("nan"),
-                            f"skipped: n + 1 = {n + 1:,} evaluations"))
+            rows.append(
+                Row(
+                    "scipy check_grad all",
+                    None,
+                    n + 1,
+                    float("nan"),
+                    float("nan"),
+                    f"skipped: n + 1 = {n + 1:,} evaluations",
+                )
+            )
             continue
 
         def sc(direction: str = direction) -> tuple[bool | None, str]:
             err = scipy_check_grad(
-                value_only, lambda z: g0, x.copy(), direction=direction,
+                value_only,
+                lambda z: g0,
+                x.copy(),
+                direction=direction,
                 rng=np.random.default_rng(0),
             )
             return err > 1e-6 * gnorm, f"||a-n|| = {err:.2e} ({err / gnorm:.1e} of ||a||)"
@@ -264,8 +281,16 @@ def run_tools(problem: Problem, variant: str, loss: Loss, torch_slow_max: int) -
 
         add("numdifftools Gradient", ndt)
     else:
-        rows.append(Row("numdifftools Gradient", None, 0, float("nan"), float("nan"),
-                        "skipped: tens of evaluations per entry"))
+        rows.append(
+            Row(
+                "numdifftools Gradient",
+                None,
+                0,
+                float("nan"),
+                float("nan"),
+                "skipped: tens of evaluations per entry",
+            )
+        )
     try:
         import torch
     except ImportError:
@@ -286,8 +311,16 @@ def run_tools(problem: Problem, variant: str, loss: Loss, torch_slow_max: int) -
     for fast in (True, False):
         tool = f"torch gradcheck {'fast' if fast else 'slow'}"
         if not fast and n > torch_slow_max:
-            rows.append(Row(tool, None, 2 * n, float("nan"), float("nan"),
-                            f"skipped: slow mode costs 2n = {2 * n:,} evaluations"))
+            rows.append(
+                Row(
+                    tool,
+                    None,
+                    2 * n,
+                    float("nan"),
+                    float("nan"),
+                    f"skipped: slow mode costs 2n = {2 * n:,} evaluations",
+                )
+            )
             continue
 
         def tc(fast: bool = fast) -> tuple[bool | None, str]:
@@ -305,21 +338,32 @@ def run_tools(problem: Problem, variant: str, loss: Loss, torch_slow_max: int) -
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller problems")
-    parser.add_argument("--torch-slow-max", type=int, default=10_000, metavar="N",
-                        help="run torch's slow mode only up to N parameters (default 10000)")
+    parser.add_argument(
+        "--torch-slow-max",
+        type=int,
+        default=10_000,
+        metavar="N",
+        help="run torch's slow mode only up to N parameters (default 10000)",
+    )
     opts = parser.parse_args()
     rng = np.random.default_rng(2026)
     if opts.quick:
-        problems = [svm_problem(100, 301, 10, rng), least_squares_problem(10_000, rng),
-                    net_problem(100, 30, 20, 5, rng)]
+        problems = [
+            svm_problem(100, 301, 10, rng),
+            least_squares_problem(10_000, rng),
+            net_problem(100, 30, 20, 5, rng),
+        ]
     else:
-        problems = [svm_problem(500, 3073, 10, rng), least_squares_problem(1_000_000, rng),
-                    net_problem(200, 100, 50, 10, rng)]
+        problems = [
+            svm_problem(500, 3073, 10, rng),
+            least_squares_problem(1_000_000, rng),
+            net_problem(200, 100, 50, 10, rng),
+        ]
     warnings.simplefilter("ignore")
     summary: dict[str, list[int]] = {}
     for problem in problems:
         print(f"\n## {problem.name}\n")
-        print(f"| variant | tool | flagged | evaluations | time (s) | peak MB | note |")
+        print("| variant | tool | flagged | evaluations | time (s) | peak MB | note |")
         print("|---|---|---|---|---|---|---|")
         for variant, loss in problem.variants.items():
             for row in run_tools(problem, variant, loss, opts.torch_slow_max):

@@ -239,12 +239,24 @@ def bug_patterns(
                 out.append(f"{name}: analytic = numeric transposed (transposed gradient?)")
                 continue
         xx = float(x @ x)
-        if xx > 0:
+        if xx > 0 and x.size >= 3:
             lam = float(d @ x) / xx
             if float(np.linalg.norm(d - lam * x)) <= PATTERN_FIT * scale and lam != 0:
                 out.append(
                     f"{name}: analytic − numeric = {lam:.3g} × {name} (missing or mis-scaled "
                     f"regularisation term? the gradient of reg·‖{name}‖² is 2·reg·{name})"
+                )
+                continue
+        if xx > 0 and x.size >= 4 and not out:
+            # a factor on the data term only: d = alpha n + lam x, the regularisation right
+            (alpha, lam), *_ = np.linalg.lstsq(np.stack([n, x], axis=1), d, rcond=None)
+            fit = float(np.linalg.norm(d - alpha * n - lam * x))
+            if fit <= PATTERN_FIT * scale and abs(alpha) > 1e-3 and abs(lam) > 1e-3 * abs(alpha):
+                factor = 1 + alpha
+                out.append(
+                    f"{name}: the data term is scaled by {factor:.4g} but the regularisation "
+                    f"term is not: {_nice_factor(factor)} (analytic − numeric = {alpha:.3g} × "
+                    f"numeric {lam:+.3g} × {name})"
                 )
                 continue
         bad = failed[blk]

@@ -22,8 +22,8 @@ These balance truncation against round-off (Numerical Recipes, 3rd ed., section 
 scipy's ``approx_derivative`` uses the same exponents). The central step uses ``8 EPS``
 because the round-off of a computed ``f`` is a few ulps, not one: on the 28 smooth
 functions of the test corpus it halves the median error (``benchmarks/bench_corpus.py``).
-Steps are *realised*: for a float32 parameter the step actually taken is ``float32(x + h) - x``, and that is the
-step the quotient divides by.
+Steps are *realised*: for a float32 parameter the step actually taken is
+``float32(x + h) - x``, and that is the step the quotient divides by.
 
 Error model
 -----------

@@ -147,3 +147,22 @@ def test_report_reads_top_down() -> None:
     ):
         assert part in text
     assert text.index("worst entries:") < text.index("step sweep for") < text.index("Taylor test")
+
+
+def test_factor_on_the_data_term_only_is_named() -> None:
+    n_examples = 20
+    data = rng.standard_normal((n_examples, 5))
+
+    def loss(W):  # type: ignore[no-untyped-def]
+        return float(np.sum(np.sin(data @ W)) / n_examples + 0.1 * np.sum(W * W))
+
+    def grad_missing_mean(W):  # type: ignore[no-untyped-def]
+        return data.T @ np.cos(data @ W) + 0.2 * W
+
+    result = gradtest.check_grad(loss, grad_missing_mean, 0.3 * np.ones(5), seed=0)
+    assert result.verdict == "fail"
+    assert (
+        "the data term is scaled by 20 but the regularisation term is not"
+        in result.diagnosis.summary
+    )
+    assert "missing 1/N" in result.diagnosis.summary

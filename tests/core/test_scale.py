@@ -144,7 +144,10 @@ def test_vectorized_evaluation_gives_the_same_verdicts_in_fewer_calls() -> None:
 
 
 def test_vectorized_function_must_return_one_value_per_input() -> None:
-    with pytest.raises(gradtest.InvalidArgumentError, match=r"must return one value per input; it returned shape \(\)"):
+    with pytest.raises(
+        gradtest.InvalidArgumentError,
+        match=r"must return one value per input; it returned shape \(\)",
+    ):
         gradtest.check_grad(lambda x: float(np.sum(x)), np.ones_like, np.ones(6), vectorized=True)
 
 
@@ -168,8 +171,12 @@ def test_process_pool_executor_gives_the_same_result() -> None:
     with ProcessPoolExecutor(max_workers=2, mp_context=ctx) as pool:
         r = gradtest.check_grad(quad_loss, quad_grad, x, executor=pool, seed=0)
         bad = gradtest.check_grad(quad_loss, lambda x: quad_grad(x) * -1, x, executor=pool, seed=0)
-        with pytest.raises(gradtest.FunctionEvaluationError, match=r"raised ValueError in a worker"):
-            gradtest.check_grad(failing_loss, lambda x: 2 * x, np.full(5, 0.5), executor=pool, seed=0)
+        with pytest.raises(
+            gradtest.FunctionEvaluationError, match=r"raised ValueError in a worker"
+        ):
+            gradtest.check_grad(
+                failing_loss, lambda x: 2 * x, np.full(5, 0.5), executor=pool, seed=0
+            )
     plain = gradtest.check_grad(quad_loss, quad_grad, x, seed=0)
     assert r.verdict == "pass" and bad.verdict == "fail"
     assert r.n_evals == plain.n_evals

@@ -1,0 +1,190 @@
+"""Check HIPS autograd derivatives, including custom ``@primitive`` rules (``defvjp``).
+
+The light adapter: ``f`` is a function of NumPy arrays written with ``autograd.numpy``;
+its derivative comes from ``autograd.grad`` (scalar output) or ``autograd.jacobian``
+(array output), one argument at a time, and is handed with ``f`` itself to
+:func:`gradtest.check_grad` or :func:`gradtest.check_jacobian`. The finite differences,
+tolerances, verdicts and report are the core's; the result is the same
+:class:`gradtest.GradCheckResult`.
+
+Importing :mod:`gradtest` does not import autograd; importing :mod:`gradtest.autograd` does.
+
+Use it in a test::
+
+    from gradtest.autograd import check_function
+
+    def test_logsumexp_rule():
+        result = check_function(logsumexp, np.array([0.5, -1.0, 2.0]), seed=0)
+        assert result.passed, result
+
+Examples
+--------
+>>> import autograd.numpy as anp
+>>> import numpy as np
+>>> from autograd.extend import primitive, defvjp
+>>> from gradtest.autograd import check_function
+>>> @primitive
+... def cube(x):
+...     return x**3
+>>> defvjp(cube, lambda ans, x: lambda g: g * 3 * x**2)
+>>> check_function(lambda x: anp.sum(cube(x)), np.array([0.5, -1.0, 2.0]), seed=0).verdict
+'pass'
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Sequence
+from typing import Any, Literal
+
+import autograd
+import numpy as np
+from numpy.typing import NDArray
+
+from gradtest import GradCheckResult, InvalidArgumentError, check_grad, check_jacobian
+
+__all__ = ["check_function"]
+
+Method = Literal["central", "forward", "central4", "richardson", "complex"]
+Arrays = dict[str, NDArray[Any]]
+
+
+def _argument_names(f: Any, n: int) -> list[str]:
+    """``f``'s positional parameter names (an ``@primitive``'s inner function's) or ``args[i]``."""
+    target = getattr(f, "fun", f) if callable(getattr(f, "fun", None)) else f
+    try:
+        params = list(inspect.signature(target).parameters.values())
+    except (TypeError, ValueError):
+        params = []
+    names = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    if len(names) < n:
+        return [f"args[{i}]" for i in range(n)]
+    return names[:n]
+
+
+def check_function(
+    f: Callable[..., Any],
+    *args: Any,
+    argnums: int | Sequence[int] | None = None,
+    rtol: float | None = None,
+    atol: float | None = None,
+    method: Method = "central",
+    step: float | None = None,
+    seed: int | None = None,
+    name: str | None = None,
+) -> GradCheckResult:
+    """Check the derivative ``autograd`` computes for ``f`` against finite differences.
+
+    Parameters
+    ----------
+    f : callable
+        ``f(*args)`` returns a scalar (checked with ``autograd.grad``) or an array
+        (``autograd.jacobian``), computed with ``autograd.numpy``.
+    *args : arrays or floats
+        The arguments of ``f``; the checked ones must be floating point.
+    argnums : int or sequence of int, optional
+        Which arguments to check (default: every floating-point array or float).
+    rtol, atol, method, step, seed, name
+        As in :func:`gradtest.check_grad`.
+
+    Returns
+    -------
+    GradCheckResult
+        Entries are named after ``f``'s parameters (``x[2]``).
+
+    Raises
+    ------
+    InvalidArgumentError
+        ``f`` is not callable, no argument is floating point, or ``argnums`` is bad.
+
+    Notes
+    -----
+    ``autograd.test_util.check_grads`` compares random directional derivatives with a
+    fixed step (``EPS = 1e-6``) and fixed tolerances; here every entry is compared with
+    tolerances from the core's error model, and the arguments are float64 copies.
+
+    Examples
+    --------
+    A ``defvjp`` rule with a wrong sign:
+
+    >>> import autograd.numpy as anp
+    >>> import numpy as np
+    >>> from autograd.extend import primitive, defvjp
+    >>> from gradtest.autograd import check_function
+    >>> @primitive
+    ... def softplus(x):
+    ...     return np.logaddexp(x, 0.0)
+    >>> defvjp(softplus, lambda ans, x: lambda g: -g / (1 + np.exp(-x)))
+    >>> result = check_function(lambda x: anp.sum(softplus(x)), np.array([0.5, -1.0]), seed=0)
+    >>> result.verdict, "sign" in result.diagnosis.summary
+    ('fail', True)
+    """
+    if not callable(f):
+        raise InvalidArgumentError(
+            f"f must be callable (a function written with autograd.numpy), got "
+            f"{type(f).__name__} {f!r:.60}"
+        )
+    if not args:
+        raise InvalidArgumentError("args is empty: pass the arguments f is called with")
+
+    def is_float(a: Any) -> bool:
+        if isinstance(a, bool):
+            return False
+        return isinstance(a, float) or (
+            isinstance(a, np.ndarray) and np.issubdtype(a.dtype, np.floating)
+        )
+
+    if argnums is None:
+        chosen = [i for i, a in enumerate(args) if is_float(a)]
+    else:
+        chosen = [argnums] if isinstance(argnums, int) else list(argnums)
+        for i in chosen:
+            if isinstance(i, bool) or not isinstance(i, int) or not 0 <= i < len(args):
+                raise InvalidArgumentError(
+                    f"argnums must hold positions of args in range({len(args)}), got {argnums!r}"
+                )
+            if not is_float(args[i]):
+                raise InvalidArgumentError(
+                    f"argnums names argument {i}, which is {type(args[i]).__name__} "
+                    f"{args[i]!r:.40}: only floating-point arrays and floats can be checked"
+                )
+    if not chosen:
+        kinds = [type(a).__name__ for a in args]
+        raise InvalidArgumentError(
+            f"args hold no floating-point array to check, got {kinds}: pass float64 arrays"
+        )
+    names = [_argument_names(f, len(args))[i] for i in chosen]
+    x0 = {n: np.array(args[i], dtype=np.float64) for n, i in zip(names, chosen, strict=True)}
+    label = name or str(getattr(f, "__name__", None) or type(f).__name__)
+
+    def call_args(x: Arrays) -> list[Any]:
+        full = list(args)
+        for n, i in zip(names, chosen, strict=True):
+            full[i] = x[n]
+        return full
+
+    def fun(x: Arrays) -> Any:
+        return f(*call_args(x))
+
+    scalar = np.ndim(fun(x0)) == 0
+    operator = autograd.grad if scalar else autograd.jacobian
+
+    def derivative(x: Arrays) -> Arrays:
+        full = call_args(x)
+        return {
+            n: np.asarray(operator(f, argnum=i)(*full), dtype=np.float64)
+            for n, i in zip(names, chosen, strict=True)
+        }
+
+    check = check_grad if scalar else check_jacobian
+    return check(
+        fun,
+        derivative,
+        x0,
+        rtol=rtol,
+        atol=atol,
+        method=method,
+        step=step,
+        seed=seed,
+        name=label,
+    )

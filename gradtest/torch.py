@@ -1,0 +1,742 @@
+"""Check PyTorch gradients: custom ``autograd.Function``s, functions of tensors, modules.
+
+This adapter turns a PyTorch function into NumPy ``fun``/``grad`` callables on float64
+arrays and hands them to :func:`gradtest.check_grad` or :func:`gradtest.check_jacobian`,
+so the finite differences, tolerances, verdicts and report are the core's, and every
+function here returns the same :class:`gradtest.GradCheckResult`.
+
+- :func:`check_function`: a function of tensors, e.g. ``MyFunction.apply``. A scalar
+  output is checked with ``check_grad`` (one backward pass); a tensor output with
+  ``check_jacobian``, the Jacobian built from one vector-Jacobian product per output entry
+  (``mode="reverse"``, the custom ``backward``) or one Jacobian-vector product per input
+  entry (``mode="forward"``, the custom ``jvp``, through ``torch.autograd.forward_ad``).
+- :func:`check_module`: an ``nn.Module`` and a loss; the gradient with respect to its
+  named parameters (``"0.weight"``), as a dict of arrays.
+- :func:`check_gradgrad`: the gradient of the gradient (double backward), as
+  ``torch.autograd.gradgradcheck`` does.
+
+The numerics always run in float64 on copies: a float32 model is converted (a deep copy,
+the user's module and tensors are never touched), and the float32 analytic gradient is
+compared with the float64 one in a precision note of the diagnosis.
+
+Importing :mod:`gradtest` does not import torch; importing :mod:`gradtest.torch` does.
+
+Use it in a test like any other gradtest check::
+
+    from gradtest.torch import check_function
+
+    def test_softmax_backward():
+        x = torch.randn(3, 5, dtype=torch.float64, requires_grad=True)
+        result = check_function(MySoftmax.apply, x, seed=0)
+        assert result.passed, result
+
+Examples
+--------
+>>> import torch
+>>> from gradtest.torch import check_function
+>>> class Cube(torch.autograd.Function):
+...     @staticmethod
+...     def forward(ctx, x):
+...         ctx.save_for_backward(x)
+...         return x**3
+...     @staticmethod
+...     def backward(ctx, grad_out):
+...         (x,) = ctx.saved_tensors
+...         return grad_out * 3 * x**2
+>>> x = torch.tensor([0.5, -1.0, 2.0], dtype=torch.float64, requires_grad=True)
+>>> check_function(Cube.apply, x, seed=0).verdict
+'pass'
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import inspect
+import math
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Literal
+
+import numpy as np
+import torch
+import torch.autograd.forward_ad as fwad
+from numpy.typing import NDArray
+
+from gradtest import GradCheckResult, InvalidArgumentError, check_grad, check_jacobian
+
+__all__ = ["check_function", "check_gradgrad", "check_module"]
+
+Mode = Literal["reverse", "forward"]
+Method = Literal["central", "forward", "central4", "richardson", "complex"]
+Arrays = dict[str, NDArray[Any]]
+Tensors = dict[str, torch.Tensor]
+
+#: relative gap between the float32 and float64 analytic gradients that float32
+#: round-off explains: ``sqrt(eps(float32))`` (about 3.5e-4)
+LOW_PRECISION_GAP = float(np.finfo(np.float32).eps) ** 0.5
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def _name_of(fn: Any) -> str:
+    owner = getattr(fn, "__self__", None)
+    if inspect.isclass(owner) and issubclass(owner, torch.autograd.Function):
+        return f"{owner.__name__}.apply"
+    return str(getattr(fn, "__name__", None) or type(fn).__name__)
+
+
+def _argument_names(fn: Any, n: int) -> list[str]:
+    """``fn``'s positional parameter names (``forward``'s for an ``apply``) or ``inputs[i]``."""
+    target = fn
+    owner = getattr(fn, "__self__", None)
+    drop_ctx = False
+    if inspect.isclass(owner) and issubclass(owner, torch.autograd.Function):
+        target = owner.forward
+        drop_ctx = True
+    try:
+        params = list(inspect.signature(target).parameters.values())
+    except (TypeError, ValueError):
+        params = []
+    if drop_ctx and params and params[0].name == "ctx":
+        params = params[1:]
+    names: list[str] = []
+    for p in params:
+        if p.kind not in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
+            break
+        names.append(p.name)
+    if len(names) < n or len(set(names)) != len(names):
+        return [f"inputs[{i}]" for i in range(n)]
+    return names[:n]
+
+
+def _is_float_tensor(t: Any) -> bool:
+    return isinstance(t, torch.Tensor) and t.is_floating_point()
+
+
+def _to_numpy(t: torch.Tensor) -> NDArray[np.float64]:
+    return np.array(t.detach().to(torch.float64).cpu().numpy(), dtype=np.float64)
+
+
+def _flat_output(raw: Any, name: str) -> torch.Tensor:
+    """The function's output as one tensor: a tensor as is, a tuple of tensors concatenated."""
+    if isinstance(raw, torch.Tensor):
+        out = raw
+    elif isinstance(raw, (tuple, list)) and raw and all(isinstance(o, torch.Tensor) for o in raw):
+        floats = [o for o in raw if o.is_floating_point() or o.is_complex()]
+        if not floats:
+            raise InvalidArgumentError(
+                f"{name} returned a {type(raw).__name__} of tensors without a floating-point one"
+            )
+        out = torch.cat([o.reshape(-1) for o in floats])
+    else:
+        raise InvalidArgumentError(
+            f"{name} must return a tensor or a tuple of tensors, got {type(raw).__name__} "
+            f"{raw!r:.60}"
+        )
+    if out.is_complex():
+        raise InvalidArgumentError(
+            f"{name} returned a complex tensor: gradtest checks real-valued outputs (check "
+            "out.real and out.imag as two functions)"
+        )
+    if not out.is_floating_point():
+        raise InvalidArgumentError(
+            f"{name} returned a {out.dtype} tensor: nothing to differentiate"
+        )
+    return out
+
+
+def _value(out: torch.Tensor) -> float | NDArray[np.float64]:
+    """What the core's ``fun`` returns: a float for a 0-d output, else an array."""
+    if out.dim() == 0:
+        return float(out.detach().to(torch.float64))
+    return _to_numpy(out)
+
+
+def _vjp_jacobian(out: torch.Tensor, leaves: Tensors) -> Arrays:
+    """``d out / d leaf`` for every leaf, one vector-Jacobian product per output entry.
+
+    Each array has shape ``out.shape + leaf.shape``; an unused leaf gives zeros.
+    """
+    m = out.numel()
+    rows = {n: np.zeros((m, *t.shape)) for n, t in leaves.items()}
+    if out.requires_grad:
+        flat = out.reshape(-1)
+        tensors = list(leaves.values())
+        for k in range(m):
+            grads = torch.autograd.grad(flat[k], tensors, retain_graph=True, allow_unused=True)
+            for n, g in zip(leaves, grads, strict=True):
+                if g is not None:
+                    rows[n][k] = _to_numpy(g)
+    return {n: r.reshape(tuple(out.shape) + r.shape[1:]) for n, r in rows.items()}
+
+
+def _load_forward_ad() -> None:
+    """Load torch's forward-AD decompositions once, silencing torch's own deprecation notice.
+
+    The first ``make_dual`` imports ``torch._decomp.decompositions_for_jvp``, which calls the
+    deprecated ``torch.jit.script`` internally (torch 2.13): a warning about torch, not
+    about the user's code, that ``-W error`` would turn into a failed check.
+    """
+    load = getattr(fwad, "_maybe_load_decompositions", None)
+    if load is not None:
+        with warnings.catch_warnings():
+            warnings.filterwarnings(
+                "ignore", "`torch.jit.script` is deprecated", DeprecationWarning
+            )
+            load()
+
+
+def _jvp_jacobian(call: Callable[[Tensors], torch.Tensor], leaves: Tensors, name: str) -> Arrays:
+    """``d out / d leaf`` for every leaf, one Jacobian-vector product per input entry."""
+    _load_forward_ad()
+    columns: Arrays = {}
+    for n, t in leaves.items():
+        cols = []
+        for j in range(t.numel()):
+            tangent = torch.zeros(t.numel(), dtype=t.dtype)
+            tangent[j] = 1.0
+            with fwad.dual_level():
+                duals = dict(leaves)
+                dual = fwad.make_dual(t.detach(), tangent.reshape(t.shape))  # type: ignore[no-untyped-call]
+                duals[n] = dual
+                try:
+                    out = call(duals)
+                except (NotImplementedError, RuntimeError) as err:
+                    raise InvalidArgumentError(
+                        f"mode='forward' needs forward-mode AD, but {name} raised "
+                        f"{type(err).__name__}: {err}. For a custom autograd.Function, define "
+                        "a jvp staticmethod (and save what it needs with ctx.save_for_forward)"
+                    ) from err
+                tan = fwad.unpack_dual(out).tangent  # type: ignore[no-untyped-call]
+                col = np.zeros(tuple(out.shape)) if tan is None else _to_numpy(tan)
+            cols.append(col)
+        stacked = np.stack(cols, axis=-1)  # out.shape + (numel,)
+        columns[n] = stacked.reshape(stacked.shape[:-1] + tuple(t.shape))
+    return columns
+
+
+def _precision_note(what: str, low: Arrays, high: Arrays, dtypes: Mapping[str, torch.dtype]) -> str:
+    """Compare the analytic derivative at the user's precision with the float64 one."""
+    scale = max(float(np.max(np.abs(h))) if h.size else 0.0 for h in high.values())
+    gap = max(float(np.max(np.abs(low[n] - high[n]))) if high[n].size else 0.0 for n in high)
+    rel = gap / scale if scale > 0 else gap
+    kinds = ", ".join(sorted({str(d).replace("torch.", "") for d in dtypes.values()}))
+    eps = max(float(torch.finfo(d).eps) for d in dtypes.values())
+    limit = max(LOW_PRECISION_GAP, math.sqrt(eps))
+    head = (
+        f"precision: {what} is {kinds}; the check ran on float64 copies. The {kinds} analytic "
+        "derivative differs from the float64 one by "
+        f"{rel:.1e} relative to max|g| = {scale:.3g} ({kinds} epsilon {eps:.1e})"
+    )
+    if rel <= limit:
+        return head + ": consistent with round-off, so the verdict holds at that precision too"
+    return (
+        head + f": more than round-off explains (> {limit:.1e}); the {kinds} path loses "
+        "precision (cancellation, a low-precision accumulation) or computes something else"
+    )
+
+
+def _with_notes(result: GradCheckResult, *notes: str) -> GradCheckResult:
+    diagnosis = dataclasses.replace(
+        result.diagnosis, notes=result.diagnosis.notes + tuple(n for n in notes if n)
+    )
+    return dataclasses.replace(result, diagnosis=diagnosis)
+
+
+def _check_mode(mode: Any) -> None:
+    if mode not in ("reverse", "forward"):
+        raise InvalidArgumentError(
+            f"mode must be 'reverse' (the backward rule) or 'forward' (the jvp rule), got {mode!r}"
+        )
+
+
+class _Inputs:
+    """The positional inputs of a function: which are checked, their names and dtypes."""
+
+    def __init__(self, fn: Any, inputs: Sequence[Any], wrt: Sequence[int] | None) -> None:
+        if not callable(fn):
+            raise InvalidArgumentError(
+                f"fn must be callable (a function of tensors or MyFunction.apply), got "
+                f"{type(fn).__name__} {fn!r:.60}"
+            )
+        if not inputs:
+            raise InvalidArgumentError("inputs is empty: pass the tensors fn is called with")
+        self.inputs = list(inputs)
+        floats = [i for i, t in enumerate(self.inputs) if _is_float_tensor(t)]
+        if wrt is None:
+            chosen = [i for i in floats if self.inputs[i].requires_grad] or floats
+        else:
+            chosen = list(wrt)
+            for i in chosen:
+                if isinstance(i, bool) or not isinstance(i, int) or not 0 <= i < len(inputs):
+                    raise InvalidArgumentError(
+                        f"wrt must hold positions of inputs in range({len(inputs)}), got {wrt!r}"
+                    )
+                if not _is_float_tensor(self.inputs[i]):
+                    got = self.inputs[i]
+                    desc = got.dtype if isinstance(got, torch.Tensor) else type(got).__name__
+                    raise InvalidArgumentError(
+                        f"wrt={list(wrt)!r} names input {i}, which is {desc}: only "
+                        "floating-point tensors can be checked"
+                    )
+        if not chosen:
+            kinds = [
+                str(t.dtype) if isinstance(t, torch.Tensor) else type(t).__name__
+                for t in self.inputs
+            ]
+            raise InvalidArgumentError(
+                f"inputs hold no floating-point tensor to check, got {kinds}: pass "
+                "torch.float64 (or float32) tensors"
+            )
+        names = _argument_names(fn, len(self.inputs))
+        self.positions = chosen
+        self.names = [names[i] for i in chosen]
+        self.dtypes = {n: self.inputs[i].dtype for n, i in zip(self.names, chosen, strict=True)}
+        self.x0: Arrays = {
+            n: _to_numpy(self.inputs[i]) for n, i in zip(self.names, chosen, strict=True)
+        }
+
+    def low_precision(self) -> dict[str, torch.dtype]:
+        return {n: d for n, d in self.dtypes.items() if d != torch.float64}
+
+    def leaves(self, values: Mapping[str, NDArray[Any]], *, double: bool, grad: bool) -> Tensors:
+        out = {}
+        for n in self.names:
+            dtype = self.dtypes[n]
+            if double:
+                arr = np.asarray(values[n])
+                dtype = torch.complex128 if np.iscomplexobj(arr) else torch.float64
+            t = torch.as_tensor(np.array(values[n]), dtype=dtype)
+            out[n] = t.requires_grad_(grad)
+        return out
+
+    def arguments(self, leaves: Mapping[str, torch.Tensor], *, double: bool) -> list[Any]:
+        args = []
+        for t in self.inputs:
+            if isinstance(t, torch.Tensor):
+                t = t.detach()
+                if double and t.is_floating_point():
+                    t = t.to(torch.float64)
+            args.append(t)
+        for n, i in zip(self.names, self.positions, strict=True):
+            args[i] = leaves[n]
+        return args
+
+
+# ----------------------------------------------------------------------------- public API
+
+
+def check_function(
+    fn: Callable[..., Any],
+    *inputs: Any,
+    wrt: Sequence[int] | None = None,
+    mode: Mode = "reverse",
+    rtol: float | None = None,
+    atol: float | None = None,
+    method: Method = "central",
+    step: float | None = None,
+    seed: int | None = None,
+    name: str | None = None,
+) -> GradCheckResult:
+    """Check the backward (or jvp) rule of a function of tensors against finite differences.
+
+    Parameters
+    ----------
+    fn : callable
+        ``fn(*inputs)`` returns a tensor or a tuple of tensors (concatenated, flattened);
+        typically ``MyFunction.apply`` of a custom ``torch.autograd.Function``. Pass keyword
+        arguments with ``functools.partial``.
+    *inputs : tensors and other values
+        The inputs of ``fn``. Floating-point tensors are evaluated as float64 copies.
+    wrt : sequence of int, optional
+        Positions of the inputs to check. Default: the floating-point tensors with
+        ``requires_grad=True``, or every floating-point tensor when none requires grad.
+    mode : {"reverse", "forward"}, optional
+        ``"reverse"`` checks the backward pass (one vector-Jacobian product per output
+        entry); ``"forward"`` checks forward-mode AD, i.e. a custom ``jvp`` (one
+        Jacobian-vector product per input entry, with ``torch.autograd.forward_ad``).
+    rtol, atol, method, step, seed, name
+        As in :func:`gradtest.check_grad`.
+
+    Returns
+    -------
+    GradCheckResult
+        Entries are named after ``fn``'s parameters (``forward``'s for ``apply``): ``x[2]``
+        for a scalar output, ``d out[1, 0] / d x[2]`` for a tensor output.
+
+    Raises
+    ------
+    InvalidArgumentError
+        No floating-point tensor to check, a bad ``wrt`` or ``mode``, a non-tensor or
+        complex output, or ``mode="forward"`` for a function without forward-mode AD.
+    FunctionEvaluationError
+        ``fn`` or its backward raised.
+
+    Notes
+    -----
+    Like ``torch.autograd.gradcheck`` (slow mode), the full Jacobian is compared entry by
+    entry, but the tolerances follow from the core's error model rather than a fixed
+    ``eps``/``atol``, and float32 inputs are checked in float64. When an input is not
+    float64, the analytic derivative is also computed at its own precision and the gap
+    between the two is reported in ``result.diagnosis.notes``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from gradtest.torch import check_function
+    >>> class Square(torch.autograd.Function):
+    ...     @staticmethod
+    ...     def forward(ctx, x):
+    ...         ctx.save_for_backward(x)
+    ...         return x * x
+    ...     @staticmethod
+    ...     def backward(ctx, grad_out):
+    ...         (x,) = ctx.saved_tensors
+    ...         return grad_out * x  # wrong: the factor 2 is missing
+    >>> x = torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64)
+    >>> result = check_function(Square.apply, x, seed=0)
+    >>> result.verdict
+    'fail'
+    >>> sorted(e.label for e in result.failing())
+    ['d out[0] / d x[0]', 'd out[1] / d x[1]', 'd out[2] / d x[2]']
+    """
+    _check_mode(mode)
+    spec = _Inputs(fn, inputs, wrt)
+    label = name or _name_of(fn)
+
+    def output(leaves: Tensors, double: bool) -> torch.Tensor:
+        return _flat_output(fn(*spec.arguments(leaves, double=double)), label)
+
+    def fun(x: Arrays) -> float | NDArray[np.float64]:
+        with torch.no_grad():
+            return _value(output(spec.leaves(x, double=True, grad=False), True))
+
+    def derivative(x: Mapping[str, NDArray[Any]], double: bool) -> Arrays:
+        if mode == "forward":
+            leaves = spec.leaves(x, double=double, grad=False)
+            return _jvp_jacobian(lambda d: output(d, double), leaves, label)
+        leaves = spec.leaves(x, double=double, grad=True)
+        return _vjp_jacobian(output(leaves, double), leaves)
+
+    def jac(x: Arrays) -> Arrays:
+        return derivative(x, True)
+
+    with torch.no_grad():
+        scalar = output(spec.leaves(spec.x0, double=True, grad=False), True).dim() == 0
+    check = check_grad if scalar else check_jacobian
+    result = check(
+        fun, jac, spec.x0, rtol=rtol, atol=atol, method=method, step=step, seed=seed, name=label
+    )
+    low = spec.low_precision()
+    if low:
+        note = _precision_note(
+            "input " + ", ".join(low), derivative(spec.x0, False), jac(spec.x0), low
+        )
+        result = _with_notes(result, note)
+    return result
+
+
+def _module_output(module: torch.nn.Module, params: Tensors, batch: Sequence[Any]) -> Any:
+    head = batch[0] if batch else ()
+    inputs = tuple(head) if isinstance(head, (tuple, list)) else (head,)
+    return torch.func.functional_call(module, params, inputs)
+
+
+def check_module(
+    module: torch.nn.Module,
+    loss_fn: Callable[..., Any] | None,
+    *batch: Any,
+    params: Sequence[str] | None = None,
+    rtol: float | None = None,
+    atol: float | None = None,
+    method: Method = "central",
+    step: float | None = None,
+    seed: int | None = None,
+    name: str | None = None,
+) -> GradCheckResult:
+    """Check the gradient of a module's loss with respect to its named parameters.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        The model. It is deep-copied and converted to float64 for the numerics; the module,
+        its ``.grad`` fields and buffers are left untouched.
+    loss_fn : callable or None
+        The loss is ``loss_fn(module(batch[0]), *batch[1:])`` (``module(*batch[0])`` when
+        ``batch[0]`` is a tuple), e.g. ``torch.nn.MSELoss()`` with ``batch = (X, y)``. With
+        ``None``, ``module(*batch)`` must return the scalar loss itself.
+    *batch : tensors
+        The data; floating-point tensors are converted to float64.
+    params : sequence of str, optional
+        Names of the parameters to check (as in ``module.named_parameters()``, e.g.
+        ``"0.weight"``). Default: every parameter with ``requires_grad``.
+    rtol, atol, method, step, seed, name
+        As in :func:`gradtest.check_grad`.
+
+    Returns
+    -------
+    GradCheckResult
+        A gradient check with ``x`` a dict of parameter arrays; entries are labelled
+        ``0.weight[1, 2]``. For a model that is not float64, ``diagnosis.notes`` compares
+        its analytic gradient at its own precision with the float64 one.
+
+    Raises
+    ------
+    InvalidArgumentError
+        ``module`` is not a module, ``params`` names an unknown parameter, or the loss is
+        not a scalar.
+
+    Notes
+    -----
+    The forward runs through ``torch.func.functional_call`` on a float64 deep copy, so
+    float32 models get float64 finite differences: a float32 model with a correct backward
+    passes, where ``torch.autograd.gradcheck`` asks for double precision. A module with
+    dropout (or another random layer) in training mode is not deterministic: call
+    ``module.eval()`` or fix the seed, and gradtest says so if you forget.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from gradtest.torch import check_module
+    >>> _ = torch.manual_seed(0)
+    >>> model = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Tanh(), torch.nn.Linear(4, 1))
+    >>> X, y = torch.randn(5, 3), torch.randn(5, 1)
+    >>> result = check_module(model, torch.nn.MSELoss(), X, y, seed=0)
+    >>> result.verdict, result.wrt
+    ('pass', ('0.weight', '0.bias', '2.weight', '2.bias'))
+    """
+    if not isinstance(module, torch.nn.Module):
+        raise InvalidArgumentError(
+            f"module must be a torch.nn.Module, got {type(module).__name__} {module!r:.60}"
+        )
+    if loss_fn is not None and not callable(loss_fn):
+        raise InvalidArgumentError(
+            f"loss_fn must be callable or None, got {type(loss_fn).__name__} {loss_fn!r:.60}"
+        )
+    named = dict(module.named_parameters())
+    if params is None:
+        chosen = [n for n, p in named.items() if p.requires_grad]
+    else:
+        if isinstance(params, str):
+            raise InvalidArgumentError(
+                f"params must be a sequence of parameter names, got the string {params!r}: "
+                f"write params=[{params!r}]"
+            )
+        chosen = list(params)
+        unknown = [n for n in chosen if n not in named]
+        if unknown:
+            raise InvalidArgumentError(
+                f"params names {unknown} that the module does not have; its parameters are "
+                f"{list(named)}"
+            )
+    if not chosen:
+        raise InvalidArgumentError(
+            f"module has no parameter to check (parameters: {list(named)}, none selected)"
+        )
+    label = name or type(module).__name__
+    dtypes = {n: named[n].dtype for n in chosen}
+    x0 = {n: _to_numpy(named[n]) for n in chosen}
+
+    def convert(value: Any, double: bool) -> Any:
+        if isinstance(value, torch.Tensor):
+            value = value.detach()
+            return value.to(torch.float64) if double and value.is_floating_point() else value
+        if isinstance(value, (tuple, list)):
+            return type(value)(convert(v, double) for v in value)
+        return value
+
+    copies = {
+        True: copy.deepcopy(module).to(torch.float64),
+        False: copy.deepcopy(module),
+    }
+    batches = {True: [convert(b, True) for b in batch], False: [convert(b, False) for b in batch]}
+
+    def loss(values: Mapping[str, NDArray[Any]], double: bool, grad: bool) -> tuple[Tensors, Any]:
+        leaves = {
+            n: torch.as_tensor(
+                np.array(values[n]), dtype=torch.float64 if double else dtypes[n]
+            ).requires_grad_(grad)
+            for n in chosen
+        }
+        b = batches[double]
+        if loss_fn is None:
+            raw = torch.func.functional_call(copies[double], leaves, tuple(b))
+        else:
+            raw = loss_fn(_module_output(copies[double], leaves, b), *b[1:])
+        if not isinstance(raw, torch.Tensor) or raw.numel() != 1:
+            got = tuple(raw.shape) if isinstance(raw, torch.Tensor) else type(raw).__name__
+            raise InvalidArgumentError(
+                f"the loss of {label} must be a scalar tensor, got {got}: reduce it (mean or "
+                "sum) in loss_fn"
+            )
+        return leaves, raw.reshape(())
+
+    def fun(x: Arrays) -> float:
+        with torch.no_grad():
+            return float(loss(x, True, False)[1])
+
+    def gradient(x: Mapping[str, NDArray[Any]], double: bool) -> Arrays:
+        leaves, value = loss(x, double, True)
+        return _vjp_jacobian(value, leaves)
+
+    def grad(x: Arrays) -> Arrays:
+        return gradient(x, True)
+
+    result = check_grad(
+        fun, grad, x0, rtol=rtol, atol=atol, method=method, step=step, seed=seed, name=label
+    )
+    low = {n: d for n, d in dtypes.items() if d != torch.float64}
+    if low:
+        note = _precision_note(f"the model {label}", gradient(x0, False), grad(x0), low)
+        result = _with_notes(result, note)
+    return result
+
+
+def _graphless(g: torch.Tensor | None) -> bool:
+    """A nonzero first derivative that cannot be differentiated again.
+
+    ``@once_differentiable`` marks its result with an ``Error`` node (whose edges lead
+    nowhere, so ``allow_unused`` would silently give ``None``); a backward computed outside
+    autograd returns a tensor without ``grad_fn``.
+    """
+    if g is None or not bool(g.detach().any()):
+        return False
+    return g.grad_fn is None or type(g.grad_fn).__name__ == "Error"
+
+
+def check_gradgrad(
+    fn: Callable[..., Any],
+    *inputs: Any,
+    wrt: Sequence[int] | None = None,
+    grad_outputs: torch.Tensor | None = None,
+    rtol: float | None = None,
+    atol: float | None = None,
+    method: Method = "central",
+    step: float | None = None,
+    seed: int | None = None,
+    name: str | None = None,
+) -> GradCheckResult:
+    """Check the second derivative: the backward of the backward (double backward).
+
+    The checked function is ``g(inputs, v) = vᵀ J(inputs)``, the vector-Jacobian product
+    that the first backward computes, as a flat vector of all the input gradients; its
+    analytic Jacobian comes from differentiating that backward again
+    (``create_graph=True``). This is what ``torch.autograd.gradgradcheck`` checks.
+
+    Parameters
+    ----------
+    fn, *inputs, wrt
+        As in :func:`check_function`. A custom ``autograd.Function`` must have a backward
+        written with differentiable torch operations (not ``@once_differentiable``).
+    grad_outputs : tensor, optional
+        The vector ``v`` (shape of the output). Default: standard normal drawn from
+        ``seed``. For a tensor output, ``v`` is checked too, as the input ``grad_output``
+        (a backward must be linear in it); for a scalar output ``v = 1``.
+    rtol, atol, method, step, seed, name
+        As in :func:`gradtest.check_grad`.
+
+    Returns
+    -------
+    GradCheckResult
+        A Jacobian check; output entry ``j`` is entry ``j`` of the concatenated, flattened
+        input gradients.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from gradtest.torch import check_gradgrad
+    >>> x = torch.tensor([0.3, -1.2, 2.0], dtype=torch.float64)
+    >>> check_gradgrad(lambda x: torch.sin(x).sum() * x.sum(), x, seed=0).verdict
+    'pass'
+    """
+    spec = _Inputs(fn, inputs, wrt)
+    label = name or _name_of(fn)
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
+        raise InvalidArgumentError(f"seed must be None or an int >= 0, got {seed!r}")
+    seed = int(np.random.SeedSequence().entropy % (2**32)) if seed is None else seed  # type: ignore[operator]
+
+    with torch.no_grad():
+        out0 = _flat_output(
+            fn(*spec.arguments(spec.leaves(spec.x0, double=True, grad=False), double=True)), label
+        )
+    scalar = out0.dim() == 0
+    x0 = dict(spec.x0)
+    if scalar:
+        v0 = np.ones(())
+    elif grad_outputs is None:
+        v0 = np.random.default_rng(seed).standard_normal(tuple(out0.shape))
+    else:
+        if not isinstance(grad_outputs, torch.Tensor) or tuple(grad_outputs.shape) != tuple(
+            out0.shape
+        ):
+            got = (
+                tuple(grad_outputs.shape)
+                if isinstance(grad_outputs, torch.Tensor)
+                else type(grad_outputs).__name__
+            )
+            raise InvalidArgumentError(
+                f"grad_outputs must be a tensor of the output's shape {tuple(out0.shape)}, "
+                f"got {got}"
+            )
+        v0 = _to_numpy(grad_outputs)
+    if not scalar:
+        if "grad_output" in x0:
+            raise InvalidArgumentError(
+                "an input of fn is called 'grad_output', which gradgrad uses for v: rename it"
+            )
+        x0["grad_output"] = v0
+
+    def first(x: Mapping[str, NDArray[Any]], create_graph: bool) -> tuple[Tensors, torch.Tensor]:
+        leaves = spec.leaves(x, double=True, grad=True)
+        v = torch.as_tensor(np.array(x.get("grad_output", v0)), dtype=torch.float64)
+        v.requires_grad_(create_graph and not scalar)
+        out = _flat_output(fn(*spec.arguments(leaves, double=True)), label)
+        tensors = list(leaves.values())
+        if not out.requires_grad:
+            flat = torch.zeros(sum(t.numel() for t in tensors), dtype=torch.float64)
+        else:
+            grads = torch.autograd.grad(
+                out, tensors, v.reshape(out.shape), create_graph=create_graph, allow_unused=True
+            )
+            flat = torch.cat(
+                [
+                    (torch.zeros_like(t) if g is None else g).reshape(-1)
+                    for g, t in zip(grads, tensors, strict=True)
+                ]
+            )
+            if create_graph and any(_graphless(g) for g in grads):
+                graphless.append(True)
+        if not scalar:
+            leaves = {**leaves, "grad_output": v}
+        return leaves, flat
+
+    graphless: list[bool] = []
+
+    def fun(x: Arrays) -> NDArray[np.float64]:
+        return _to_numpy(first(x, False)[1])
+
+    def jac(x: Arrays) -> Arrays:
+        leaves, flat = first(x, True)
+        return _vjp_jacobian(flat, leaves)
+
+    result = check_jacobian(
+        fun,
+        jac,
+        x0,
+        rtol=rtol,
+        atol=atol,
+        method=method,
+        step=step,
+        seed=seed,
+        name=f"{label} (gradient of the gradient)",
+    )
+    if graphless and result.verdict == "fail":
+        result = _with_notes(
+            result,
+            "the first backward returned a nonzero gradient without a graph (no grad_fn): a "
+            "backward marked @once_differentiable, or computed outside autograd (.detach(), "
+            "NumPy), cannot be differentiated again, so its analytic second derivative is zero",
+        )
+    return result

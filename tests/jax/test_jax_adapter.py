@@ -1,0 +1,260 @@
+"""gradtest.jax.check_function: custom_vjp / custom_jvp rules, pytrees, jit, both modes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+jax = pytest.importorskip("jax")
+
+import jax.numpy as jnp  # noqa: E402
+
+import gradtest  # noqa: E402
+from gradtest.jax import check_function  # noqa: E402
+
+BUGS = ("sign", "factor", "transposed", "missing_term")
+
+
+def make_softmax(bug: str | None = None) -> Any:
+    @jax.custom_vjp
+    def softmax(x: Any) -> Any:
+        return jax.nn.softmax(x, axis=-1)
+
+    def fwd(x: Any) -> Any:
+        y = softmax(x)
+        return y, y
+
+    def bwd(y: Any, g: Any) -> Any:
+        inner = jnp.sum(g * y, axis=-1, keepdims=True)
+        if bug == "missing_term":
+            return (y * g,)
+        dx = y * (g - inner)
+        if bug == "transposed":
+            dx = dx.T
+        return ({"sign": -dx, "factor": 2 * dx}.get(bug or "", dx),)
+
+    softmax.defvjp(fwd, bwd)
+    return softmax
+
+
+def make_layer_norm(bug: str | None = None) -> Any:
+    @jax.custom_vjp
+    def layer_norm(x: Any, gamma: Any) -> Any:
+        mu = x.mean(-1, keepdims=True)
+        sigma = jnp.sqrt(((x - mu) ** 2).mean(-1, keepdims=True) + 1e-5)
+        return (x - mu) / sigma * gamma
+
+    def fwd(x: Any, gamma: Any) -> Any:
+        mu = x.mean(-1, keepdims=True)
+        sigma = jnp.sqrt(((x - mu) ** 2).mean(-1, keepdims=True) + 1e-5)
+        xhat = (x - mu) / sigma
+        return xhat * gamma, (xhat, sigma, gamma)
+
+    def bwd(res: Any, g: Any) -> Any:
+        xhat, sigma, gamma = res
+        gx = g * gamma
+        correction = 0 if bug == "missing_term" else xhat * (gx * xhat).mean(-1, keepdims=True)
+        dx = (gx - gx.mean(-1, keepdims=True) - correction) / sigma
+        dgamma = (g * xhat).sum(0)
+        if bug == "sign":
+            dx = -dx
+        if bug == "factor":
+            dgamma = 2 * dgamma
+        if bug == "transposed":
+            dx = dx.T
+        return dx, dgamma
+
+    layer_norm.defvjp(fwd, bwd)
+    return layer_norm
+
+
+def make_attention(bug: str | None = None) -> Any:
+    @jax.custom_vjp
+    def attention(q: Any, k: Any, v: Any) -> Any:
+        p = jax.nn.softmax(q @ k.T / jnp.sqrt(q.shape[-1]), axis=-1)
+        return p @ v
+
+    def fwd(q: Any, k: Any, v: Any) -> Any:
+        p = jax.nn.softmax(q @ k.T / jnp.sqrt(q.shape[-1]), axis=-1)
+        return p @ v, (q, k, v, p)
+
+    def bwd(res: Any, g: Any) -> Any:
+        q, k, v, p = res
+        scale = 1 / jnp.sqrt(q.shape[-1])
+        dv = p @ g if bug == "transposed" else p.T @ g
+        dp = g @ v.T
+        ds = p * dp if bug == "missing_term" else p * (dp - (dp * p).sum(-1, keepdims=True))
+        dq, dk = ds @ k * scale, ds.T @ q * scale
+        if bug == "sign":
+            dk = -dk
+        if bug == "factor":
+            dq = 2 * dq
+        return dq, dk, dv
+
+    attention.defvjp(fwd, bwd)
+    return attention
+
+
+def arguments(kind: str) -> tuple[Any, ...]:
+    rng = np.random.default_rng(0)
+    if kind == "softmax":
+        return (rng.standard_normal((3, 3)),)
+    if kind == "layer_norm":
+        return rng.standard_normal((3, 3)), 1 + 0.5 * rng.standard_normal(3)
+    return tuple(rng.standard_normal((3, 2)) for _ in range(3))
+
+
+MAKERS = {"softmax": make_softmax, "layer_norm": make_layer_norm, "attention": make_attention}
+
+
+@pytest.mark.parametrize("kind", sorted(MAKERS))
+def test_correct_custom_vjp_passes(kind: str) -> None:
+    result = check_function(MAKERS[kind](), *arguments(kind), seed=0)
+    assert result.verdict == "pass", str(result)
+    assert isinstance(result, gradtest.GradCheckResult)
+
+
+@pytest.mark.parametrize("bug", BUGS)
+@pytest.mark.parametrize("kind", sorted(MAKERS))
+def test_custom_vjp_with_a_bug_fails(kind: str, bug: str) -> None:
+    result = check_function(MAKERS[kind](bug), *arguments(kind), seed=0)
+    assert result.verdict == "fail", str(result)
+    assert result.failing()
+
+
+def test_names_from_signature_and_the_failing_argument() -> None:
+    result = check_function(make_attention("sign"), *arguments("attention"), seed=0)
+    assert result.wrt == ("q", "k", "v")
+    assert {e.array for e in result.failing()} == {"k"}
+
+
+def test_pytree_parameters_are_keyed_by_path() -> None:
+    def loss(params: Any, x: Any) -> Any:
+        h = jnp.tanh(x @ params["layers"][0]["w"] + params["layers"][0]["b"])
+        return jnp.sum(make_softmax()(h @ params["head"]) ** 2)
+
+    rng = np.random.default_rng(1)
+    params = {
+        "head": rng.standard_normal((3, 2)),
+        "layers": [{"b": rng.standard_normal(3), "w": rng.standard_normal((2, 3))}],
+    }
+    x = rng.standard_normal((4, 2))
+    result = check_function(loss, params, x, argnums=0, seed=0)
+    assert result.verdict == "pass", str(result)
+    assert result.kind == "gradient"
+    assert result.wrt == ("head", "layers.0.b", "layers.0.w")
+    assert result.entries[0].label == "head[0, 0]"
+    both = check_function(loss, params, x, seed=0)
+    assert both.wrt == ("params.head", "params.layers.0.b", "params.layers.0.w", "x")
+
+
+def test_pytree_with_a_bug_points_at_the_leaf() -> None:
+    def loss(params: Any) -> Any:
+        return jnp.sum(make_softmax("factor")(params["a"]) * params["c"]) + jnp.sum(
+            params["b"] ** 2
+        )
+
+    rng = np.random.default_rng(2)
+    params = {"a": rng.standard_normal(4), "b": rng.standard_normal(2), "c": rng.standard_normal(4)}
+    result = check_function(loss, params, seed=0)
+    assert result.verdict == "fail", str(result)
+    assert {e.array for e in result.failing()} == {"a"}
+
+
+def test_jitted_function() -> None:
+    fn = jax.jit(make_layer_norm())
+    result = check_function(fn, *arguments("layer_norm"), seed=0)
+    assert result.verdict == "pass", str(result)
+    bad = check_function(jax.jit(make_layer_norm("sign")), *arguments("layer_norm"), seed=0)
+    assert bad.verdict == "fail"
+
+
+def make_softplus_jvp(bug: bool = False) -> Any:
+    @jax.custom_jvp
+    def softplus(x: Any) -> Any:
+        return jnp.logaddexp(x, 0.0)
+
+    @softplus.defjvp
+    def rule(primals: Any, tangents: Any) -> Any:
+        (x,), (t,) = primals, tangents
+        slope = jax.nn.sigmoid(x) * (0.5 if bug else 1.0)
+        return softplus(x), slope * t
+
+    return softplus
+
+
+@pytest.mark.parametrize("mode", ["forward", "reverse"])
+def test_custom_jvp_in_both_modes(mode: str) -> None:
+    x = np.array([-1.0, 0.3, 2.0])
+    good = check_function(make_softplus_jvp(), x, mode=mode, seed=0)
+    assert good.verdict == "pass", str(good)
+    bad = check_function(make_softplus_jvp(bug=True), x, mode=mode, seed=0)
+    assert bad.verdict == "fail", str(bad)
+
+
+def test_forward_mode_on_custom_vjp_is_a_clear_error() -> None:
+    with pytest.raises(gradtest.InvalidArgumentError, match="custom_vjp"):
+        check_function(make_softmax(), *arguments("softmax"), mode="forward", seed=0)
+
+
+def test_float32_leaves_run_in_float64_and_x64_is_restored() -> None:
+    was = bool(jax.config.jax_enable_x64)
+    x = np.random.default_rng(3).standard_normal((3, 3)).astype(np.float32)
+    seen: list[Any] = []
+
+    def f(x: Any) -> Any:
+        seen.append(jnp.asarray(x).dtype)
+        return make_softmax()(x)
+
+    result = check_function(f, x, seed=0)
+    assert result.verdict == "pass", str(result)
+    assert set(seen) == {jnp.dtype("float64")}
+    assert result.dtype == "float64"
+    assert any("float32" in n for n in result.diagnosis.notes)
+    assert bool(jax.config.jax_enable_x64) == was
+    if not was:
+        assert any("jax_enable_x64 was off" in n for n in result.diagnosis.notes)
+
+
+def test_pytree_output_is_flattened() -> None:
+    def f(x: Any) -> Any:
+        return {"s": jnp.sin(x), "total": jnp.sum(x**2)}
+
+    result = check_function(f, np.array([0.1, 0.7]), seed=0)
+    assert result.verdict == "pass", str(result)
+    assert len(result.entries) == 3 * 2
+
+
+def test_non_float_leaves_are_passed_through() -> None:
+    def f(params: Any) -> Any:
+        return jnp.sum(params["w"] ** params["power"])
+
+    result = check_function(f, {"power": 3, "w": np.array([0.5, 1.5])}, seed=0)
+    assert result.verdict == "pass", str(result)
+    assert result.wrt == ("w",)
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (lambda: check_function(3, np.ones(2)), "f must be callable"),
+        (lambda: check_function(jnp.sin), "args is empty"),
+        (lambda: check_function(jnp.sum, np.ones(2), argnums=2), r"range\(1\)"),
+        (lambda: check_function(jnp.sum, {"n": 3}), "no floating-point leaf"),
+        (lambda: check_function(jnp.sum, np.ones(2), mode="rev"), "mode must be"),
+        (lambda: check_function(lambda x: x * 1j, np.ones(2)), "complex"),
+    ],
+)
+def test_bad_arguments(call: Any, match: str) -> None:
+    with pytest.raises(gradtest.InvalidArgumentError, match=match):
+        call()
+
+
+def test_jit_option_compiles_the_check() -> None:
+    x = np.array([0.5, -1.0, 2.0])
+    result = check_function(make_softplus_jvp(bug=True), x, jit=True, seed=0)
+    assert result.verdict == "fail", str(result)
+    with pytest.raises(gradtest.InvalidArgumentError, match="jit must be"):
+        check_function(jnp.sum, x, jit="yes", seed=0)

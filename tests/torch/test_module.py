@@ -1,0 +1,152 @@
+"""gradtest.torch.check_module: gradients of a loss with respect to named parameters."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+import gradtest  # noqa: E402
+from gradtest.torch import check_module  # noqa: E402
+
+
+class ScaledTanh(torch.autograd.Function):
+    """``tanh(x) * 3``; ``ScaledTanh.bug = True`` drops the factor 3 from the backward."""
+
+    bug = False
+
+    @staticmethod
+    def forward(ctx: Any, x: Any) -> Any:
+        y = torch.tanh(x)
+        ctx.save_for_backward(y)
+        return 3 * y
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        (y,) = ctx.saved_tensors
+        factor = 1 if ScaledTanh.bug else 3
+        return g * factor * (1 - y**2)
+
+
+class Net(torch.nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.hidden = torch.nn.Linear(3, 4)
+        self.out = torch.nn.Linear(4, 2)
+
+    def forward(self, x: Any) -> Any:
+        return self.out(ScaledTanh.apply(self.hidden(x)))
+
+
+def data(dtype: Any = torch.float32) -> tuple[Any, Any, Any]:
+    gen = torch.Generator().manual_seed(0)
+    torch.manual_seed(0)
+    model = Net().to(dtype)
+    x = torch.randn(6, 3, generator=gen, dtype=dtype)
+    y = torch.randn(6, 2, generator=gen, dtype=dtype)
+    return model, x, y
+
+
+@pytest.fixture(autouse=True)
+def _no_bug() -> Any:
+    ScaledTanh.bug = False
+    yield
+    ScaledTanh.bug = False
+
+
+def test_float32_model_passes_thanks_to_float64_numerics() -> None:
+    model, x, y = data(torch.float32)
+    result = check_module(model, torch.nn.MSELoss(), x, y, seed=0)
+    assert result.verdict == "pass", str(result)
+    assert result.wrt == ("hidden.weight", "hidden.bias", "out.weight", "out.bias")
+    assert result.dtype == "float64"
+    (note,) = [n for n in result.diagnosis.notes if n.startswith("precision")]
+    assert "float32" in note and "consistent with round-off" in note
+
+
+def test_float32_checked_in_float32_by_gradcheck_is_the_problem_we_avoid() -> None:
+    """Contrast: torch's own gradcheck on the same float32 layer reports a mismatch."""
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(4, 3, generator=gen, requires_grad=True)
+    with pytest.warns(UserWarning, match="not a double precision"):
+        ok = torch.autograd.gradcheck(ScaledTanh.apply, (x,), raise_exception=False)
+    assert ok is False  # float32: torch's fixed eps=1e-6 drowns in round-off
+    model, xb, yb = data(torch.float32)
+    assert check_module(model, torch.nn.MSELoss(), xb, yb, seed=0).passed
+
+
+def test_bug_in_a_custom_layer_fails_and_names_the_parameters() -> None:
+    ScaledTanh.bug = True
+    model, x, y = data()
+    result = check_module(model, torch.nn.MSELoss(), x, y, seed=0)
+    assert result.verdict == "fail", str(result)
+    failing = {e.array for e in result.failing()}
+    assert failing == {"hidden.weight", "hidden.bias"}  # out.* sits after the layer
+    assert result.worst is not None and result.worst.label.startswith("hidden.")
+
+
+def test_params_selects_a_subset() -> None:
+    ScaledTanh.bug = True
+    model, x, y = data()
+    result = check_module(model, torch.nn.MSELoss(), x, y, params=["out.bias"], seed=0)
+    assert result.passed, str(result)  # the bug sits below out.bias
+    assert result.wrt == ("out.bias",)
+    assert [e.label for e in result.entries] == ["out.bias[0]", "out.bias[1]"]
+
+
+def test_sequential_names_and_loss_fn_none() -> None:
+    torch.manual_seed(1)
+    model = torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.Sigmoid(), torch.nn.Linear(3, 1))
+    x = torch.randn(4, 2, dtype=torch.float32)
+
+    class WithLoss(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.net = model
+
+        def forward(self, x: Any) -> Any:
+            return (self.net(x) ** 2).mean()
+
+    result = check_module(WithLoss(), None, x, seed=0)
+    assert result.passed, str(result)
+    assert result.wrt[0] == "net.0.weight"
+
+
+def test_module_and_data_are_untouched() -> None:
+    model, x, y = data()
+    before = {n: p.detach().clone() for n, p in model.named_parameters()}
+    check_module(model, torch.nn.MSELoss(), x, y, seed=0)
+    for n, p in model.named_parameters():
+        assert torch.equal(p.detach(), before[n]), n
+        assert p.grad is None
+        assert p.dtype == torch.float32
+    assert x.dtype == torch.float32
+
+
+def test_dropout_in_training_mode_is_reported_as_nondeterminism() -> None:
+    model = torch.nn.Sequential(torch.nn.Linear(3, 8), torch.nn.Dropout(0.5), torch.nn.Linear(8, 1))
+    x, y = torch.randn(5, 3), torch.randn(5, 1)
+    with pytest.raises(gradtest.NondeterminismError, match="not deterministic"):
+        check_module(model, torch.nn.MSELoss(), x, y, seed=0)
+    assert check_module(model.eval(), torch.nn.MSELoss(), x, y, seed=0).passed
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"module": "model"}, "module must be a torch.nn.Module"),
+        ({"loss_fn": 3}, "loss_fn must be callable"),
+        ({"params": ["hidden.weights"]}, r"does not have.*hidden\.weight"),
+        ({"params": "out.bias"}, r"params=\['out.bias'\]"),
+        ({"params": []}, "no parameter to check"),
+        ({"loss_fn": lambda out, y: out - y}, "must be a scalar tensor"),
+    ],
+)
+def test_bad_arguments(kwargs: dict[str, Any], match: str) -> None:
+    model, x, y = data()
+    call = {"module": model, "loss_fn": torch.nn.MSELoss(), **kwargs}
+    module, loss_fn = call.pop("module"), call.pop("loss_fn")
+    with pytest.raises(gradtest.InvalidArgumentError, match=match):
+        check_module(module, loss_fn, x, y, seed=0, **call)

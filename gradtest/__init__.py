@@ -15,6 +15,7 @@ from gradtest._check import assert_grad, check_grad, check_jacobian
 from gradtest._decorator import (
     GradcheckOutcome,
     GradcheckSpec,
+    InconclusiveGradcheckError,
     gradcheck,
     registered_checks,
     run_gradcheck,
@@ -42,6 +43,7 @@ __all__ = [
     "GradcheckSpec",
     "GradientError",
     "GradtestError",
+    "InconclusiveGradcheckError",
     "InconclusiveWarning",
     "InvalidArgumentError",
     "NondeterminismError",

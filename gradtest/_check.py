@@ -455,7 +455,10 @@ def _judge(
     eps = state.eps
     est, err = line.value, line.error
     t = tol.tolerance(a, est, err, eps=eps, rtol=state.rtol, atol=state.atol) + extra_tol
-    trust_floor = floor / tol.NEAR_ZERO * tol.TRUST_FLOOR
+    g = floor / tol.NEAR_ZERO
+    trust_floor = float("inf") if g <= tol.SAFETY * float(np.max(err)) else tol.TRUST_FLOOR * g
+    if trust_floor == float("inf"):
+        _note_zero_gradient(state, float(np.max(err)))
     bad_est = tol.unreliable(est, err, trust_floor, eps=eps, rtol=state.rtol)
     out: list[tuple[Outcome, float, str]] = []
     for k in range(a.shape[0]):
@@ -498,12 +501,21 @@ def _judge(
     return out
 
 
+def _note_zero_gradient(state: _State, error: float) -> None:
+    note = (
+        f"the gradient is zero to within the numeric precision ({error:.1g}) here: "
+        "there is no scale to judge relative errors by, so only absolute agreement was checked"
+    )
+    if note not in state.notes:
+        state.notes.append(note)
+
+
 def _check_entries(state: _State, indices: NDArray[np.intp]) -> list[EntryRecord]:
     """Screen the given entries with the chosen stencil, then verify the ones that disagree."""
     ev, spec, eps = state.ev, state.spec, state.eps
     analytic = state.analytic[:, indices]
     c = state.step if state.step is not None else fd.relative_step(state.method, eps)
-    numeric, error, steps = _screen(ev, state, indices, c)
+    numeric, error, steps, suspicious = _screen(ev, state, indices, c)
     floor = tol.near_zero_floor(analytic, numeric)
     diff = np.abs(analytic - numeric)
     screen_tol = np.maximum(tol.SCREEN_SAFETY * error, tol.FLOOR_ULPS * eps * np.abs(numeric))
@@ -512,10 +524,11 @@ def _check_entries(state: _State, indices: NDArray[np.intp]) -> list[EntryRecord
             screen_tol,
             tol.tolerance(analytic, numeric, error, eps=eps, rtol=state.rtol, atol=state.atol),
         )
-    trusted = ~tol.unreliable(
-        numeric, error, tol.trust_floor(analytic, numeric), eps=eps, rtol=state.rtol
-    )
-    passed_screen = (diff <= screen_tol) & trusted  # (m, len(indices))
+    trust_floor = tol.trust_floor(analytic, numeric, error)
+    if trust_floor == float("inf"):
+        _note_zero_gradient(state, float(np.max(error)))
+    trusted = ~tol.unreliable(numeric, error, trust_floor, eps=eps, rtol=state.rtol)
+    passed_screen = (diff <= screen_tol) & trusted & ~suspicious  # (m, len(indices))
     outcome = np.full(analytic.shape, "pass", dtype=object)
     # the tolerance a screened entry is held to: the user's where given (the screen is tighter)
     tolerance = (
@@ -887,8 +900,12 @@ def _entry_label(spec: ParamSpec, k: int, i: int, out_shape: tuple[int, ...]) ->
 
 def _screen(
     ev: Evaluator, state: _State, indices: NDArray[np.intp], c: float
-) -> tuple[NDArray[np.float64], NDArray[np.float64], Float64Array]:
-    """The chosen stencil on the given entries: numeric (m, k), modelled error (m, k), steps."""
+) -> tuple[NDArray[np.float64], NDArray[np.float64], Float64Array, NDArray[np.bool_]]:
+    """The chosen stencil on the given entries.
+
+    Returns numeric values (m, k), their modelled errors (m, k), the steps (k,) and a mask
+    (m, k) of entries whose one-sided slopes hint at a kink (central differences only).
+    """
     spec, x0, f0, sigma, method = ev.spec, state.x0, state.f0, state.sigma, state.method
     scales = state.scales[indices]
     h = c * scales
@@ -900,6 +917,7 @@ def _screen(
     m, n = f0.size, indices.size
     numeric = np.empty((m, n))
     error = np.empty((m, n))
+    suspicious = np.zeros((m, n), dtype=bool)  # one-sided slopes hint at a kink
     order = fd.ORDER[method]
     if method == "complex":
         vals = ev.at_entries(
@@ -910,7 +928,7 @@ def _screen(
             d = np.imag(np.ravel(val)) / hi
             numeric[:, col] = d
             error[:, col] = 10 * spec.eps * np.abs(d) + np.finfo(np.float64).tiny
-        return numeric, error, h
+        return numeric, error, h, suspicious
     if method == "richardson":
         for col, (i, hi) in enumerate(zip(indices, h, strict=True)):
             hs = [float(hi), float(hi) / 2, float(hi) / 4]
@@ -924,7 +942,7 @@ def _screen(
             est = fd.richardson(centrals, hs, sigma)
             numeric[:, col] = est.value
             error[:, col] = est.error
-        return numeric, error, h
+        return numeric, error, h, suspicious
     offsets, weights = fd.STENCILS[method]
     moves = [o for o in offsets if o != 0]
     vals = ev.at_entries(
@@ -943,9 +961,9 @@ def _screen(
             # kink: such an entry goes to verification, where the kink test can run
             fwd, bwd = (values[0] - f0) / hi, (f0 - values[1]) / hi
             jump = np.abs(fwd - bwd)
-            suspicious = jump > KINK_HINT * np.maximum(np.abs(fwd), np.abs(bwd)) + 40 * sigma / hi
-            error[:, col] = np.where(suspicious, np.inf, error[:, col])
-    return numeric, error, h
+            hint = jump > KINK_HINT * np.maximum(np.abs(fwd), np.abs(bwd)) + 40 * sigma / hi
+            suspicious[:, col] = hint
+    return numeric, error, h, suspicious
 
 
 def _verify(

@@ -174,19 +174,16 @@ def _nice_factor(c: float) -> str:
     """Name a constant factor: sign, 2, 1/2, N or 1/N."""
     sign = "sign flipped" if c < 0 else ""
     m = abs(c)
-    parts = []
-    for k in range(2, 10001):
-        if abs(m - k) <= 1e-3 * k:
-            parts.append(f"extra factor {k}" + (" (missing 1/N?)" if k > 2 else "?"))
-            break
-        if abs(m - 1 / k) <= 1e-3 / k:
-            parts.append(f"missing factor {k}" + ("?" if k <= 4 else f" (extra 1/N, N = {k}?)"))
-            break
     if abs(m - 1) <= 1e-3:
         return "sign flipped?" if c < 0 else f"constant factor {c:.6g}?"
-    if not parts:
-        parts.append(f"constant factor {m if sign else c:.6g}")
-    return (sign + " and " if sign else "") + parts[0] + ("" if parts[0].endswith("?") else "?")
+    k, inv = round(m), round(1 / m) if m > 0 else 0
+    if 2 <= k <= 10**6 and abs(m - k) <= 1e-3 * k:
+        part = f"extra factor {k}" + (" (missing 1/N?)" if k > 2 else "?")
+    elif 2 <= inv <= 10**6 and abs(1 / m - inv) <= 1e-3 * inv:
+        part = f"missing factor {inv}" + ("?" if inv <= 4 else f" (extra 1/N, N = {inv}?)")
+    else:
+        part = f"constant factor {m if sign else c:.6g}?"
+    return (sign + " and " if sign else "") + part
 
 
 def factor_pattern(analytic: Float64Array, numeric: Float64Array, where: str) -> list[str]:

@@ -82,9 +82,19 @@ def tolerance(
     return np.asarray((atol or 0.0) + (rtol or 0.0) * size, dtype=np.float64)
 
 
-def trust_floor(analytic: NDArray[np.float64], numeric: NDArray[np.float64]) -> float:
-    """``TRUST_FLOOR * G``: entries smaller than this are judged on the scale of ``G``."""
-    return TRUST_FLOOR * near_zero_floor(analytic, numeric) / NEAR_ZERO
+def trust_floor(
+    analytic: NDArray[np.float64], numeric: NDArray[np.float64], error: NDArray[np.float64]
+) -> float:
+    """``TRUST_FLOOR * G``: entries smaller than this are judged on the scale of ``G``.
+
+    When the whole gradient is zero to within ``SAFETY`` times the numeric error (``G``
+    itself is noise), there is no scale to be relative to: the floor is infinite and the
+    entries are judged by their absolute tolerance alone.
+    """
+    g = float(np.max(np.maximum(np.abs(analytic), np.abs(numeric)), initial=0.0))
+    if g <= SAFETY * float(np.max(error, initial=0.0)):
+        return float("inf")
+    return TRUST_FLOOR * g
 
 
 def unreliable(

@@ -69,6 +69,10 @@ PROBE_STEPS = 3
 KINK_HINT = 0.1
 #: bisection stops when more than this many parts of an array disagree at once
 SPREAD_LIMIT = 8
+#: share of the detection probes spent on the first round of directions (the rest adapts)
+FIRST_DIRECTION_SHARE = 0.5
+#: a passing direction whose discrepancy exceeds this fraction of its tolerance gets a twin
+BORDERLINE = 0.3
 #: share of the detection probes spent on random directions (the rest on sampled entries)
 DIRECTION_SHARE = 0.7
 
@@ -717,24 +721,45 @@ def _check_directions(
             f"{ev.n_evals + probe_cost * spec.n_blocks})"
         )
     n_dirs = max(spec.n_blocks, round(DIRECTION_SHARE * n_probes))
+    n_first = max(spec.n_blocks, round(FIRST_DIRECTION_SHARE * n_probes))
     per_block = [
-        n_dirs // spec.n_blocks + (k < n_dirs % spec.n_blocks) for k in range(spec.n_blocks)
+        n_first // spec.n_blocks + (k < n_first % spec.n_blocks) for k in range(spec.n_blocks)
     ]
     records: list[EntryRecord] = []
     failing: list[tuple[int, Float64Array, EntryRecord]] = []
-    for k in range(spec.n_blocks):
+    borderline: set[int] = set()
+
+    def direction(k: int, j: int) -> None:
         blk = spec.block(k)
+        v = np.zeros(spec.size)
+        v[blk] = rng.standard_normal(blk.stop - blk.start)
+        v[blk] *= state.scales[blk]
+        label = f"{spec.names[k]} · v{j}"
+        state.x_dot_v[label] = float(state.x0 @ v)
+        recs = _direction_records(state, v, k, label)
+        records.extend(recs)
+        bad = [r for r in recs if r.outcome == "fail"]
+        if bad:
+            failing.append((k, v, max(bad, key=lambda r: r.abs_error / r.tolerance)))
+        elif any(r.outcome == "pass" and r.abs_error > BORDERLINE * r.tolerance for r in recs):
+            borderline.add(k)
+
+    for k in range(spec.n_blocks):
         for j in range(per_block[k]):
-            v = np.zeros(spec.size)
-            v[blk] = rng.standard_normal(blk.stop - blk.start)
-            v[blk] *= state.scales[blk]
-            label = f"{spec.names[k]} · v{j}"
-            state.x_dot_v[label] = float(state.x0 @ v)
-            recs = _direction_records(state, v, k, label)
-            records.extend(recs)
-            bad = [r for r in recs if r.outcome == "fail"]
-            if bad:
-                failing.append((k, v, max(bad, key=lambda r: r.abs_error / r.tolerance)))
+            direction(k, j)
+    # adapt: more directions for arrays whose discrepancy came close to its tolerance,
+    # then (budget left) for every array in turn
+    more = n_dirs - n_first
+    k = 0
+    while more > 0:
+        if borderline:
+            k = min(borderline, key=lambda b: per_block[b])
+            borderline.discard(k)
+        else:
+            k = min(range(spec.n_blocks), key=lambda b: per_block[b])
+        direction(k, per_block[k])
+        per_block[k] += 1
+        more -= 1
     # sampled entries: the largest |analytic| and random ones
     remaining_detect = (budget if budget is not None else DIRECTION_BUDGET) - ev.n_evals
     n_coords = max(0, remaining_detect // 2 - 1)

@@ -322,7 +322,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         "(scipy's check_grad costs n + 1 evaluations; gradtest spends 2 per entry on the "
         "central screen plus the value twice, its noise floor and Taylor test, and, on "
-        "disagreeing entries, the verification at six steps and the step sweeps of its report; "
+        "disagreeing entries, the verification at eight steps and the step sweeps of its report; "
         "here it runs with compare_scipy=False, which saves the n + 1 evaluations of the scipy "
         "figure it otherwise shows.)"
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -43,6 +44,9 @@ def run_pytest(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
             *args,
         ],
         cwd=tmp_path,
+        # as on a developer's machine: under CI=true hypothesis loads its "ci" profile,
+        # which derandomizes and so ignores --hypothesis-seed
+        env={k: v for k, v in os.environ.items() if k != "CI"},
         capture_output=True,
         text=True,
         timeout=120,

@@ -554,20 +554,15 @@ def _check_entries(state: _State, indices: NDArray[np.intp]) -> list[EntryRecord
                 if pos >= MAX_VERIFY
                 else "the evaluation budget ran out"
             )
-            for kk in np.flatnonzero(~passed_screen[:, col]):
-                outcome[kk, col] = "unreliable"
-                notes[(int(kk), col)] = f"not verified: {why}"
-            if pos == MAX_VERIFY or (pos < MAX_VERIFY and not ev.can_afford(2 * VERIFY_STEPS)):
-                state.notes.append(
-                    f"{len(flagged) - pos} entries disagreed at the screen and were not "
-                    f"verified: {why}"
-                )
-            if pos >= MAX_VERIFY or not ev.can_afford(2 * VERIFY_STEPS):
-                for rest in flagged[pos + 1 :]:
-                    for kk in np.flatnonzero(~passed_screen[:, rest]):
-                        outcome[kk, rest] = "unreliable"
-                        notes[(int(kk), int(rest))] = f"not verified: {why}"
-                break
+            rest = flagged[pos:]
+            for r in rest:
+                for kk in np.flatnonzero(~passed_screen[:, r]):
+                    outcome[kk, r] = "unreliable"
+                    notes[(int(kk), int(r))] = f"not verified: {why}"
+            state.notes.append(
+                f"{rest.size} entries disagreed at the screen and were not verified: {why}"
+            )
+            break
         line = _verify(ev, i, float(state.scales[i]), state.x0, state.f0, state.sigma, eps)
         if state.method == "complex":
             line = _reconcile_complex(state, line, numeric[:, col], error[:, col], notes, col)

@@ -14,6 +14,9 @@ function here returns the same :class:`gradtest.GradCheckResult`.
   named parameters (``"0.weight"``), as a dict of arrays.
 - :func:`check_gradgrad`: the gradient of the gradient (double backward), as
   ``torch.autograd.gradgradcheck`` does.
+- :func:`numpy_loss`: a loss written in PyTorch as the NumPy ``(loss, gradient)`` function
+  that ``@gradtest.gradcheck`` (and so the pytest plugin and the ``gradtest`` command)
+  checks over hypothesis-generated inputs.
 
 The numerics always run in float64 on copies: a float32 model is converted (a deep copy,
 the user's module and tensors are never touched), and the float32 analytic gradient is
@@ -65,7 +68,7 @@ from numpy.typing import NDArray
 
 from gradtest import GradCheckResult, InvalidArgumentError, check_grad, check_jacobian
 
-__all__ = ["check_function", "check_gradgrad", "check_module"]
+__all__ = ["check_function", "check_gradgrad", "check_module", "numpy_loss"]
 
 Mode = Literal["reverse", "forward"]
 Method = Literal["central", "forward", "central4", "richardson", "complex"]
@@ -740,3 +743,98 @@ def check_gradgrad(
             "NumPy), cannot be differentiated again, so its analytic second derivative is zero",
         )
     return result
+
+
+def numpy_loss(fn: Callable[..., Any], wrt: str | Sequence[str]) -> Callable[..., Any]:
+    """A PyTorch loss as the NumPy ``(loss, gradient)`` function ``@gradcheck`` expects.
+
+    The wrapper takes NumPy arrays (as hypothesis strategies draw them), hands ``fn``
+    float64 tensors (integer arrays become integer tensors, other arguments pass as they
+    are), and returns ``(float(loss), gradient)`` with the gradient of the ``wrt``
+    arguments from ``torch.autograd.grad``: the backward rules under test are whatever
+    ``fn`` calls (a custom ``autograd.Function``, say).
+
+    Parameters
+    ----------
+    fn : callable
+        ``fn(...)`` returns a scalar tensor.
+    wrt : str or sequence of str
+        The argument (or arguments) to differentiate; with several, the gradient is a tuple
+        in that order, as ``@gradcheck(wrt=(...))`` expects.
+
+    Returns
+    -------
+    callable
+        ``loss(*args, **kwargs) -> (float, ndarray or tuple of ndarrays)``, with ``fn``'s
+        signature.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import torch
+    >>> import gradtest
+    >>> import gradtest.strategies as gs
+    >>> from gradtest.torch import numpy_loss
+    >>> def softplus_sum(w):
+    ...     return torch.nn.functional.softplus(w).sum()
+    >>> loss = numpy_loss(softplus_sum, wrt="w")
+    >>> value, grad = loss(np.zeros(2))
+    >>> round(value, 4), grad.tolist()
+    (1.3863, [0.5, 0.5])
+    >>> import hypothesis
+    >>> @gradtest.gradcheck(
+    ...     wrt="w", w=gs.weights(3), max_examples=5, settings=hypothesis.settings(deadline=None)
+    ... )
+    ... def check_softplus(w):
+    ...     return loss(w)
+    >>> gradtest.run_gradcheck(check_softplus).verdict
+    'pass'
+    """
+    names = (wrt,) if isinstance(wrt, str) else tuple(wrt)
+    sig = inspect.signature(fn)
+    missing = [n for n in names if n not in sig.parameters]
+    if not names or missing:
+        raise InvalidArgumentError(
+            f"wrt must name arguments of {_name_of(fn)}{sig}, got {wrt!r}"
+            + (f" (no argument {missing[0]!r})" if missing else "")
+        )
+
+    def loss(*args: Any, **kwargs: Any) -> tuple[float, Any]:
+        bound = sig.bind(*args, **kwargs)
+        for key, value in bound.arguments.items():
+            if isinstance(value, np.ndarray):
+                if value.dtype.kind == "f":
+                    tensor = torch.from_numpy(np.array(value, dtype=np.float64))
+                    bound.arguments[key] = tensor.requires_grad_(key in names)
+                else:
+                    bound.arguments[key] = torch.from_numpy(np.array(value))
+        leaves = []
+        for n in names:
+            leaf = bound.arguments.get(n)
+            if not isinstance(leaf, torch.Tensor) or not leaf.requires_grad:
+                raise InvalidArgumentError(
+                    f"{n} (a wrt argument of {_name_of(fn)}) must be a floating-point NumPy "
+                    f"array, got {type(leaf).__name__}"
+                )
+            leaves.append(leaf)
+        out = fn(*bound.args, **bound.kwargs)
+        if not isinstance(out, torch.Tensor) or out.numel() != 1:
+            raise InvalidArgumentError(
+                f"{_name_of(fn)} must return a scalar tensor, got "
+                + (
+                    f"a tensor of shape {tuple(out.shape)}"
+                    if isinstance(out, torch.Tensor)
+                    else type(out).__name__
+                )
+            )
+        grads = torch.autograd.grad(out.reshape(()), leaves, allow_unused=True)
+        arrays = [
+            np.zeros(leaf.shape) if g is None else g.detach().numpy().astype(np.float64)
+            for g, leaf in zip(grads, leaves, strict=True)
+        ]
+        return float(out.detach()), arrays[0] if len(arrays) == 1 else tuple(arrays)
+
+    loss.__name__ = _name_of(fn)
+    loss.__doc__ = fn.__doc__
+    loss.__signature__ = sig  # type: ignore[attr-defined]
+    return loss

@@ -20,6 +20,7 @@ for the pytest plugin and the command line tool.
 from __future__ import annotations
 
 import copy
+import datetime
 import functools
 import inspect
 import math
@@ -391,7 +392,8 @@ def gradcheck(
     Hypothesis settings, profiles, the example database and seeds work as usual: under
     pytest, ``--hypothesis-seed=N`` reproduces a run and ``--hypothesis-profile``
     applies. Each input is one hypothesis example, so ``deadline`` limits the time of
-    one whole gradient check (tens of evaluations of the loss): raise it, or pass
+    one whole gradient check (tens of evaluations of the loss); where the settings keep
+    hypothesis's default of 200 ms, gradtest allows 2 s instead. Raise it, or pass
     ``settings=hypothesis.settings(deadline=None)``, for a slow loss. Hypothesis's
     ``report_multiple_bugs`` is turned off (the first shrunk failure is reported) and its
     ``explain`` phase skipped (it re-runs the failing input many times to annotate a
@@ -725,11 +727,22 @@ def _hypothesis_test(
     return test
 
 
+#: hypothesis's own default deadline, meant for one call of a test
+HYPOTHESIS_DEFAULT_DEADLINE = datetime.timedelta(milliseconds=200)
+#: the deadline of one gradient check when the settings keep hypothesis's default
+DEFAULT_DEADLINE = datetime.timedelta(seconds=2)
+
+
 def _settings_for(spec: GradcheckSpec, max_examples: int | None) -> hypothesis.settings:
     parent = spec.settings if spec.settings is not None else hypothesis.settings()
     n = max_examples if max_examples is not None else spec.max_examples
+    deadline = parent.deadline
+    if deadline == HYPOTHESIS_DEFAULT_DEADLINE:
+        # one example is a whole gradient check (tens of evaluations), not one call
+        deadline = DEFAULT_DEADLINE
     return hypothesis.settings(
         parent,
+        deadline=deadline,
         max_examples=n if n is not None else parent.max_examples,
         report_multiple_bugs=False,
         # the explain phase re-runs the (shrunk) failing input many times to annotate

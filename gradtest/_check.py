@@ -63,8 +63,12 @@ STENCIL_COST = {"central": 2, "forward": 1, "central4": 4, "richardson": 6, "com
 DIRECTION_BUDGET = 64
 #: mode="directions": further evaluations to localise a failure when no budget is given
 LOCALISE_BUDGET = 512
-#: steps (halving) of a directional probe; it costs twice as many evaluations
-PROBE_STEPS = 3
+#: steps of a directional probe, in units of the Richardson step EPS**(1/7) (halving); a
+#: probe costs twice as many evaluations. RETRY_FACTORS, in units of the central step: the
+#: nearer steps tried when the first ones straddle a kink or disagree
+PROBE_FACTORS = (1.0, 0.5, 0.25)
+RETRY_FACTORS = (2.0, 1.0, 0.5)
+PROBE_STEPS = len(PROBE_FACTORS)
 #: at the screen, one-sided slopes differing by this fraction send an entry to verification
 KINK_HINT = 0.1
 #: bisection stops when more than this many parts of an array disagree at once
@@ -637,9 +641,37 @@ def _reconcile_complex(
 
 
 def _probe(state: _State, v: Float64Array, what: str) -> fd.LineEstimate:
-    """Directional derivative of ``fun`` along ``v`` (already scaled to ``x``)."""
+    """Directional derivative of ``fun`` along ``v`` (already scaled to ``x``).
+
+    Central differences at ``PROBE_FACTORS`` times the Richardson step, extrapolated: a
+    direction moves every entry at once, so its round-off error is what limits how small a
+    wrong entry it can see, and larger steps divide that error (Richardson takes care of
+    the truncation). When those steps straddle a kink or give an unreliable estimate, the
+    probe is repeated at steps ``RETRY_FACTORS`` (budget permitting) and the better kept.
+    """
     c = fd.relative_step("central", state.eps)
-    steps = [4 * c, 2 * c, c]
+    wide = fd.relative_step("richardson", state.eps)
+    line, steps = _probe_at(state, v, what, [f * wide for f in PROBE_FACTORS])
+    shaky = line.kinked.any() or bool(
+        np.any(line.error > tol.trust_limit(state.eps) * np.abs(line.value))
+    )
+    if shaky and state.ev.can_afford(2 * len(RETRY_FACTORS)):
+        near, near_steps = _probe_at(state, v, what, [f * c for f in RETRY_FACTORS])
+        if (line.kinked.any() and not near.kinked.any()) or np.all(near.error < line.error):
+            line, steps = near, near_steps
+    if state.spec.eps > np.finfo(np.float64).eps:
+        # x + t v is rounded to the parameter dtype: the step taken is not exactly t v
+        moved = fd.realise(state.spec, state.x0, steps[-1] * v) / steps[-1]
+        shift = state.analytic @ (v - moved)
+        line = fd.LineEstimate(
+            line.value + shift, line.error, line.step, line.kinked, line.lower, line.upper
+        )
+    return line
+
+
+def _probe_at(
+    state: _State, v: Float64Array, what: str, steps: list[float]
+) -> tuple[fd.LineEstimate, list[float]]:
     x0, ev = state.x0, state.ev
 
     def values_at(offsets: list[float]) -> list[NDArray[np.float64]]:
@@ -656,15 +688,7 @@ def _probe(state: _State, v: Float64Array, what: str) -> fd.LineEstimate:
             del z
         return out
 
-    line = fd.line_derivative(values_at, steps, state.f0, state.sigma)
-    if state.spec.eps > np.finfo(np.float64).eps:
-        # x + t v is rounded to the parameter dtype: the step taken is not exactly t v
-        moved = fd.realise(state.spec, x0, steps[-1] * v) / steps[-1]
-        shift = state.analytic @ (v - moved)
-        line = fd.LineEstimate(
-            line.value + shift, line.error, line.step, line.kinked, line.lower, line.upper
-        )
-    return line
+    return fd.line_derivative(values_at, steps, state.f0, state.sigma), steps
 
 
 def _direction_records(

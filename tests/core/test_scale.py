@@ -202,3 +202,22 @@ def test_memory_stays_within_a_few_copies_of_x() -> None:
     assert result.n_evals <= 64
     copies = peak / x.nbytes
     assert copies < 8, f"peak memory was {copies:.1f} copies of x"
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_one_entry_off_by_1e_minus_3_in_a_million_is_found_within_64_evaluations(seed: int) -> None:
+    n = 1_000_000
+    gen = np.random.default_rng(5)
+    a = gen.uniform(0.5, 2.0, n)
+    b = gen.standard_normal(n)
+    x = gen.standard_normal(n)
+
+    def lsq(x: np.ndarray) -> tuple[float, np.ndarray]:
+        r = a * x - b
+        g = a * r
+        g[n // 3] *= 1 + 1e-3
+        return 0.5 * float(r @ r), g
+
+    result = gradtest.check_grad(lsq, True, x, seed=seed, budget=64)
+    assert result.verdict == "fail", str(result)
+    assert result.n_evals <= 64

@@ -729,7 +729,7 @@ def assert_descent(
     )
     if result.verdict == "fail":
         # GradientError.result is annotated GradCheckResult; it carries a DescentResult here
-        raise GradientError(str(result), result)  # type: ignore[arg-type]
+        raise GradientError(str(result), result)
     if result.verdict == "inconclusive":
         warnings.warn(InconclusiveWarning(str(result)), stacklevel=2)
     return result

@@ -21,6 +21,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from gradtest._descent import DescentResult
     from gradtest._result import GradCheckResult
 
 __all__ = [
@@ -51,11 +52,11 @@ class GradientError(GradtestError, AssertionError):
     ----------
     message : str
         The rendered report.
-    result : GradCheckResult or None
+    result : GradCheckResult, DescentResult or None
         The full result, for programmatic inspection.
     """
 
-    def __init__(self, message: str, result: GradCheckResult | None = None) -> None:
+    def __init__(self, message: str, result: GradCheckResult | DescentResult | None = None) -> None:
         super().__init__(message)
         self.result = result
 

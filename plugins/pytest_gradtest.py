@@ -428,7 +428,7 @@ class GradcheckFixture:
         try:
             result = run(fun, grad, x, **options)
         except gradtest.GradientError as err:
-            if err.result is not None:
+            if isinstance(err.result, gradtest.GradCheckResult):
                 self._record(err.result, time.perf_counter() - t0)
             raise
         self._record(result, time.perf_counter() - t0)

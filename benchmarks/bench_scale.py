@@ -5,6 +5,7 @@ Run on demand (not in CI), from the project root::
     python benchmarks/bench_scale.py            # every problem; torch slow mode where n <= 10,000
     python benchmarks/bench_scale.py --quick    # smaller problems, for a smoke run
     python benchmarks/bench_scale.py --problems svm     # one problem (svm, lsq, net)
+    python benchmarks/bench_scale.py --tools gradtest   # only some tools (name prefixes)
 
 For each problem (a CIFAR-size multiclass SVM, a 1,000,000-parameter least-squares loss,
 a two-layer net) and each seeded bug, every tool checks the same analytic gradient at the
@@ -223,7 +224,9 @@ def _measure(
     return flagged, note, seconds, peak / 2**20
 
 
-def run_tools(problem: Problem, variant: str, loss: Loss, torch_slow_max: int) -> list[Row]:
+def run_tools(
+    problem: Problem, variant: str, loss: Loss, torch_slow_max: int, tools: tuple[str, ...]
+) -> list[Row]:
     x = problem.x
     n = x.size
     counter = [0]
@@ -240,6 +243,8 @@ def run_tools(problem: Problem, variant: str, loss: Loss, torch_slow_max: int) -
     rows: list[Row] = []
 
     def add(tool: str, run: Callable[[], tuple[bool | None, str]]) -> None:
+        if not tool.startswith(tools):
+            return
         flagged, note, seconds, peak = _measure(run, counter)
         rows.append(Row(tool, flagged, counter[0], seconds, peak, note))
 
@@ -371,8 +376,15 @@ def main() -> None:
         metavar="LIST",
         help="comma-separated subset of svm, lsq, net (default: all)",
     )
+    parser.add_argument(
+        "--tools",
+        default="gradtest,scipy,numdifftools,torch",
+        metavar="LIST",
+        help="comma-separated tool name prefixes to run (default: all)",
+    )
     opts = parser.parse_args()
     chosen = set(opts.problems.split(","))
+    tools = tuple(opts.tools.split(","))
     rng = np.random.default_rng(2026)
     if opts.quick:
         problems = [
@@ -395,7 +407,8 @@ def main() -> None:
         print("| variant | tool | flagged | evaluations | time (s) | peak MB | note |")
         print("|---|---|---|---|---|---|---|")
         for variant, loss in problem.variants.items():
-            for row in run_tools(problem, variant, loss, opts.torch_slow_max):
+            rows = run_tools(problem, variant, loss, opts.torch_slow_max, tools)
+            for row in (r for r in rows if r.tool.startswith(tools)):
                 expected = variant != "correct"
                 mark = "-" if row.flagged is None else ("yes" if row.flagged else "no")
                 ok = row.flagged is not None and row.flagged == expected

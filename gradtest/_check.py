@@ -168,6 +168,8 @@ class _State:
     kinks: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     noise_floor: float = 0.0
+    #: evaluations a retried probe must leave for the probes still planned
+    reserve: int = 0
     #: x . v of each direction probe, by label (for the regularisation pattern)
     x_dot_v: dict[str, float] = field(default_factory=dict)
 
@@ -655,7 +657,7 @@ def _probe(state: _State, v: Float64Array, what: str) -> fd.LineEstimate:
     shaky = line.kinked.any() or bool(
         np.any(line.error > tol.trust_limit(state.eps) * np.abs(line.value))
     )
-    if shaky and state.ev.can_afford(2 * len(RETRY_FACTORS)):
+    if shaky and state.ev.can_afford(2 * len(RETRY_FACTORS) + state.reserve):
         near, near_steps = _probe_at(state, v, what, [f * c for f in RETRY_FACTORS])
         if (line.kinked.any() and not near.kinked.any()) or np.all(near.error < line.error):
             line, steps = near, near_steps
@@ -691,9 +693,51 @@ def _probe_at(
     return fd.line_derivative(values_at, steps, state.f0, state.sigma), steps
 
 
-def _direction_records(
-    state: _State, v: Float64Array, block: int, label: str, subset: str = ""
-) -> list[EntryRecord]:
+def _entry_probe(state: _State, i: int) -> list[EntryRecord]:
+    """One entry checked the way a direction is: wide steps, Richardson, retry at a kink.
+
+    Bisection ends at single entries of large gradients, whose loss sums many terms: its
+    round-off swamps a coordinate difference at the central step, so the entry gets the
+    wide steps of a directional probe along ``e_i``.
+    """
+    spec = state.spec
+    s = float(state.scales[i])
+    v = np.zeros(spec.size)
+    v[i] = s
+    line = _probe(state, v, spec.label(i))
+    a = state.analytic[:, i]
+    scaled = fd.LineEstimate(
+        line.value / s, line.error / s, line.step * s, line.kinked, line.lower / s, line.upper / s
+    )
+    floor = tol.NEAR_ZERO * float(np.max(np.abs(state.analytic), initial=0)) or float(
+        np.finfo(np.float64).tiny
+    )
+    judged = _judge(
+        state, a, scaled, floor, functools.partial(_label_for, spec, i, state.out_shape)
+    )
+    rel = tol.relative_error(a, scaled.value, floor)
+    block, index = spec.locate(i)
+    return [
+        EntryRecord(
+            array=spec.names[block],
+            index=index,
+            label=_entry_label(spec, k, i, state.out_shape),
+            output=state.out_index(k),
+            analytic=float(a[k]),
+            numeric=float(scaled.value[k]),
+            abs_error=abs(float(a[k]) - float(scaled.value[k])),
+            rel_error=float(rel[k]),
+            error_estimate=float(scaled.error[k]),
+            step=float(scaled.step[k]),
+            tolerance=o[1],
+            outcome=o[0],
+            note=o[2],
+        )
+        for k, o in enumerate(judged)
+    ]
+
+
+def _direction_records(state: _State, v: Float64Array, block: int, label: str) -> list[EntryRecord]:
     """Compare the analytic directional derivative ``A v`` with a numeric one."""
     line = _probe(state, v, label)
     a = state.analytic @ v
@@ -763,14 +807,18 @@ def _check_directions(
         elif any(r.outcome == "pass" and r.abs_error > BORDERLINE * r.tolerance for r in recs):
             borderline.add(k)
 
+    planned = sum(per_block)
     for k in range(spec.n_blocks):
         for j in range(per_block[k]):
+            planned -= 1
+            state.reserve = probe_cost * planned
             direction(k, j)
+    state.reserve = 0
     # adapt: more directions for arrays whose discrepancy came close to its tolerance,
     # then (budget left) for every array in turn
     more = n_dirs - n_first
     k = 0
-    while more > 0:
+    while more > 0 and ev.can_afford(probe_cost):
         if borderline:
             k = min(borderline, key=lambda b: per_block[b])
             borderline.discard(k)
@@ -864,10 +912,10 @@ def _localise(
         _, _, part, d, e = heapq.heappop(heap)
         if part.size == 1:
             i = int(part[0])
-            if i in seen or not ev.can_afford(2 * VERIFY_STEPS + 2):
+            if i in seen or not ev.can_afford(2 * (PROBE_STEPS + len(RETRY_FACTORS))):
                 continue
             seen.add(i)
-            found.extend(r for r in _check_entries(state, part) if r.output == rec.output)
+            found.extend(r for r in _entry_probe(state, i) if r.output == rec.output)
             continue
         if not ev.can_afford(2 * PROBE_STEPS):
             state.notes.append("localisation stopped: the evaluation budget ran out")

@@ -221,3 +221,19 @@ def test_one_entry_off_by_1e_minus_3_in_a_million_is_found_within_64_evaluations
     result = gradtest.check_grad(lsq, True, x, seed=seed, budget=64)
     assert result.verdict == "fail", str(result)
     assert result.n_evals <= 64
+
+
+@pytest.mark.parametrize("budget", [30, 47, 64, 101])
+def test_budget_holds_when_kinks_make_probes_retry(budget: int) -> None:
+    gen = np.random.default_rng(8)
+    Xr = gen.standard_normal((60, 30))
+    W1 = 0.3 * gen.standard_normal((30, 20))
+
+    def relu_net(W: np.ndarray) -> tuple[float, np.ndarray]:
+        z = Xr @ W
+        h = np.maximum(z, 0)
+        return float(np.sum(h**2)), Xr.T @ (2 * h * (z > 0)) + 0.05 * W  # a wrong extra term
+
+    result = gradtest.check_grad(relu_net, True, W1, seed=0, budget=budget)
+    assert result.n_evals <= budget
+    assert result.verdict == "fail"

@@ -223,8 +223,7 @@ def run_check(
     n = spec.size
     mode_used = _choose_mode(mode, n, budget, method)
     ev.limit = budget
-    state = _base(ev, deriv, derivname, kind, rng, mode_used)
-    state.rtol, state.atol, state.method, state.step = rtol, atol, method, step
+    state = _base(ev, deriv, derivname, kind, rng, mode_used, rtol, atol, method, step)
 
     if mode_used == "full":
         records = _check_entries(state, np.arange(n))
@@ -376,6 +375,10 @@ def _base(
     kind: str,
     rng: np.random.Generator,
     mode_used: str,
+    rtol: float | None,
+    atol: float | None,
+    method: str,
+    step: float | None,
 ) -> _State:
     """Values at x (twice), the analytic derivative, structural checks, the noise floor."""
     spec, x0, name = ev.spec, ev.x0, ev.name
@@ -443,13 +446,13 @@ def _base(
         sigma=sigma,
         eps=eps,
         scales=fd.entry_scales(spec, x0),
-        rtol=None,
-        atol=None,
-        method="central",
-        step=None,
+        rtol=rtol,
+        atol=atol,
+        method=method,
+        step=step,
         notes=notes,
+        noise_floor=measured_noise,
     )
-    state.noise_floor = measured_noise
     return state
 
 
@@ -973,10 +976,6 @@ def _patterns(state: _State, records: list[EntryRecord], mode_used: str) -> list
     if len(bad_entries) == 1:
         out.append(f"a single wrong entry located: {bad_entries[0].label}")
     return out
-
-
-def diff_at(a: NDArray[np.float64], n: NDArray[np.float64], k: int, i: int) -> float:
-    return abs(float(a[k, i]) - float(n[k, i]))
 
 
 def _label_for(spec: ParamSpec, i: int, out_shape: tuple[int, ...], k: int) -> str:

@@ -27,7 +27,10 @@ from numpy.typing import NDArray
 from gradtest import _diagnosis as diag
 from gradtest import _finite_diff as fd
 from gradtest import _tolerance as tol
-from gradtest._check import NONDET_RTOL, _name_of, _validate_options
+from gradtest._options import check_callables, check_seed
+from gradtest._options import name_of as _name_of
+from gradtest._setup import noise_floor, random_direction
+from gradtest._tolerance import NONDET_RTOL
 from gradtest._evaluate import Evaluator
 from gradtest._params import Float64Array, ParamSpec, flatten_params
 from gradtest.errors import (
@@ -282,7 +285,8 @@ def check_descent(
     >>> print(str(bad).splitlines()[0])
     FAIL descent of loss: measured slope -3.3e+02 vs predicted -3.3e+03 (gradient 10× too large?)
     """
-    seed = _validate_options(fun, grad, "grad", None, None, "central", None, seed)
+    check_callables(fun, grad, "grad")
+    seed = check_seed(seed)
     if not isinstance(args, tuple):
         raise InvalidArgumentError(
             f"args must be a tuple of extra arguments, got {type(args).__name__}: "
@@ -317,7 +321,7 @@ def check_descent(
             f"measured at that precision (about {eps ** (2 / 3):.0e})"
         )
     f0_arr = np.array([f0])
-    sigma_arr, measured_noise = diag.noise_floor(ev, x0, f0_arr, rng)
+    sigma_arr, measured_noise = noise_floor(ev, x0, f0_arr, rng, lines=2)
     if spread > 0:
         sigma_arr = np.maximum(sigma_arr, spread)
         notes.append(f"two evaluations at x differed by {spread:.2g}; counted as noise")
@@ -334,7 +338,7 @@ def check_descent(
             "the random directions check that the loss is flat, as a zero gradient predicts"
         )
     for k in range(n_random):
-        v = diag.random_direction(spec, x0, rng)
+        v = random_direction(spec, x0, rng)
         if gnorm > 0:
             if float(g @ v) > 0:
                 v = -v

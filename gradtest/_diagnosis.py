@@ -12,79 +12,21 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gradtest._evaluate import Evaluator
-from gradtest._finite_diff import estimate_noise, one_sided_jump, realise_entries
+from gradtest._finite_diff import realise_entries
 from gradtest._params import Float64Array, ParamSpec
-from gradtest._result import StepSweep, TaylorTest
+from gradtest._result import EntryRecord, StepSweep, TaylorTest
+from gradtest._setup import Context, random_direction
 from gradtest._tolerance import relative_error
 
-__all__ = ["bug_patterns", "noise_floor", "one_sided_jump", "step_sweep", "taylor_test"]
+__all__ = ["bug_patterns", "direction_patterns", "step_sweep", "taylor_test"]
 
-#: relative size of the line used to measure the noise floor (max(1e-6, 1e3 EPS))
-NOISE_SPAN = 1e-6
-#: points on each noise line
-NOISE_POINTS = 9
-#: the noise lines pass at this relative distance from x (see noise_floor)
-NOISE_OFFSET = 1e-3
 #: decades of the step sweep, relative to the entry's scale
 SWEEP_STEPS = tuple(10.0**-d for d in range(1, 13))
 #: first step of the Taylor test, relative to the scale of x; halved TAYLOR_POINTS - 1 times
 TAYLOR_EPS0 = 1e-3
-TAYLOR_POINTS = 7
+TAYLOR_POINTS = 6
 #: a pattern is reported when it explains all but this fraction of ``analytic - numeric``
 PATTERN_FIT = 1e-2
-
-
-def random_direction(spec: ParamSpec, x: Float64Array, rng: np.random.Generator) -> Float64Array:
-    """A standard normal direction, each array scaled to its own RMS size (1 if zero)."""
-    v = rng.standard_normal(spec.size)
-    for k in range(spec.n_blocks):
-        blk = spec.block(k)
-        rms = float(np.sqrt(np.mean(x[blk] ** 2)))
-        v[blk] *= rms if rms > 0 else 1.0
-    return v
-
-
-def noise_floor(
-    ev: Evaluator,
-    x0: Float64Array,
-    f0: NDArray[np.float64],
-    rng: np.random.Generator,
-    lines: int = 2,
-) -> tuple[NDArray[np.float64], float]:
-    """Noise level ``sigma`` of each output of ``fun`` near ``x0`` (9 evaluations a line).
-
-    Values on 9 equally spaced points, spaced ``max(NOISE_SPAN, 1e3 EPS)`` relative to the
-    scale of ``x``, feed :func:`~gradtest._finite_diff.estimate_noise`. The lines run
-    through ``x0 + u`` with ``u`` a random offset of relative size ``NOISE_OFFSET``, not
-    through ``x0`` itself: a kink sitting exactly at ``x0`` (ReLU at 0) would otherwise
-    pass for noise. Of two such lines the quieter counts, so that a line crossing a kink
-    by chance does not either. ``sigma`` is never below ``EPS * |f(x0)| / 2``, the
-    round-off of the value itself.
-    """
-    spec = ev.spec
-    eps = spec.eps
-    delta = max(NOISE_SPAN, 1e3 * eps)
-    flat_f0 = np.atleast_1d(f0).astype(np.float64).ravel()
-    estimates = []
-    for line in range(lines):
-        v = random_direction(spec, x0, rng)
-        centre = random_direction(spec, x0, rng)
-        centre *= NOISE_OFFSET
-        centre += x0
-        values = []
-        for j in range(-(NOISE_POINTS // 2), NOISE_POINTS - NOISE_POINTS // 2):
-            z = (j * delta) * v
-            z += centre
-            value = ev.at_point(z, phase="noise", what=f"noise line {line}", owned=True)
-            values.append(np.atleast_1d(value).astype(np.float64).ravel())
-            del z
-        table = np.array(values)  # (9, m)
-        estimates.append([estimate_noise(table[:, k]) for k in range(table.shape[1])])
-    measured = np.min(np.array(estimates), axis=0)
-    measured = np.where(np.isfinite(measured), measured, 0.0)
-    sigma = np.maximum(measured, 0.5 * eps * np.abs(flat_f0))
-    sigma = np.maximum(sigma, np.finfo(np.float64).tiny)
-    return sigma, float(np.max(measured))
 
 
 def step_sweep(
@@ -189,6 +131,10 @@ def _nice_factor(c: float) -> str:
 def factor_pattern(analytic: Float64Array, numeric: Float64Array, where: str) -> list[str]:
     """``analytic = c x numeric`` when that explains the error (sign, factor 2, 1/N)."""
     diff = analytic - numeric
+    if not (np.all(np.isfinite(analytic)) and np.all(np.isfinite(numeric))):
+        return []
+    scale = float(np.max(np.abs(numeric), initial=0.0)) or 1.0
+    analytic, numeric, diff = analytic / scale, numeric / scale, diff / scale
     nn = float(numeric @ numeric)
     if nn == 0 or not diff.any():
         return []
@@ -214,6 +160,8 @@ def bug_patterns(
     - errors confined to one array, to some rows or columns, or to a single entry.
     """
     out = factor_pattern(analytic, numeric, "all entries")
+    if not (np.all(np.isfinite(analytic)) and np.all(np.isfinite(numeric))):
+        return out
     diff = analytic - numeric
     bad_blocks = [k for k in range(spec.n_blocks) if failed[spec.block(k)].any()]
     if spec.n_blocks > 1 and 0 < len(bad_blocks) < spec.n_blocks:
@@ -268,4 +216,37 @@ def bug_patterns(
                 out.append(f"{name}: errors confined to row(s) {', '.join(map(str, urows))}")
             elif len(ucols) <= 2 and shape[1] > len(ucols):
                 out.append(f"{name}: errors confined to column(s) {', '.join(map(str, ucols))}")
+    return out
+
+
+def direction_patterns(
+    ctx: Context, records: list[EntryRecord], x_dot_v: dict[str, float]
+) -> list[str]:
+    """Patterns over directional derivatives: a constant factor, ``λ x`` (regularisation),
+    one array wrong, a single located entry."""
+    if not any(r.outcome == "fail" for r in records) or ctx.m != 1:
+        return []
+    probes = [r for r in records if r.outcome in ("pass", "fail") and np.isfinite(r.numeric)]
+    out = factor_pattern(
+        np.array([r.analytic for r in probes]),
+        np.array([r.numeric for r in probes]),
+        "every direction and entry checked",
+    ) if len(probes) >= 2 else []  # fmt: skip
+    dirs = [r for r in records if r.probe == "direction" and r.label in x_dot_v]
+    if not out and len(dirs) >= 2:
+        d = np.array([r.analytic - r.numeric for r in dirs])
+        xv = np.array([x_dot_v[r.label] for r in dirs])
+        if np.all(np.isfinite(d)) and xv @ xv > 0:
+            lam = float(d @ xv) / float(xv @ xv)
+            if lam and np.linalg.norm(d - lam * xv) <= PATTERN_FIT * np.linalg.norm(d):
+                out.append(
+                    f"analytic − numeric = {lam:.3g} × x along every direction (missing or "
+                    "mis-scaled regularisation term? the gradient of reg·‖W‖² is 2·reg·W)"
+                )
+    bad_entries = [r for r in records if r.probe == "entry" and r.outcome == "fail"]
+    bad_arrays = sorted({r.array for r in records if r.outcome == "fail"})
+    if ctx.spec.n_blocks > 1 and len(bad_arrays) < ctx.spec.n_blocks:
+        out.append("only " + ", ".join(bad_arrays) + " wrong (the other arrays pass)")
+    if len(bad_entries) == 1:
+        out.append(f"a single wrong entry located: {bad_entries[0].label}")
     return out

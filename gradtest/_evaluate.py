@@ -88,6 +88,7 @@ class Evaluator:
         self.limit: int | None = None
         self.counts: Counter[str] = Counter()
         self.output_shape: tuple[int, ...] | None = None
+        self._work: _WorkingCopy | None = None
 
     @property
     def n_evals(self) -> int:
@@ -101,7 +102,20 @@ class Evaluator:
         """The raw answer of ``fun`` at ``x0`` (a stack of one when vectorized)."""
         xs = self.spec.unflatten(self.x0)
         if not self.vectorized:
-            return self.call(xs, phase="base", what=what)
+            given = list(xs.values()) if isinstance(xs, dict) else []
+            raw = self.call(xs, phase="base", what=what)
+            for key, arr in zip(self.spec.keys, given, strict=False):
+                if xs.get(key) is not arr:
+                    raise FunctionEvaluationError(
+                        f"{self.name} replaced x[{key!r}] in the dict it was given: a checked "
+                        "function must not write to x (build a new dict instead)"
+                    )
+                if not np.array_equal(arr.reshape(-1), self.x0[self.spec.block(self.spec.keys.index(key))]):
+                    raise FunctionEvaluationError(
+                        f"{self.name} modified its input in place (x[{key!r}] changed): a "
+                        "checked function must not write to x"
+                    )
+            return raw
         arrays = xs.values() if isinstance(xs, dict) else (xs if isinstance(xs, tuple) else [xs])
         raw = self.call(self.spec.pack([a[None] for a in arrays]), phase="base", what=what)
 
@@ -200,6 +214,52 @@ class Evaluator:
         ]
         return self._run(tasks, phase=phase)
 
+    def entry_values(
+        self, perturbations: Sequence[tuple[int, float]], *, phase: str
+    ) -> list[NDArray[np.float64]]:
+        """Values (flat float64) at ``x0`` with entry ``i`` moved by ``delta``.
+
+        The fast path of :meth:`at_entries`: one working copy kept for the whole check,
+        messages built only when something goes wrong.
+        """
+        if self.vectorized or self.executor is not None:
+            return [
+                np.asarray(v, dtype=np.float64).reshape(-1)
+                for v in self.at_entries(perturbations, phase=phase)
+            ]
+        if self._work is None:
+            self._work = _WorkingCopy(self.spec, self.x0, False)
+        work = self._work
+        out = []
+        for i, delta in perturbations:
+            k = self.spec.block_of(i)
+            flat = work.flats[k]
+            j = i - self.spec.offsets[k]
+            original = flat[j]
+            flat[j] = self.x0[i] + delta
+            try:
+                raw = self.call(
+                    work.xs, phase=phase, what=_Lazy(self.spec, i, delta)  # type: ignore[arg-type]
+                )
+            finally:
+                flat[j] = original
+            work.check_replaced(self.name)
+            if type(raw) is float and self.scalar and not self.returns_pair:
+                self.output_shape = self.output_shape or ()
+                out.append(np.array([raw]))
+            else:
+                out.append(
+                    np.asarray(
+                        self.value(raw, what=str(_Lazy(self.spec, i, delta))), dtype=np.float64
+                    ).reshape(-1)
+                )
+        return out
+
+    def finish(self) -> None:
+        """Check, once the probing is over, that fun left its input alone."""
+        if self._work is not None:
+            self._work.check_unchanged(self.name)
+
     def _run(self, tasks: list[tuple[str, Any, str]], *, phase: str) -> list[NDArray[Any]]:
         if not tasks:
             return []
@@ -231,6 +291,7 @@ class Evaluator:
             i, delta = payload
             with work.moved(i, delta):
                 out.append(self.call(work.xs, phase=phase, what=what))
+            work.check_replaced(self.name)
         work.check_unchanged(self.name)
         return out
 
@@ -307,6 +368,20 @@ class Evaluator:
         return out
 
 
+class _Lazy:
+    """The description of a perturbation, formatted only when a message needs it."""
+
+    __slots__ = ("delta", "i", "spec")
+
+    def __init__(self, spec: ParamSpec, i: int, delta: float) -> None:
+        self.spec, self.i, self.delta = spec, i, delta
+
+    def __str__(self) -> str:
+        return f"{self.spec.label(self.i)} {_describe_delta(self.delta)}"
+
+    __format__ = lambda self, spec: str(self)  # noqa: E731
+
+
 class _WorkingCopy:
     """One copy of the parameters in the user's structure, perturbed in place."""
 
@@ -320,6 +395,19 @@ class _WorkingCopy:
             else (list(self.xs) if isinstance(self.xs, tuple) else [self.xs])
         )
         self.flats = [a.reshape(-1) for a in arrays]  # views into the working copy
+        self.arrays = arrays
+
+    def check_replaced(self, name: str) -> None:
+        """fun must not put new arrays into its input (a dict entry replaced)."""
+        if self.spec.kind != "dict":
+            return
+        for key, arr in zip(self.spec.keys, self.arrays, strict=True):
+            if self.xs.get(key) is not arr:
+                self.xs[key] = arr
+                raise FunctionEvaluationError(
+                    f"{name} replaced x[{key!r}] in the dict it was given: a checked function "
+                    "must not write to x (build a new dict instead)"
+                )
 
     @contextmanager
     def moved(self, i: int, delta: complex | float) -> Iterator[None]:

@@ -44,39 +44,56 @@ from numpy.typing import NDArray
 
 from gradtest._params import Float64Array, ParamSpec
 
-METHODS = ("central", "forward", "central4", "richardson", "complex")
-METHOD_NAMES = {
-    "central": "central differences",
-    "forward": "forward differences",
-    "central4": "4th-order central differences",
-    "richardson": "Richardson extrapolation",
-    "complex": "complex step",
-}
+@dataclass(frozen=True)
+class MethodSpec:
+    """One finite-difference method: everything else about it derives from this row.
 
-#: offsets (in units of h) and weights of the one-step stencils; f(x) has offset 0.
-STENCILS: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
-    "forward": ((1.0, 0.0), (1.0, -1.0)),
-    "central": ((1.0, -1.0), (0.5, -0.5)),
-    "central4": ((2.0, 1.0, -1.0, -2.0), (-1 / 12, 8 / 12, -8 / 12, 1 / 12)),
-}
+    ``offsets``/``weights``: the one-step stencil in units of ``h`` (offset 0 is ``f(x)``,
+    which every check has already); ``cost``: evaluations per entry; ``order``: the power
+    of ``h`` in its truncation error; ``step``: the step relative to the entry's scale,
+    a function of the machine epsilon.
+    """
 
-#: order of the truncation error of each stencil
-ORDER = {"forward": 1, "central": 2, "central4": 4, "richardson": 6, "complex": 2}
+    label: str
+    offsets: tuple[float, ...]
+    weights: tuple[float, ...]
+    order: int
+    cost: int
+    step: Callable[[float], float]
+
+
+#: the methods (Numerical Recipes 3rd ed. 5.7; scipy's ``approx_derivative`` uses the same
+#: exponents). ``richardson`` is central differences at h, h/2, h/4 extrapolated; ``complex``
+#: is Im f(x + ih)/h, which has no subtraction and so no round-off from cancellation.
+METHOD_TABLE: dict[str, MethodSpec] = {
+    "central": MethodSpec(
+        "central differences", (1.0, -1.0), (0.5, -0.5), 2, 2, lambda eps: (8 * eps) ** (1 / 3)
+    ),
+    "forward": MethodSpec(
+        "forward differences", (1.0, 0.0), (1.0, -1.0), 1, 1, lambda eps: math.sqrt(eps)
+    ),
+    "central4": MethodSpec(
+        "4th-order central differences",
+        (2.0, 1.0, -1.0, -2.0),
+        (-1 / 12, 8 / 12, -8 / 12, 1 / 12),
+        4,
+        4,
+        lambda eps: eps ** (1 / 5),
+    ),
+    "richardson": MethodSpec(
+        "Richardson extrapolation", (), (), 6, 6, lambda eps: eps ** (1 / 7)
+    ),
+    "complex": MethodSpec("complex step", (), (), 2, 1, lambda eps: 1e-20),
+}
+METHODS = tuple(METHOD_TABLE)
+METHOD_NAMES = {k: m.label for k, m in METHOD_TABLE.items()}
+STENCILS = {k: (m.offsets, m.weights) for k, m in METHOD_TABLE.items() if m.offsets}
+ORDER = {k: m.order for k, m in METHOD_TABLE.items()}
 
 
 def relative_step(method: str, eps: float) -> float:
     """The step relative to the entry's scale, ``c`` in the module notes."""
-    if method == "forward":
-        return math.sqrt(eps)
-    if method == "central":
-        return float((8 * eps) ** (1 / 3))
-    if method == "central4":
-        return float(eps ** (1 / 5))
-    if method == "richardson":
-        return float(eps ** (1 / 7))
-    if method == "complex":
-        return 1e-20
-    raise ValueError(method)
+    return float(METHOD_TABLE[method].step(eps))
 
 
 def entry_scales(spec: ParamSpec, x: Float64Array) -> Float64Array:
@@ -109,7 +126,7 @@ def realise_entries(
     if all(d == np.float64 for d in spec.dtypes):
         return out
     for col, i in enumerate(indices):
-        k, _ = spec.locate(int(i))
+        k = spec.block_of(int(i))
         moved = np.array(x[i] + h[col]).astype(spec.dtypes[k]).astype(np.float64)
         out[col] = float(moved) - x[i]
     return out
@@ -260,3 +277,82 @@ def one_sided_jump(
     noise = 4.0 * sigma / steps[-1]
     kinked = (jump_small > 10.0 * noise) & (jump_small > 0.75 * jump_big)
     return kinked, np.minimum(fwd[-1], bwd[-1]), np.maximum(fwd[-1], bwd[-1])
+
+
+#: a pair of steps for judging a line: h and h / PAIR_RATIO
+PAIR_RATIO = 4.0
+#: the kink test flags a jump of the one-sided slopes above KINK_NOISE x their round-off
+KINK_NOISE = 10.0
+#: ... that keeps more than KINK_KEEP of its size when the step shrinks by PAIR_RATIO (a
+#: smooth function's jump h f'' keeps 1 / PAIR_RATIO of it)
+KINK_KEEP = 0.5
+
+
+@dataclass(frozen=True)
+class PairEstimate:
+    """A derivative along a line from central differences at two steps ``h1 > h2``.
+
+    All arrays have one value per output of ``fun``. ``value`` is the Richardson
+    extrapolation ``d2 + (d2 - d1) / (r**2 - 1)`` (``r = h1 / h2``); ``step_dep`` is
+    ``|d2 - d1|``, how much the estimate moves with the step; ``error`` bounds the error
+    of ``value``: the truncation left in ``d2`` (``step_dep / (r**2 - 1)``, Ridders'
+    estimate, never credited with more than a ratio of 4) plus round-off ``sigma / h2``.
+    ``kinked`` marks outputs whose one-sided slopes jump apart at both steps (the kink test
+    of :func:`one_sided_jump`); ``lower``/``upper`` are the one-sided slopes at ``h2``,
+    ``lower_big``/``upper_big`` at ``h1``.
+    """
+
+    h1: float
+    h2: float
+    d1: NDArray[np.float64]
+    d2: NDArray[np.float64]
+    value: NDArray[np.float64]
+    step_dep: NDArray[np.float64]
+    error: NDArray[np.float64]
+    kinked: NDArray[np.bool_]
+    lower: NDArray[np.float64]
+    upper: NDArray[np.float64]
+    lower_big: NDArray[np.float64]
+    upper_big: NDArray[np.float64]
+    finite: NDArray[np.bool_]
+
+
+def pair_estimate(
+    big: tuple[NDArray[np.float64], NDArray[np.float64]],
+    small: tuple[NDArray[np.float64], NDArray[np.float64]],
+    f0: NDArray[np.float64],
+    h1: float,
+    h2: float,
+    sigma: NDArray[np.float64],
+) -> PairEstimate:
+    """:class:`PairEstimate` from ``(f(x + h1 u), f(x - h1 u))`` and the same at ``h2``."""
+    (fp1, fm1), (fp2, fm2) = big, small
+    with np.errstate(all="ignore"):
+        d1 = (fp1 - fm1) / (2 * h1)
+        d2 = (fp2 - fm2) / (2 * h2)
+        r2 = min((h1 / h2) ** 2, PAIR_RATIO**2)
+        value = d2 + (d2 - d1) / ((h1 / h2) ** 2 - 1)
+        step_dep = np.abs(d2 - d1)
+        roundoff = sigma / h2
+        error = step_dep / (r2 - 1) + roundoff * r2 / (r2 - 1)
+        fwd1, bwd1 = (fp1 - f0) / h1, (f0 - fm1) / h1
+        fwd2, bwd2 = (fp2 - f0) / h2, (f0 - fm2) / h2
+        jump_small, jump_big = np.abs(fwd2 - bwd2), np.abs(fwd1 - bwd1)
+        kinked = (jump_small > KINK_NOISE * 4 * sigma / h2) & (jump_small > KINK_KEEP * jump_big)
+    finite = np.isfinite(fp1) & np.isfinite(fm1) & np.isfinite(fp2) & np.isfinite(fm2)
+    finite &= np.isfinite(value) & np.isfinite(error)
+    return PairEstimate(
+        h1=h1,
+        h2=h2,
+        d1=d1,
+        d2=d2,
+        value=value,
+        step_dep=step_dep,
+        error=error,
+        kinked=kinked & finite,
+        lower=np.minimum(fwd2, bwd2),
+        upper=np.maximum(fwd2, bwd2),
+        lower_big=np.minimum(fwd1, bwd1),
+        upper_big=np.maximum(fwd1, bwd1),
+        finite=finite,
+    )

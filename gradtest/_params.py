@@ -8,6 +8,8 @@ of ``z`` has a readable label such as ``W[3, 7]``.
 
 from __future__ import annotations
 
+import bisect
+
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -57,9 +59,13 @@ class ParamSpec:
     def block(self, k: int) -> slice:
         return slice(self.offsets[k], self.offsets[k + 1])
 
+    def block_of(self, i: int) -> int:
+        """Block number of flat entry ``i`` (a bisection of the offsets, no NumPy call)."""
+        return bisect.bisect_right(self.offsets, i) - 1 if self.n_blocks > 1 else 0
+
     def locate(self, i: int) -> tuple[int, tuple[int, ...]]:
         """Block number and multi-index of flat entry ``i``."""
-        k = int(np.searchsorted(self.offsets, i, side="right")) - 1
+        k = self.block_of(i)
         local = i - self.offsets[k]
         shape = self.shapes[k]
         index = tuple(int(j) for j in np.unravel_index(local, shape)) if shape else ()
@@ -96,8 +102,11 @@ class ParamSpec:
             return tuple(arrays)
         return dict(zip(self.keys, arrays, strict=True))
 
-    def flatten_gradient(self, g: Any, *, argname: str) -> Float64Array:
-        """Validate a gradient against this structure and return it as flat float64."""
+    def flatten_gradient(self, g: Any, *, argname: str, finite: bool = True) -> Float64Array:
+        """Validate a gradient against this structure and return it as flat float64.
+
+        ``finite=False`` lets non-finite entries through (a check judges them as wrong).
+        """
         blocks = self._split_like(g, argname)
         out = np.empty(self.size, dtype=np.float64)
         for k, b in enumerate(blocks):
@@ -113,7 +122,8 @@ class ParamSpec:
                 raise InvalidArgumentError(
                     f"{where} has shape {arr.shape} but {self.names[k]} has shape {out_shape}{hint}"
                 )
-            _require_finite(arr, where, self.names[k])
+            if finite:
+                _require_finite(arr, where, self.names[k])
             out[self.block(k)] = arr.ravel()
         return out
 
@@ -182,7 +192,18 @@ def _check_x_array(value: Any, name: str) -> NDArray[Any]:
     if isinstance(value, np.ndarray):
         arr = value
     elif isinstance(value, (float, int, list)) and not isinstance(value, bool):
-        arr = np.asarray(value)
+        try:
+            arr = np.asarray(value)
+        except (ValueError, TypeError) as err:
+            raise InvalidArgumentError(
+                f"{name} must be a floating-point ndarray; the list given cannot be made into "
+                f"one ({err}): are its rows of different lengths?"
+            ) from err
+        if arr.dtype == object:
+            raise InvalidArgumentError(
+                f"{name} must be a floating-point ndarray; the list given holds "
+                "objects or rows of different lengths"
+            )
     else:
         raise InvalidArgumentError(
             f"{name} must be a floating-point ndarray, got {_describe(value)}"
@@ -232,7 +253,12 @@ def flatten_params(x: Any, argname: str = "x") -> tuple[ParamSpec, Float64Array]
         dtypes=tuple(a.dtype for a in arrays),
         offsets=offsets,
     )
-    flat = np.concatenate([np.asarray(a, dtype=np.float64).ravel() for a in arrays])
+    if len(arrays) == 1 and arrays[0].dtype == np.float64 and arrays[0].flags.c_contiguous:
+        # a read-only view: no copy of a large x (gradtest never writes to it)
+        flat = arrays[0].reshape(-1).view()
+        flat.flags.writeable = False
+    else:
+        flat = np.concatenate([np.asarray(a, dtype=np.float64).ravel() for a in arrays])
     return spec, flat
 
 
@@ -243,10 +269,18 @@ def as_output(value: Any, *, where: str, scalar: bool, allow_complex: bool) -> N
             f"{where} returned a tuple of length {len(value)} where a scalar loss was expected: "
             "if fun returns (loss, gradient), pass grad=True"
         )
-    arr = np.asarray(value)
+    try:
+        arr = np.asarray(value)
+    except (ValueError, TypeError) as err:
+        raise InvalidArgumentError(f"{where} must return a real number, got {_describe(value)}") from err
+    if arr.dtype.kind == "b":
+        raise InvalidArgumentError(
+            f"{where} returned a boolean ({_describe(value)}) where a real-valued loss was "
+            "expected: a bool has no derivative; return the loss as a float"
+        )
     if arr.dtype.kind == "c" and not allow_complex:
         raise InvalidArgumentError(f"{where} returned a complex value {value!r:.60}")
-    if arr.dtype.kind not in "fiubc":
+    if arr.dtype.kind not in "fiuc":
         raise InvalidArgumentError(f"{where} must return a real number, got {_describe(value)}")
     if scalar:
         if arr.size != 1:

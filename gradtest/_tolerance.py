@@ -1,4 +1,4 @@
-"""Error metrics and tolerances: the one place where "how close is close enough" is set.
+"""Error metrics, tolerances and the verdict rules: the one place where thresholds are set.
 
 Relative error
 --------------
@@ -10,42 +10,67 @@ where ``G`` is the largest ``max(|a_j|, |n_j|)`` over all entries of the check: 
 formula of the CS231n notes with a floor, so that an entry whose true value is zero is
 judged against the size of the gradient, not against itself.
 
-Verdict of an entry
--------------------
-Without ``rtol``/``atol`` the tolerance of an entry is derived from the error estimate
-``e`` of its numeric value::
+Tolerance
+---------
+A numeric value ``n`` comes with an error estimate ``e`` (truncation from the step
+dependence, round-off from the noise of ``fun``; see ``gradtest._finite_diff``). Without
+``rtol``/``atol`` the tolerance on ``|a - n|`` is::
 
-    tol = max(SAFETY * e, FLOOR_ULPS * EPS * max(|a|, |n|))
+    tol = max(SAFETY * e, FLOOR_ULPS * EPS_f * |n|) + GRAD_ULPS * EPS_g * |a|
 
-and the entry fails when ``|a - n| > tol``. With ``rtol``/``atol`` given,
-``tol = atol + rtol * max(|a|, |n|)`` (``atol`` defaults to 0, ``rtol`` to 0). In both
-cases a numeric value whose own relative error estimate ``e / max(|n|, floor)`` exceeds
-``TRUST[dtype]`` (or ``rtol``) cannot support a verdict: the entry is *unreliable*, and
-no gradient is blamed on it. Here ``floor = TRUST_FLOOR * G``: an entry a thousand times
-smaller than the largest needs its precision on the scale of the gradient, not of itself.
+with ``EPS_f`` the precision ``fun`` is computed in and ``EPS_g`` that of the gradient's
+dtype. With ``rtol``/``atol``, ``tol = atol + rtol * max(|a|, |n|)``.
+
+Verdict rules (for an entry or a directional derivative)
+--------------------------------------------------------
+- **pass**: ``|a - n| <= tol`` and the numeric value carries information: its error is at
+  most ``TRUST[EPS_f]`` of ``max(|a|, |n|, TRUST_FLOOR * G)``.
+- **fail**, only when confirmed: ``|a - n| > max(tol, SAFETY * e)``, the central
+  differences at the two steps (``PAIR_RATIO`` apart) agree with each other to
+  ``CONFIRM`` of the discrepancy and both disagree with ``a``, no kink is inside the stencil,
+  and the noise of ``fun`` has been measured (not modelled).
+- **kink**: the one-sided slopes jump apart at both steps. ``a`` between them (within
+  tolerance) is a valid one-sided derivative or subgradient: *kink*, not judged. ``a``
+  outside both, with stable one-sided slopes, is wrong: *fail*.
+- anything else is *unsettled*: more steps are tried (smaller for a step-dependent value,
+  larger for one drowned in round-off); when none decides, *unreliable*, with the reason.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
 import numpy as np
 from numpy.typing import NDArray
 
+from gradtest._finite_diff import PairEstimate
+
 #: tolerance = SAFETY x the error estimate of the numeric value
 SAFETY = 10.0
-#: the tolerance never goes below this many units of roundoff of the values compared
+#: the tolerance never goes below this many units of round-off of the values compared
 FLOOR_ULPS = 100.0
+#: ... plus this many units of round-off of the gradient's own dtype
+GRAD_ULPS = 10.0
 #: entries smaller than NEAR_ZERO x the largest entry are compared against that floor
 NEAR_ZERO = 1e-6
-#: quick screen: an entry agreeing to SCREEN_SAFETY x its modelled error passes at once
-SCREEN_SAFETY = 10.0
 #: an entry smaller than TRUST_FLOOR x the largest entry needs its precision on that scale
 TRUST_FLOOR = 1e-3
-#: the largest relative error estimate a numeric value may have and still support a verdict
-TRUST = {"float64": 1e-4, "float32": 1e-2, "float16": 1e-1}
+#: the largest relative error estimate a numeric value may have and still pass a gradient
+#: (so that a pass means agreement to about 10 x this): by the precision fun is computed in
+TRUST = {"float64": 1e-7, "float32": 1e-3, "float16": 1e-1}
+#: a fail is confirmed when the two steps' values agree to this fraction of the discrepancy
+CONFIRM = 0.25
+#: two evaluations at x may differ by this much (relative) and count as noise
+NONDET_RTOL = 1e-8
+
+Outcome = Literal["pass", "fail", "kink", "unreliable"]
+Want = Literal["", "down", "up", "noise"]
 
 
 def trust_limit(eps: float) -> float:
-    """``TRUST`` for the dtype whose machine epsilon is ``eps``."""
+    """``TRUST`` for the precision whose machine epsilon is ``eps``."""
     for dtype, limit in TRUST.items():
         if eps <= float(np.finfo(np.dtype(dtype)).eps):
             return limit
@@ -54,58 +79,177 @@ def trust_limit(eps: float) -> float:
 
 def near_zero_floor(analytic: NDArray[np.float64], numeric: NDArray[np.float64]) -> float:
     """``NEAR_ZERO * G``: the floor of the relative-error denominator."""
-    g = float(np.max(np.maximum(np.abs(analytic), np.abs(numeric)), initial=0.0))
-    return NEAR_ZERO * g if g > 0 else np.finfo(np.float64).tiny
+    with np.errstate(invalid="ignore"):
+        size = np.maximum(np.abs(analytic), np.abs(numeric))
+    size = size[np.isfinite(size)]
+    g = float(np.max(size, initial=0.0))
+    return NEAR_ZERO * g if g > 0 else float(np.finfo(np.float64).tiny)
 
 
 def relative_error(
-    analytic: NDArray[np.float64], numeric: NDArray[np.float64], floor: float
+    analytic: NDArray[np.float64] | float, numeric: NDArray[np.float64] | float, floor: float
 ) -> NDArray[np.float64]:
-    """``|a - n| / max(|a|, |n|, floor)``, elementwise."""
-    denom = np.maximum(np.maximum(np.abs(analytic), np.abs(numeric)), floor)
-    return np.asarray(np.abs(analytic - numeric) / denom, dtype=np.float64)
+    """``|a - n| / max(|a|, |n|, floor)``, elementwise (computed without overflow)."""
+    a = np.asarray(analytic, dtype=np.float64)
+    n = np.asarray(numeric, dtype=np.float64)
+    with np.errstate(all="ignore"):
+        denom = np.maximum(np.maximum(np.abs(a), np.abs(n)), floor)
+        out = np.abs(a / denom - n / denom)
+    return np.asarray(np.where(np.isnan(a) | np.isnan(n), np.inf, out), dtype=np.float64)
 
 
-def tolerance(
-    analytic: NDArray[np.float64],
-    numeric: NDArray[np.float64],
-    error: NDArray[np.float64],
+@dataclass(frozen=True)
+class Precision:
+    """What limits the accuracy of a check: the dtypes involved and their epsilons."""
+
+    eps_x: float  # the parameters' dtype
+    eps_f: float  # what fun is computed in (never below eps_x)
+    eps_g: float  # the gradient's dtype
+    rtol: float | None
+    atol: float | None
+
+
+def tolerance(a: float, n: float, e: float, p: Precision, extra: float = 0.0) -> float:
+    """The tolerance on ``|a - n|`` (see the module notes)."""
+    size = max(abs(a), abs(n))
+    if p.rtol is not None or p.atol is not None:
+        return (p.atol or 0.0) + (p.rtol or 0.0) * size + extra
+    return max(SAFETY * e, FLOOR_ULPS * p.eps_f * abs(n)) + GRAD_ULPS * p.eps_g * abs(a) + extra
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """The outcome of one line (an entry or a direction) for one output of ``fun``."""
+
+    outcome: Outcome
+    numeric: float
+    error: float
+    step: float
+    tolerance: float
+    note: str = ""
+    #: False: more steps might decide; ``want`` says which (``""``: nothing more to try)
+    settled: bool = True
+    want: Want = ""
+
+
+def _informative(a: float, r: float, e: float, scale: float, p: Precision) -> bool:
+    return e <= trust_limit(p.eps_f) * max(abs(a), abs(r), TRUST_FLOOR * scale)
+
+
+def judge(
+    a: float,
+    estimates: Sequence[PairEstimate],
+    k: int,
     *,
-    eps: float,
-    rtol: float | None,
-    atol: float | None,
-) -> NDArray[np.float64]:
-    """Per-entry tolerance on ``|a - n|`` (see the module notes)."""
-    size = np.maximum(np.abs(analytic), np.abs(numeric))
-    if rtol is None and atol is None:
-        return np.maximum(SAFETY * error, FLOOR_ULPS * eps * size)
-    return np.asarray((atol or 0.0) + (rtol or 0.0) * size, dtype=np.float64)
+    scale: float,
+    p: Precision,
+    noise_measured: bool,
+    extra: float = 0.0,
+    where: str = "",
+) -> Judgement:
+    """Judge the analytic value ``a`` of output ``k`` by the estimates of one line.
 
-
-def trust_floor(
-    analytic: NDArray[np.float64], numeric: NDArray[np.float64], error: NDArray[np.float64]
-) -> float:
-    """``TRUST_FLOOR * G``: entries smaller than this are judged on the scale of ``G``.
-
-    When the whole gradient is zero to within ``SAFETY`` times the numeric error (``G``
-    itself is noise), there is no scale to be relative to: the floor is infinite and the
-    entries are judged by their absolute tolerance alone.
+    ``scale`` is ``G``, the size of the largest gradient entry (for the trust floor);
+    ``extra`` widens the tolerance by the rounding of ``a`` itself (a directional
+    derivative sums many terms). Returns an unsettled judgement when more steps might
+    decide; see the module notes for the rules.
     """
-    g = float(np.max(np.maximum(np.abs(analytic), np.abs(numeric)), initial=0.0))
-    if g <= SAFETY * float(np.max(error, initial=0.0)):
-        return float("inf")
-    return TRUST_FLOOR * g
+    if not np.isfinite(a):
+        return Judgement(
+            "fail", float("nan"), float("nan"), estimates[0].h2, 0.0,
+            f"the analytic value is {a}: the gradient is not finite where fun is",
+        )  # fmt: skip
+    finite = [est for est in estimates if est.finite[k]]
+    if not finite:
+        est = estimates[-1]
+        return Judgement(
+            "unreliable", float("nan"), float("inf"), est.h2, float("inf"),
+            f"fun is not finite at x ± {est.h2:.2g}{where}: no finite difference can be taken",
+            settled=len(estimates) > 1, want="down",
+        )  # fmt: skip
+    smooth = [est for est in finite if not est.kinked[k]]
+    useful = [
+        est
+        for est in smooth
+        if _informative(a, float(est.value[k]), float(est.error[k]), scale, p)
+    ]
+    if useful:
+        best = min(useful, key=lambda est: float(est.error[k]))
+        r, e = float(best.value[k]), float(best.error[k])
+        t = tolerance(a, r, e, p, extra)
+        diff = abs(a - r)
+        if diff <= t:
+            return Judgement("pass", r, e, best.h2, t)
+        confirmed = (
+            diff > max(t, SAFETY * e)
+            and float(best.step_dep[k]) <= CONFIRM * diff
+            and abs(a - float(best.d1[k])) > t
+            and abs(a - float(best.d2[k])) > t
+        )
+        if confirmed and noise_measured:
+            return Judgement("fail", r, e, best.h2, t)
+        if confirmed:
+            return Judgement("fail", r, e, best.h2, t, settled=False, want="noise")
+        return Judgement(
+            "unreliable", r, e, best.h2, t,
+            f"the numeric derivative changes with the step ({float(best.d1[k]):.6g} at "
+            f"h = {best.h1:.2g}, {float(best.d2[k]):.6g} at h = {best.h2:.2g}): a kink "
+            "nearby or noise; no step gave a value stable enough to judge by",
+            settled=False, want="down",
+        )  # fmt: skip
+    kinked = [est for est in finite if est.kinked[k]]
+    if kinked:
+        return _judge_kink(a, min(kinked, key=lambda est: est.h2), k, p, noise_measured, extra)
+    # every estimate is drowned in round-off or truncation: larger (or smaller) steps
+    est = min(finite, key=lambda est: float(est.error[k]))
+    r, e = float(est.value[k]), float(est.error[k])
+    t = tolerance(a, r, e, p, extra)
+    diff = abs(a - r)
+    if diff > max(t, SAFETY * e) and float(est.step_dep[k]) <= CONFIRM * diff:
+        # the numeric value is imprecise, but still far from a: a confirmed disagreement
+        if noise_measured:
+            return Judgement("fail", r, e, est.h2, t)
+        return Judgement("fail", r, e, est.h2, t, settled=False, want="noise")
+    return Judgement(
+        "unreliable", r, e, est.h2, t,
+        f"numeric estimate {r:.6g} uncertain to {e:.2g}, too coarse to judge an analytic "
+        f"value of {a:.6g}: finite differences carry no information at this step",
+        settled=False, want="down" if float(est.step_dep[k]) > 7.5 * e else "up",
+    )  # fmt: skip
 
 
-def unreliable(
-    numeric: NDArray[np.float64],
-    error: NDArray[np.float64],
-    floor: float,
-    *,
-    eps: float,
-    rtol: float | None,
-) -> NDArray[np.bool_]:
-    """Entries whose numeric value is too uncertain to judge the gradient by."""
-    limit = trust_limit(eps) if rtol is None else max(rtol, 0.0)
-    rel_err = error / np.maximum(np.abs(numeric), floor)
-    return np.asarray(rel_err > limit)
+def _judge_kink(
+    a: float, est: PairEstimate, k: int, p: Precision, noise_measured: bool, extra: float
+) -> Judgement:
+    lo, hi = float(est.lower[k]), float(est.upper[k])
+    drift = abs(lo - float(est.lower_big[k])) + abs(hi - float(est.upper_big[k]))
+    roundoff = float(est.error[k])
+    size = max(abs(lo), abs(hi))
+    if p.rtol is not None or p.atol is not None:
+        base = (p.atol or 0.0) + (p.rtol or 0.0) * size
+    else:
+        base = FLOOR_ULPS * p.eps_f * size + GRAD_ULPS * p.eps_g * abs(a)
+    ktol = base + SAFETY * roundoff + drift + extra
+    inside = lo - ktol <= a <= hi + ktol
+    if inside:
+        return Judgement(
+            "kink", float(est.value[k]), roundoff, est.h2, ktol,
+            f"not differentiable here: one-sided derivatives {lo:.6g} and {hi:.6g}; the "
+            "analytic value lies between them (a valid one-sided derivative or subgradient)",
+        )  # fmt: skip
+    dist = lo - a if a < lo else a - hi
+    nearest = lo if a < lo else hi
+    if drift <= CONFIRM * dist and dist > SAFETY * roundoff:
+        note = (
+            f"a kink with one-sided derivatives {lo:.6g} and {hi:.6g}, and the analytic value "
+            f"{a:.6g} matches neither side"
+        )
+        return Judgement(
+            "fail", nearest, roundoff + drift, est.h2, ktol, note,
+            settled=noise_measured, want="" if noise_measured else "noise",
+        )  # fmt: skip
+    return Judgement(
+        "unreliable", float(est.value[k]), roundoff + drift, est.h2, ktol,
+        f"one-sided derivatives {lo:.6g} and {hi:.6g} change with the step: kinks close by",
+        settled=False, want="down",
+    )  # fmt: skip

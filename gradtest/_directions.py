@@ -1,0 +1,249 @@
+"""Checking random directions (``mode="directions"``), and localising a failure by bisection.
+
+Each parameter array gets random directions ``v`` (standard normal, scaled entrywise to
+the array: ``s_i = max(|x_i|, rms)``), at least ``DIRECTIONS`` in all; the analytic
+``g . v`` is compared with the derivative of ``t -> f(x + t v)`` by the rules every line
+follows (:func:`gradtest._lines.resolve`): a pair of steps, 4 evaluations a direction.
+A wrong gradient entry shows in every direction with probability one; a correct gradient
+passes in ``3 + 4 * DIRECTIONS`` evaluations whatever ``n``.
+
+A failing direction is bisected: the discrepancy ``g . v - D_v`` is additive over disjoint
+parts of ``v``, so one probe of a half (2 evaluations) gives both halves; halves that still
+disagree are split until single entries remain, which are checked as entries. Directions
+are regenerated from their seed in chunks, so no n-vector but one point buffer is held.
+"""
+
+from __future__ import annotations
+
+import heapq
+
+import numpy as np
+
+from gradtest import _lines
+from gradtest import _tolerance as tol
+from gradtest._entrywise import entry_scales
+from gradtest._result import EntryRecord
+from gradtest._setup import Context
+from gradtest.errors import InvalidArgumentError
+
+#: random directions of a check (at least one per array)
+DIRECTIONS = 3
+#: evaluations of a direction's first pair of steps
+DIRECTION_COST = 4
+#: bisection stops when more than this many parts of an array disagree at once
+SPREAD_LIMIT = 8
+
+
+def n_directions(ctx: Context) -> int:
+    n = max(DIRECTIONS, ctx.spec.n_blocks)
+    budget = ctx.opts.budget
+    if budget is not None:
+        afford = (budget - ctx.ev.n_evals) // DIRECTION_COST
+        if afford < ctx.spec.n_blocks:
+            raise InvalidArgumentError(
+                f"budget={budget} is too small: mode='directions' needs {ctx.ev.n_evals} "
+                f"evaluations to set up plus {DIRECTION_COST} per direction, with at least one "
+                f"direction for each of the {ctx.spec.n_blocks} arrays (budget >= "
+                f"{ctx.ev.n_evals + DIRECTION_COST * ctx.spec.n_blocks})"
+            )
+        n = min(n, afford)
+    return n
+
+
+class Probe:
+    """Directions of one check, sharing one point buffer."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.buffer = np.empty(ctx.n)
+        spec = ctx.spec
+        self.rms = []
+        self.scale = []
+        for k in range(spec.n_blocks):
+            blk = spec.block(k)
+            r = float(np.sqrt(np.mean(np.square(ctx.x0[blk]))))
+            r = r if r > 0 else 1.0
+            self.rms.append(r)
+            with np.errstate(all="ignore"):
+                a = np.where(np.isfinite(ctx.analytic[:, blk]), ctx.analytic[:, blk], 0.0)
+                s = np.maximum(np.abs(ctx.x0[blk]), r)
+                self.scale.append(float(np.max(np.sqrt(np.square(a) @ np.square(s)))))
+        #: x . v of each direction, by label (for the regularisation pattern)
+        self.x_dot_v: dict[str, float] = {}
+
+    def direction(self, k: int, j: int) -> _lines.Direction:
+        spec = self.ctx.spec
+        blk = spec.block(k)
+        return _lines.Direction(
+            seed=self.ctx.opts.seed * 1009 + j,
+            block=k,
+            lo=blk.start,
+            hi=blk.stop,
+            rms=self.rms[k],
+            block_start=blk.start,
+            hi_block=blk.stop,
+        )
+
+    def line(self, d: _lines.Direction, label: str) -> _lines.DirectionLine:
+        line = _lines.DirectionLine(self.ctx, d, label, self.buffer)
+        line.scale = self.scale[d.block]
+        return line
+
+
+
+def check_directions(ctx: Context) -> tuple[list[EntryRecord], str, Probe]:
+    """Random directions for every array; bisection of failing ones."""
+    spec = ctx.spec
+    n_dirs = n_directions(ctx)
+    probe = Probe(ctx)
+    records: list[EntryRecord] = []
+    failing: list[tuple[_lines.Direction, EntryRecord]] = []
+    per_block = [0] * spec.n_blocks
+    for j in range(n_dirs):
+        k = j % spec.n_blocks
+        per_block[k] += 1
+        d = probe.direction(k, j)
+        label = f"{spec.names[k]} · v{j}"
+        probe.x_dot_v[label] = float(d.dot(ctx.x0, ctx.x0[None, :])[0][0])
+        line = probe.line(d, label)
+        judged = _lines.resolve(ctx, line, [_lines.first_pair(ctx, line)])
+        recs = _records(ctx, line, judged)
+        records.extend(recs)
+        bad = [r for r in recs if r.outcome == "fail"]
+        if bad:
+            failing.append((d, max(bad, key=lambda r: r.abs_error / max(r.tolerance, 1e-300))))
+    counts = ", ".join(f"{per_block[k]} for {spec.names[k]}" for k in range(spec.n_blocks))
+    coverage = f"{n_dirs} random directions ({counts}), each moving every entry of its array"
+    if failing:
+        from gradtest._diagnosis import direction_patterns
+
+        patterns = direction_patterns(ctx, records, probe.x_dot_v)
+        dense = bool(patterns) and not any(p.startswith("a single") for p in patterns)
+        if dense:
+            ctx.note(
+                "no bisection: one pattern explains every disagreeing direction, so the error "
+                "is not confined to a few entries"
+            )
+        else:
+            located = 0
+            done: set[int] = set()
+            for d, rec in sorted(failing, key=lambda t: -t[1].abs_error / max(t[1].tolerance, 1e-300)):
+                if d.block in done:
+                    continue
+                done.add(d.block)
+                found = _localise(ctx, probe, d, rec)
+                located += len(found)
+                records.extend(found)
+            coverage += f"; bisection located {located} entries"
+    return records, coverage, probe
+
+
+def _records(
+    ctx: Context, line: _lines.DirectionLine, judged: list[tol.Judgement]
+) -> list[EntryRecord]:
+    a, _ = line.analytic(ctx)
+    floor = tol.NEAR_ZERO * max(float(np.nanmax(np.abs(a), initial=0.0)), line.scale) or 1e-300
+    out = []
+    for k, j in enumerate(judged):
+        rel = float(tol.relative_error(float(a[k]), j.numeric, floor))
+        if j.outcome == "kink":
+            ctx.kinks.append(line.label)
+        out.append(
+            EntryRecord(
+                array=ctx.spec.names[line.block],
+                index=(),
+                label=line.label if ctx.m == 1 else f"{line.label} (out[{k}])",
+                output=ctx.out_index(k),
+                analytic=float(a[k]),
+                numeric=j.numeric,
+                abs_error=abs(float(a[k]) - j.numeric),
+                rel_error=rel,
+                error_estimate=j.error,
+                step=j.step,
+                tolerance=j.tolerance,
+                outcome=j.outcome,
+                note=j.note,
+                probe="direction",
+            )
+        )
+    return out
+
+
+def _localise(
+    ctx: Context, probe: Probe, d: _lines.Direction, rec: EntryRecord
+) -> list[EntryRecord]:
+    """Bisect a failing direction down to single entries (see the module notes)."""
+    out = int(np.ravel_multi_index(rec.output, ctx.out_shape)) if ctx.out_shape else 0
+    h = rec.step
+    d0 = rec.analytic - rec.numeric
+    err = max(rec.error_estimate, float(ctx.sigma[out]) / h)
+    heap: list[tuple[float, int, _lines.Direction, float, float]] = [
+        (-abs(d0), 0, d, d0, err)
+    ]
+    counter = 1
+    found: list[EntryRecord] = []
+    while heap:
+        if len(heap) > SPREAD_LIMIT:
+            ctx.note(
+                f"{ctx.spec.names[d.block]}: the error is spread over many entries (more than "
+                f"{SPREAD_LIMIT} parts of the array disagree), so bisection stopped"
+            )
+            break
+        _, _, part, dd, ee = heapq.heappop(heap)
+        if part.hi - part.lo == 1:
+            i = part.lo
+            if not ctx.ev.can_afford(4):
+                break
+            scale = float(entry_scales(ctx, np.array([i]))[0])
+            line = _lines.EntryLine(ctx, i, scale)
+            judged = _lines.resolve(ctx, line, [_lines.first_pair(ctx, line)])
+            found.extend(r for r in _entry_records(ctx, i, judged) if r.output == rec.output)
+            continue
+        if not ctx.ev.can_afford(2):
+            ctx.note("localisation stopped: the evaluation budget ran out")
+            break
+        mid = (part.lo + part.hi) // 2
+        half = part.restrict(part.lo, mid)
+        line = probe.line(half, f"{ctx.spec.names[d.block]} bisection")
+        fp, fm = line.values(ctx, h)
+        numeric = float(((fp - fm) / (2 * h))[out])
+        a_half, cancel = line.analytic(ctx)
+        d1 = float(a_half[out]) - numeric
+        e1 = float(ctx.sigma[out]) / h + float(cancel[out])
+        for sub, dsub, esub in (
+            (half, d1, e1),
+            (part.restrict(mid, part.hi), dd - d1, ee + e1),
+        ):
+            if abs(dsub) > tol.SAFETY * esub:
+                heapq.heappush(heap, (-abs(dsub), counter, sub, dsub, esub))
+                counter += 1
+    return found
+
+
+def _entry_records(ctx: Context, i: int, judged: list[tol.Judgement]) -> list[EntryRecord]:
+    blk, index = ctx.spec.locate(i)
+    a = ctx.analytic[:, i]
+    floor = tol.NEAR_ZERO * max(ctx.g_scale, 1e-300)
+    out = []
+    for k, j in enumerate(judged):
+        if j.outcome == "kink":
+            ctx.kinks.append(ctx.label(i, k))
+        out.append(
+            EntryRecord(
+                array=ctx.spec.names[blk],
+                index=index,
+                label=ctx.label(i, k),
+                output=ctx.out_index(k),
+                analytic=float(a[k]),
+                numeric=j.numeric,
+                abs_error=abs(float(a[k]) - j.numeric),
+                rel_error=float(tol.relative_error(float(a[k]), j.numeric, floor)),
+                error_estimate=j.error,
+                step=j.step,
+                tolerance=j.tolerance,
+                outcome=j.outcome,
+                note=j.note,
+            )
+        )
+    return out
+

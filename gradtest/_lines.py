@@ -1,0 +1,285 @@
+"""Lines through x: an entry's axis or a random direction, probed at pairs of steps.
+
+Both probing strategies judge a derivative along a line ``t -> f(x + t u)`` the same way
+(:func:`resolve`): central differences at a pair of steps ``h, h / PAIR_RATIO`` give a value,
+an error estimate and a kink test (:func:`gradtest._finite_diff.pair_estimate`), and the
+rules of ``gradtest._tolerance`` judge it. A line they cannot settle gets more steps: the
+noise of ``fun`` is measured, then smaller steps (a value that changes with the step:
+truncation or a kink crossed) or larger ones (a value drowned in round-off), up to
+``LADDER_DOWN`` and ``LADDER_UP`` more pairs; when none settles it, it is *unreliable*.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from gradtest import _finite_diff as fd
+from gradtest import _tolerance as tol
+from gradtest._params import Float64Array
+from gradtest._setup import Context
+
+#: further step pairs tried below / above the first when a line is unsettled
+LADDER_DOWN = 2
+LADDER_UP = 12
+#: the ladder climbs by this factor a rung
+CLIMB = 16.0
+#: the largest step, relative to max(scale of the line, 1)
+HMAX = 0.1
+#: directions are generated in chunks of this many entries (never a whole n-vector)
+CHUNK = 1 << 16
+
+
+class Line:
+    """A line ``x + t u``; subclasses say what ``u`` is and how ``fun`` is evaluated on it."""
+
+    label: str
+    h0: float
+    hmax: float
+    #: the size the trust floor is relative to (None: the gradient's largest entry)
+    scale: float | None = None
+
+    def values(self, ctx: Context, t: float) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        raise NotImplementedError  # pragma: no cover - abstract
+
+    def analytic(self, ctx: Context) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """The analytic derivative along ``u`` (m,) and its rounding (m,)."""
+        raise NotImplementedError  # pragma: no cover - abstract
+
+
+class EntryLine(Line):
+    """The axis of flat entry ``i``, ``u = e_i``; steps are realised in the entry's dtype."""
+
+    def __init__(self, ctx: Context, i: int, scale: float) -> None:
+        self.i = i
+        self.label = ctx.label(i)
+        self.block = ctx.spec.block_of(i)
+        self.dtype = ctx.spec.dtypes[self.block]
+        self.h0 = max(ctx.c * scale, _min_step(float(ctx.x0[i]), self.dtype))
+        self.hmax = max(HMAX * max(scale, 1.0), self.h0)
+        self._cache: dict[float, tuple[NDArray[np.float64], NDArray[np.float64]]] = {}
+
+    def values(self, ctx: Context, t: float) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        if t not in self._cache:
+            xi = float(ctx.x0[self.i])
+            hp, hm = self.realised(xi, t)
+            out = ctx.ev.entry_values([(self.i, hp), (self.i, -hm)], phase="entries")
+            # rescale to a symmetric step t: a linear correction of the realised steps
+            fp, fm = out[0], out[1]
+            if hp != t or hm != t:
+                slope = (fp - fm) / (hp + hm)
+                fp = fp + slope * (t - hp)
+                fm = fm - slope * (t - hm)
+            self._cache[t] = (fp, fm)
+        return self._cache[t]
+
+    def realised(self, xi: float, t: float) -> tuple[float, float]:
+        if self.dtype == np.float64:
+            return (xi + t) - xi, xi - (xi - t)
+        d = self.dtype.type
+        return float(d(xi + t)) - xi, xi - float(d(xi - t))
+
+    def analytic(self, ctx: Context) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        return ctx.analytic[:, self.i], np.zeros(ctx.m)
+
+
+def _min_step(xi: float, dtype: np.dtype) -> float:  # type: ignore[type-arg]
+    """A step that surely moves ``xi`` in its dtype (subnormals and zeros included)."""
+    return float(4 * np.spacing(dtype.type(abs(xi)) + dtype.type(0)))
+
+
+@dataclass
+class Direction:
+    """A random direction restricted to entries ``[lo, hi)`` of one array, made in chunks.
+
+    ``v_i = z_i * s_i`` with ``z`` standard normal from a generator seeded by
+    ``(seed, chunk)``, and ``s_i = max(|x_i|, rms of the array)``: any part of it can be
+    regenerated, so no n-vector is stored.
+    """
+
+    seed: int
+    block: int
+    lo: int
+    hi: int
+    rms: float
+    block_start: int
+
+    def chunks(self, x0: Float64Array) -> list[tuple[int, int]]:
+        out = []
+        start = self.lo
+        while start < self.hi:
+            stop = min(self.hi, (start - self.block_start) // CHUNK * CHUNK + CHUNK + self.block_start)
+            out.append((start, stop))
+            start = stop
+        return out
+
+    def part(self, x0: Float64Array, a: int, b: int) -> Float64Array:
+        """``v[a:b]`` (``a, b`` within one chunk)."""
+        chunk = (a - self.block_start) // CHUNK
+        base = self.block_start + chunk * CHUNK
+        rng = np.random.default_rng([self.seed, self.block, chunk])
+        z = rng.standard_normal(min(CHUNK, self.hi_block - base))[a - base : b - base]
+        z *= np.maximum(np.abs(x0[a:b]), self.rms)
+        return z
+
+    hi_block: int = 0
+
+    def restrict(self, lo: int, hi: int) -> Direction:
+        return Direction(self.seed, self.block, lo, hi, self.rms, self.block_start, self.hi_block)
+
+    def dot(self, x0: Float64Array, w: NDArray[np.float64]) -> NDArray[np.float64]:
+        """``w @ v`` for ``w`` of shape (m, n), and ``|w| @ |v|``."""
+        total = np.zeros(w.shape[0])
+        absolute = np.zeros(w.shape[0])
+        for a, b in self.chunks(x0):
+            v = self.part(x0, a, b)
+            with np.errstate(all="ignore"):
+                total += w[:, a:b] @ v
+                absolute += np.abs(w[:, a:b]) @ np.abs(v)
+        return total, absolute  # type: ignore[return-value]
+
+    def add_to(self, x0: Float64Array, z: Float64Array, t: float) -> None:
+        """``z = x0 + t v`` (z is a full-size buffer)."""
+        z[...] = x0
+        for a, b in self.chunks(x0):
+            v = self.part(x0, a, b)
+            v *= t
+            z[a:b] += v
+
+
+class DirectionLine(Line):
+    """A directional derivative along a :class:`Direction` (one buffer of x reused)."""
+
+    def __init__(self, ctx: Context, d: Direction, label: str, buffer: Float64Array) -> None:
+        self.d = d
+        self.label = label
+        self.block = d.block
+        self.h0 = ctx.c
+        self.hmax = max(HMAX * max(1.0, 1.0 / max(d.rms, 1e-300)), self.h0)
+        self.buffer = buffer
+        self._cache: dict[float, tuple[NDArray[np.float64], NDArray[np.float64]]] = {}
+        self._analytic: tuple[NDArray[np.float64], NDArray[np.float64]] | None = None
+
+    def values(self, ctx: Context, t: float) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        if t not in self._cache:
+            out = []
+            for s in (t, -t):
+                self.d.add_to(ctx.x0, self.buffer, s)
+                if ctx.spec.dtypes[self.block] != np.float64:
+                    _round_block(ctx, self.block, self.buffer)
+                value = ctx.ev.at_point(self.buffer, phase="directions", what=self.label, owned=True)
+                out.append(np.asarray(value, dtype=np.float64).reshape(-1))
+            fp, fm = out
+            if ctx.spec.dtypes[self.block] != np.float64:
+                # x + t v was rounded to the array's dtype: correct by the analytic
+                # derivative along the rounding (small: EPS_x / t of the value)
+                fp, fm = self._unround(ctx, t, fp, fm)
+            self._cache[t] = (fp, fm)
+        return self._cache[t]
+
+    def _unround(
+        self, ctx: Context, t: float, fp: NDArray[np.float64], fm: NDArray[np.float64]
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        blk = ctx.spec.block(self.block)
+        shifts = []
+        for s in (t, -t):
+            self.d.add_to(ctx.x0, self.buffer, s)
+            exact = self.buffer[blk].copy()
+            _round_block(ctx, self.block, self.buffer)
+            shifts.append(ctx.analytic[:, blk] @ (self.buffer[blk] - exact))
+        return fp - shifts[0], fm - shifts[1]
+
+    def analytic(self, ctx: Context) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        if self._analytic is None:
+            total, absolute = self.d.dot(ctx.x0, ctx.analytic)
+            self._analytic = (total, 10 * ctx.precision.eps_x * absolute)
+        return self._analytic
+
+
+def _round_block(ctx: Context, k: int, z: Float64Array) -> None:
+    blk = ctx.spec.block(k)
+    z[blk] = z[blk].astype(ctx.spec.dtypes[k]).astype(np.float64)
+
+
+def pair(ctx: Context, line: Line, h1: float, h2: float) -> fd.PairEstimate:
+    return fd.pair_estimate(
+        line.values(ctx, h1), line.values(ctx, h2), ctx.f0, h1, h2, ctx.sigma
+    )
+
+
+def first_pair(ctx: Context, line: Line) -> fd.PairEstimate:
+    return pair(ctx, line, line.h0, line.h0 / fd.PAIR_RATIO)
+
+
+def judge_all(
+    ctx: Context, line: Line, estimates: list[fd.PairEstimate]
+) -> list[tol.Judgement]:
+    a, extra = line.analytic(ctx)
+    return [
+        tol.judge(
+            float(a[k]),
+            estimates,
+            k,
+            scale=line.scale if line.scale is not None else ctx.g_scale,
+            p=ctx.precision,
+            noise_measured=ctx.noise_measured,
+            extra=float(extra[k]),
+            where=f" along {line.label}",
+        )
+        for k in range(ctx.m)
+    ]
+
+
+def resolve(
+    ctx: Context, line: Line, estimates: list[fd.PairEstimate]
+) -> list[tol.Judgement]:
+    """Judge a line, trying more steps while it is unsettled and the budget allows."""
+    judged = judge_all(ctx, line, estimates)
+    if all(j.settled for j in judged):
+        return judged
+    if not ctx.noise_measured:
+        ctx.measure_noise()
+        estimates = [pair(ctx, line, e.h1, e.h2) for e in estimates]  # new sigma, cached values
+        judged = judge_all(ctx, line, estimates)
+    fixed_step = ctx.opts.step is not None
+    down = 0
+    up = 0
+    while not all(j.settled for j in judged) and not fixed_step:
+        wants = {j.want for j in judged if not j.settled}
+        if "down" in wants and down < LADDER_DOWN:
+            h1 = min(e.h2 for e in estimates)
+            h2 = h1 / fd.PAIR_RATIO
+            if not ctx.ev.can_afford(2) or h2 < line.h0 * 1e-6:
+                break
+            down += 1
+        elif "up" in wants and up < LADDER_UP:
+            top = max(e.h1 for e in estimates)
+            if top >= line.hmax or not ctx.ev.can_afford(4):
+                break
+            h1 = min(top * CLIMB, line.hmax)
+            h2 = h1 / fd.PAIR_RATIO
+            up += 1
+        else:
+            break
+        estimates = [*estimates, pair(ctx, line, h1, h2)]
+        judged = judge_all(ctx, line, estimates)
+    if fixed_step:
+        judged = [_fixed_step_note(ctx, j) for j in judged]
+    return judged
+
+
+def _fixed_step_note(ctx: Context, j: tol.Judgement) -> tol.Judgement:
+    if j.settled or j.outcome != "unreliable":
+        return j
+    return tol.Judgement(
+        j.outcome, j.numeric, j.error, j.step, j.tolerance,
+        f"{j.note} (step={ctx.opts.step:g} was fixed; leave step=None to let gradtest search "
+        "for a step that works)",
+    )  # fmt: skip
+
+
+def finite_or(value: float, default: float) -> float:
+    return value if math.isfinite(value) else default

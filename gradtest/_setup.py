@@ -1,0 +1,339 @@
+"""Setting up a check: the value at x (twice), the analytic derivative, precision and noise.
+
+Everything the probing strategies (``_entrywise``, ``_directions``) share is gathered into a
+:class:`Context` here, once:
+
+1. ``fun`` at ``x``, and the analytic derivative; structure, shapes and dtypes are checked
+   (a non-finite analytic entry is let through: it is a wrong gradient, judged as such).
+2. ``fun`` at ``x`` again: a nondeterministic function is an error.
+3. ``fun`` at one nearby point, for the **precision** of ``fun``: a function computed in
+   float32 or float16 inside returns values that float32 (float16) represents exactly (or
+   values of that dtype). The check then works at that precision and says so. The
+   gradient's dtype is read too.
+4. The **noise** of ``fun``: modelled as ``2 EPS_f |f(x)|`` (plus the rounding of x to
+   ``EPS_f`` when ``fun`` is less precise than ``x``) until a verdict needs it measured:
+   :meth:`Context.measure_noise` (Moré–Wild differences on a line, 9 evaluations) runs
+   before any *fail* is final and whenever a line cannot be settled.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+from numpy.typing import NDArray
+
+from gradtest import _finite_diff as fd
+from gradtest._evaluate import Evaluator
+from gradtest._options import CheckOptions, name_of
+from gradtest._params import Float64Array, ParamSpec, flatten_params
+from gradtest._tolerance import NONDET_RTOL, Precision
+from gradtest.errors import (
+    FunctionEvaluationError,
+    GradtestError,
+    InvalidArgumentError,
+    NondeterminismError,
+)
+
+#: relative size of the line used to measure the noise floor (max(1e-6, 1e3 EPS))
+NOISE_SPAN = 1e-6
+#: points on the noise line
+NOISE_POINTS = 9
+#: the noise line passes at this relative distance from x (see measure_noise)
+NOISE_OFFSET = 1e-3
+#: evaluations of fun before any probing: value, repeated value, precision probe
+SETUP_COST = 3
+
+_LOW_PRECISIONS = (np.float16, np.float32)
+
+
+def random_direction(spec: ParamSpec, x: Float64Array, rng: np.random.Generator) -> Float64Array:
+    """A standard normal direction, each array scaled to its own RMS size (1 if zero)."""
+    v = rng.standard_normal(spec.size)
+    for k in range(spec.n_blocks):
+        blk = spec.block(k)
+        rms = float(np.sqrt(np.mean(np.square(x[blk]))))
+        v[blk] *= rms if rms > 0 else 1.0
+    return v
+
+
+def noise_floor(
+    ev: Evaluator,
+    x0: Float64Array,
+    f0: NDArray[np.float64],
+    rng: np.random.Generator,
+    lines: int = 1,
+) -> tuple[NDArray[np.float64], float]:
+    """Noise level ``sigma`` of each output of ``fun`` near ``x0`` (9 evaluations a line).
+
+    Values at 9 equally spaced points, spaced ``max(NOISE_SPAN, 1e3 EPS)`` relative to the
+    scale of ``x``, feed :func:`~gradtest._finite_diff.estimate_noise`. The lines run through
+    ``x0 + u`` with ``u`` a random offset of relative size ``NOISE_OFFSET``, not through
+    ``x0``: a kink sitting exactly at ``x0`` (ReLU at 0) would pass for noise. Of several
+    lines the quietest counts. ``sigma`` is never below ``EPS |f(x0)| / 2``. Returns
+    ``sigma`` and the measured level (0 when a line met a non-finite value).
+    """
+    spec = ev.spec
+    eps = spec.eps
+    delta = max(NOISE_SPAN, 1e3 * eps)
+    flat_f0 = np.atleast_1d(f0).astype(np.float64).ravel()
+    estimates = []
+    z = np.empty(spec.size)
+    for line in range(lines):
+        v = random_direction(spec, x0, rng)
+        centre = random_direction(spec, x0, rng)
+        centre *= NOISE_OFFSET
+        centre += x0
+        values = []
+        for j in range(-(NOISE_POINTS // 2), NOISE_POINTS - NOISE_POINTS // 2):
+            np.multiply(v, j * delta, out=z)
+            z += centre
+            value = ev.at_point(z, phase="noise", what=f"noise line {line}", owned=True)
+            values.append(np.atleast_1d(np.asarray(value, dtype=np.float64)).ravel())
+        table = np.array(values)  # (9, m)
+        estimates.append([fd.estimate_noise(table[:, k]) for k in range(table.shape[1])])
+    measured = np.min(np.array(estimates), axis=0)
+    measured = np.where(np.isfinite(measured), measured, 0.0)
+    sigma = np.maximum(measured, 0.5 * eps * np.abs(flat_f0))
+    sigma = np.maximum(sigma, np.finfo(np.float64).tiny)
+    return sigma, float(np.max(measured))
+
+
+@dataclass
+class Context:
+    """What every stage of a check needs, set up once."""
+
+    opts: CheckOptions
+    ev: Evaluator
+    spec: ParamSpec
+    x0: Float64Array
+    f0: NDArray[np.float64]  # (m,)
+    out_shape: tuple[int, ...]
+    analytic: NDArray[np.float64]  # (m, n)
+    precision: Precision
+    sigma: NDArray[np.float64]  # (m,) noise of fun: modelled, then measured
+    rng: np.random.Generator
+    #: scale of the gradient: the largest |analytic| (finite) entry
+    g_scale: float
+    notes: list[str] = field(default_factory=list)
+    kinks: list[str] = field(default_factory=list)
+    noise_measured: bool = False
+    measured_noise: float = math.nan
+
+    @property
+    def m(self) -> int:
+        return int(self.analytic.shape[0])
+
+    @property
+    def n(self) -> int:
+        return self.spec.size
+
+    @property
+    def c(self) -> float:
+        """The central-difference step relative to an entry's scale, or the user's."""
+        if self.opts.step is not None:
+            return self.opts.step
+        return fd.relative_step("central", self.precision.eps_f)
+
+    def out_index(self, k: int) -> tuple[int, ...]:
+        if not self.out_shape:
+            return ()
+        return tuple(int(j) for j in np.unravel_index(k, self.out_shape))
+
+    def label(self, i: int, k: int = 0) -> str:
+        if not self.out_shape:
+            return self.spec.label(i)
+        return f"d out[{', '.join(map(str, self.out_index(k)))}] / d {self.spec.label(i)}"
+
+    def note(self, text: str) -> None:
+        if text not in self.notes:
+            self.notes.append(text)
+
+    def measure_noise(self) -> None:
+        """Measure the noise of ``fun`` (once), raising ``sigma`` where it is larger.
+
+        Values at 9 equally spaced points, spaced ``max(NOISE_SPAN, 1e3 EPS)`` relative to
+        the scale of ``x``, feed :func:`~gradtest._finite_diff.estimate_noise`. The line runs
+        through ``x + u`` with ``u`` a random offset of relative size ``NOISE_OFFSET``, not
+        through ``x``: a kink sitting exactly at ``x`` (ReLU at 0) would pass for noise.
+        """
+        if self.noise_measured:
+            return
+        self.noise_measured = True
+        if not self.ev.can_afford(NOISE_POINTS):
+            return
+        sigma, measured = noise_floor(self.ev, self.x0, self.f0, self.rng)
+        self.measured_noise = measured
+        self.sigma = np.maximum(self.sigma, sigma)
+
+
+def analytic_matrix(
+    raw: Any, spec: ParamSpec, out_shape: tuple[int, ...], argname: str
+) -> NDArray[np.float64]:
+    """The analytic derivative as an (m, n) matrix: m outputs, n parameter entries."""
+    if not out_shape:
+        return spec.flatten_gradient(raw, argname=argname, finite=False)[None, :]
+    m = int(np.prod(out_shape))
+    blocks = spec._split_like(raw, argname)
+    cols = []
+    for k, b in enumerate(blocks):
+        arr = np.asarray(b)
+        want = out_shape + spec.shapes[k]
+        if arr.dtype.kind not in "fiu" or arr.shape != want:
+            raise InvalidArgumentError(
+                f"{argname} returned {arr.dtype} shape {arr.shape} for {spec.names[k]}, "
+                f"expected a real array of shape {want} (output shape {out_shape} followed by "
+                f"the shape of {spec.names[k]})"
+            )
+        cols.append(arr.astype(np.float64).reshape(m, -1))
+    return np.concatenate(cols, axis=1)
+
+
+def _gradient_eps(raw: Any, spec: ParamSpec, argname: str) -> float:
+    eps = 0.0
+    for b in spec._split_like(raw, argname):
+        dt = np.asarray(b).dtype
+        if dt.kind == "f":
+            eps = max(eps, float(np.finfo(dt).eps))
+    return eps or float(np.finfo(np.float64).eps)
+
+
+def _precision_of(values: list[Any]) -> tuple[float, str]:
+    """Machine epsilon of what ``fun`` computes in, judged from values it returned.
+
+    A value of dtype float16/float32 says so directly; float64 values that float32
+    (float16) represents exactly, at two different points, say so too: a genuine float64
+    result is exactly representable in float32 with probability 2**-29.
+    """
+    arrays = [np.asarray(v) for v in values]
+    for dt in _LOW_PRECISIONS:
+        if any(a.dtype == dt for a in arrays):
+            return float(np.finfo(dt).eps), f"fun returns {np.dtype(dt).name} values"
+    flat = np.concatenate([a.astype(np.float64).ravel() for a in arrays])
+    flat = flat[np.isfinite(flat)]
+    if np.unique(flat).size < 2 or np.all(flat == np.round(flat)):
+        return float(np.finfo(np.float64).eps), ""
+    for dt in _LOW_PRECISIONS:
+        if np.all(flat.astype(dt).astype(np.float64) == flat):
+            return float(np.finfo(dt).eps), (
+                f"every value fun returned is exactly a {np.dtype(dt).name} number"
+            )
+    return float(np.finfo(np.float64).eps), ""
+
+
+def setup(
+    fun: Callable[..., Any],
+    deriv: Callable[..., Any] | Literal[True],
+    x: Any,
+    opts: CheckOptions,
+) -> Context:
+    """Validate ``x``, evaluate ``fun`` and the derivative at it, read precision and noise."""
+    spec, x0 = flatten_params(x)
+    name = opts.name
+    ev = Evaluator(
+        fun,
+        opts.args,
+        spec,
+        x0,
+        returns_pair=deriv is True,
+        scalar=opts.kind == "gradient",
+        name=name,
+        vectorized=opts.vectorized,
+        executor=opts.executor,
+    )
+    ev.limit = opts.budget
+    rng = np.random.default_rng(opts.seed)
+    raw0 = ev.call_at_x(what="x")
+    f0 = ev.value(raw0, what="x")
+    if not np.all(np.isfinite(f0)):
+        raise InvalidArgumentError(f"fun is not finite at x: {name} returned {f0!r:.80}")
+    out_shape = f0.shape
+    kind = opts.kind
+    if deriv is True:
+        g_raw = raw0[1]
+        gname = f"the {'gradient' if kind == 'gradient' else 'Jacobian'} returned by fun"
+    else:
+        try:
+            g_raw = deriv(spec.unflatten(x0), *opts.args)
+        except GradtestError:
+            raise
+        except Exception as err:
+            raise FunctionEvaluationError(
+                f"{opts.derivname} ({name_of(deriv)}) raised {type(err).__name__} at x: {err}"
+            ) from err
+        gname = opts.derivname
+    analytic = analytic_matrix(g_raw, spec, out_shape, gname)  # (m, n)
+    eps_g = _gradient_eps(g_raw, spec, gname)
+    del g_raw, raw0
+    f0 = np.asarray(f0, dtype=np.float64).reshape(-1)  # (m,)
+    again_raw = ev.at_point(x0, phase="base", what="x (repeated)")
+    f0_again = np.asarray(again_raw, dtype=np.float64).reshape(-1)
+    spread = float(np.max(np.abs(f0 - f0_again)))
+    if spread > NONDET_RTOL * max(float(np.max(np.abs(f0))), 1e-300):
+        raise NondeterminismError(
+            f"{name} is not deterministic: two evaluations at the same x gave "
+            f"{f0.ravel()[:3].tolist()} and {f0_again.ravel()[:3].tolist()} (spread "
+            f"{spread:.3g}). Finite differences cannot see through that: fix the random seed "
+            "(dropout, data sampling) or make the function deterministic before checking."
+        )
+    eps_x = spec.eps
+    notes: list[str] = []
+    # the precision probe: fun at a nearby point
+    c64 = fd.relative_step("central", eps_x)
+    z = random_direction(spec, x0, rng)
+    z *= c64
+    z += x0
+    probe = ev.at_point(z, phase="base", what="a point near x (precision probe)", owned=True)
+    del z
+    eps_fun, why = _precision_of([again_raw, probe])
+    eps_f = max(eps_x, eps_fun)
+    if eps_fun > eps_x:
+        dtype = "float16" if eps_fun >= float(np.finfo(np.float16).eps) else "float32"
+        notes.append(
+            f"{name} is computed in about {dtype} precision ({why}): the numeric derivative "
+            f"is good to about {eps_f ** (2 / 3):.0e} and the tolerances follow from that"
+        )
+    if any(spec.dtypes[k] != np.float64 for k in range(spec.n_blocks)):
+        low = sorted({str(d) for d in spec.dtypes if d != np.float64})
+        msg = (
+            f"x has {', '.join(low)} entries: fun is evaluated at those precisions, so the "
+            f"numeric derivative is only good to about {eps_x ** (2 / 3):.1e} and the "
+            "tolerances follow from that; check in float64 where you can"
+        )
+        warnings.warn(msg, UserWarning, stacklevel=5)
+        notes.append(msg)
+    if eps_g > eps_f:
+        gdt = "float16" if eps_g >= float(np.finfo(np.float16).eps) else "float32"
+        notes.append(
+            f"the gradient is {gdt}: it carries only {gdt} precision, and the tolerances "
+            "allow for its rounding"
+        )
+    with np.errstate(all="ignore"):
+        finite_a = np.where(np.isfinite(analytic), analytic, 0.0)
+        g_scale = float(np.max(np.abs(finite_a), initial=0.0))
+        sigma = 2 * eps_f * np.abs(f0)
+        if eps_fun > eps_x:
+            # fun rounds x to its own precision: f moves by up to EPS_f sum |g_i x_i|
+            sigma = sigma + eps_f * (np.abs(finite_a) @ np.abs(x0))
+    sigma = np.maximum(sigma, float(np.finfo(np.float64).tiny))
+    if spread > 0:
+        sigma = np.maximum(sigma, spread)
+        notes.append(f"two evaluations at x differed by {spread:.2g}; counted as noise")
+    return Context(
+        opts=opts,
+        ev=ev,
+        spec=spec,
+        x0=x0,
+        f0=f0,
+        out_shape=out_shape,
+        analytic=analytic,
+        precision=Precision(eps_x=eps_x, eps_f=eps_f, eps_g=eps_g, rtol=opts.rtol, atol=opts.atol),
+        sigma=sigma,
+        rng=rng,
+        g_scale=g_scale,
+        notes=notes,
+    )

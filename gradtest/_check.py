@@ -37,6 +37,9 @@ from gradtest.errors import GradientError, InconclusiveWarning, InvalidArgumentE
 SCIPY_ALL_MAX = 30
 #: a directions-mode check without a budget spends at most this much in all on a report
 REPORT_BUDGET = 64
+#: mode="auto": when directions fail or cannot decide and n is at most this, every entry is
+#: checked too, for a report that names the entries and patterns
+DIAGNOSE_ENTRIES_MAX = 2000
 
 
 def choose_mode(opts: CheckOptions, n: int, n_blocks: int) -> str:
@@ -80,8 +83,23 @@ def run_check(
     else:
         records, coverage, probe = _directions.check_directions(ctx)
         x_dot_v = probe.x_dot_v
-    ctx.ev.finish()
     verdict = _verdict(records, ctx, mode_used)
+    if (
+        mode_used == "directions"
+        and opts.mode == "auto"
+        and verdict != "pass"
+        and opts.budget is None
+        and spec.size <= DIAGNOSE_ENTRIES_MAX
+    ):
+        # a report names entries: with few of them, check every one (diagnosis is for failures)
+        entries = _entrywise.check_entries(ctx, np.arange(spec.size))
+        records = [*entries, *(r for r in records if r.probe == "direction")]
+        coverage = (
+            f"{coverage}; they disagreed, so then every entry ({spec.size}) by central differences"
+        )
+        mode_used = "full"
+        verdict = _verdict(records, ctx, "full" if verdict == "inconclusive" else "directions")
+    ctx.ev.finish()
     judged = [r for r in records if r.outcome in ("pass", "fail")] or records
     pool = [r for r in records if r.outcome == "fail"] if verdict == "fail" else judged
     worst = max(pool, key=lambda r: _rank(r.rel_error))
@@ -95,12 +113,13 @@ def run_check(
     scipy_figure: float | None = None
     if verdict == "fail" and ctx.m == 1:
         if mode_used == "full":
+            entries = [r for r in records if r.probe == "entry"]
             patterns = diag.bug_patterns(
                 spec,
                 ctx.x0,
-                np.array([r.analytic for r in records]),
-                np.array([r.numeric for r in records]),
-                np.array([r.outcome == "fail" for r in records]),
+                np.array([r.analytic for r in entries]),
+                np.array([r.numeric for r in entries]),
+                np.array([r.outcome == "fail" for r in entries]),
             )
         else:
             patterns = diag.direction_patterns(ctx, records, x_dot_v)
@@ -176,6 +195,9 @@ def _diagnose(
     taylor = None
     scipy_figure = None
     sweeps: list[StepSweep] = []
+    sweep_target = _sweep_target(records, worst)
+    if sweep_target is not None:
+        sweeps.append(_sweep(ctx, sweep_target, reserve=diag.TAYLOR_POINTS + 2))
     if opts.kind == "gradient" and ev.can_afford(diag.TAYLOR_POINTS):
         taylor = diag.taylor_test(
             ev, ctx.x0, float(ctx.f0[0]), ctx.analytic[0], float(ctx.sigma[0]), ctx.rng
@@ -195,22 +217,31 @@ def _diagnose(
                     "scipy.optimize.check_grad was run with direction='random' (2 evaluations) "
                     f"since n = {spec.size} > {SCIPY_ALL_MAX}"
                 )
+    return sweeps, taylor, scipy_figure
+
+
+def _sweep_target(records: list[EntryRecord], worst: EntryRecord) -> EntryRecord | None:
     entries = [r for r in records if r.probe == "entry"]
     failed = sorted((r for r in entries if r.outcome == "fail"), key=lambda r: -_rank(r.rel_error))
-    target = failed[0] if failed else (worst if worst.probe == "entry" else None)
-    if target is not None:
-        i = spec.offsets[spec.names.index(target.array)] + (
-            int(np.ravel_multi_index(target.index, spec.shapes[spec.names.index(target.array)]))
-            if target.index
-            else 0
-        )
-        k = int(np.ravel_multi_index(target.output, ctx.out_shape)) if ctx.out_shape else 0
-        scale = float(_entrywise.entry_scales(ctx, np.array([i]))[0])
-        floor = tol.near_zero_floor(ctx.analytic, ctx.analytic)
-        sweep = diag.step_sweep(ev, i, k, target.analytic, ctx.x0, scale, floor)
-        if sweep.steps:
-            sweeps.append(sweep)
-    return sweeps, taylor, scipy_figure
+    return failed[0] if failed else (worst if worst.probe == "entry" else None)
+
+
+def _sweep(ctx: Context, target: EntryRecord, reserve: int) -> StepSweep:
+    """The step sweep of one entry, leaving ``reserve`` evaluations for the rest."""
+    spec, ev = ctx.spec, ctx.ev
+    block = spec.names.index(target.array)
+    local = int(np.ravel_multi_index(target.index, spec.shapes[block])) if target.index else 0
+    i = spec.offsets[block] + local
+    k = int(np.ravel_multi_index(target.output, ctx.out_shape)) if ctx.out_shape else 0
+    scale = float(_entrywise.entry_scales(ctx, np.array([i]))[0])
+    floor = tol.near_zero_floor(ctx.analytic, ctx.analytic)
+    limit = ev.limit
+    if limit is not None:
+        ev.limit = max(ev.n_evals, limit - reserve)
+    try:
+        return diag.step_sweep(ev, i, k, target.analytic, ctx.x0, scale, floor)
+    finally:
+        ev.limit = limit
 
 
 def _scipy_check_grad(ctx: Context, direction: str) -> float:

@@ -42,6 +42,8 @@ def step_sweep(
     spec = ev.spec
     steps, numeric = [], []
     for c in SWEEP_STEPS:
+        if not ev.can_afford(2):
+            break
         h = float(realise_entries(spec, x0, np.array([i]), np.array([c * scale]))[0])
         if h == 0.0:
             continue

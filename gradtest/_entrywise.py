@@ -170,7 +170,7 @@ def _screen(
     for col, line in enumerate(lines):
         s = float(scales[col])
         if method == "central":
-            h = line.h0
+            h = line.h0 / fd.PAIR_RATIO
             fp, fm = line.values(ctx, h)
             with np.errstate(all="ignore"):
                 d = (fp - fm) / (2 * h)

@@ -58,7 +58,8 @@ class EntryLine(Line):
         self.label = ctx.label(i)
         self.block = ctx.spec.block_of(i)
         self.dtype = ctx.spec.dtypes[self.block]
-        self.h0 = max(ctx.c * scale, _min_step(float(ctx.x0[i]), self.dtype))
+        # the first pair is (PAIR_RATIO c s, c s): the screen's step c s is its smaller step
+        self.h0 = fd.PAIR_RATIO * max(ctx.c * scale, _min_step(float(ctx.x0[i]), self.dtype))
         self.hmax = max(HMAX * max(scale, 1.0), self.h0)
         self._cache: dict[float, tuple[NDArray[np.float64], NDArray[np.float64]]] = {}
 
@@ -157,7 +158,7 @@ class DirectionLine(Line):
         self.d = d
         self.label = label
         self.block = d.block
-        self.h0 = ctx.c
+        self.h0 = fd.PAIR_RATIO * ctx.c
         self.hmax = max(HMAX * max(1.0, 1.0 / max(d.rms, 1e-300)), self.h0)
         self.buffer = buffer
         self._cache: dict[float, tuple[NDArray[np.float64], NDArray[np.float64]]] = {}

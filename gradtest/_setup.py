@@ -218,7 +218,9 @@ def _precision_of(values: list[Any]) -> tuple[float, str]:
     if np.unique(flat).size < 2 or np.all(flat == np.round(flat)):
         return float(np.finfo(np.float64).eps), ""
     for dt in _LOW_PRECISIONS:
-        if np.all(flat.astype(dt).astype(np.float64) == flat):
+        with np.errstate(all="ignore"):
+            same = np.all(flat.astype(dt).astype(np.float64) == flat)
+        if same:
             return float(np.finfo(dt).eps), (
                 f"every value fun returned is exactly a {np.dtype(dt).name} number"
             )

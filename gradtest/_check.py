@@ -93,7 +93,10 @@ def run_check(
     ):
         # a report names entries: with few of them, check every one (diagnosis is for failures)
         entries = _entrywise.check_entries(ctx, np.arange(spec.size))
-        records = [*entries, *(r for r in records if r.probe == "direction")]
+        if any(r.outcome == "fail" for r in entries) or verdict == "inconclusive":
+            records = entries
+        else:  # the directions saw what no single entry shows: keep them
+            records = [*entries, *(r for r in records if r.probe == "direction")]
         coverage = (
             f"{coverage}; they disagreed, so then every entry ({spec.size}) by central differences"
         )
@@ -102,6 +105,7 @@ def run_check(
     ctx.ev.finish()
     judged = [r for r in records if r.outcome in ("pass", "fail")] or records
     pool = [r for r in records if r.outcome == "fail"] if verdict == "fail" else judged
+    pool = [r for r in pool if r.probe == "entry"] or pool
     worst = max(pool, key=lambda r: _rank(r.rel_error))
     finite_rel = [r.rel_error for r in judged if np.isfinite(r.rel_error)]
     max_rel = max(finite_rel) if finite_rel else float("inf")

@@ -167,6 +167,14 @@ def _screen(
     spec = fd.METHOD_TABLE[method]
     eps_f = ctx.precision.eps_f
     user_c = ctx.opts.step
+    if method == "central":
+        # one batch for the whole screen (vectorized and executor evaluation split it up)
+        flat = ctx.ev.entry_values(
+            [(line.i, s * line.h0 / fd.PAIR_RATIO) for line in lines for s in (1.0, -1.0)],
+            phase="entries",
+        )
+        for col, line in enumerate(lines):
+            line.prime(line.h0 / fd.PAIR_RATIO, flat[2 * col], flat[2 * col + 1])
     for col, line in enumerate(lines):
         s = float(scales[col])
         if method == "central":

@@ -55,6 +55,7 @@ class EntryLine(Line):
 
     def __init__(self, ctx: Context, i: int, scale: float) -> None:
         self.i = i
+        self._xi = ctx.x0[i]
         self.label = ctx.label(i)
         self.block = ctx.spec.block_of(i)
         self.dtype = ctx.spec.dtypes[self.block]
@@ -76,6 +77,13 @@ class EntryLine(Line):
                 fm = fm - slope * (t - hm)
             self._cache[t] = (fp, fm)
         return self._cache[t]
+
+    def prime(self, t: float, fp: NDArray[np.float64], fm: NDArray[np.float64]) -> None:
+        """Store values at ``x ± t e_i`` evaluated in a batch (float64 entries only)."""
+        if self.dtype == np.float64 and self.realised(float(self._xi), t) == (t, t):
+            self._cache[t] = (fp, fm)
+        else:  # a rounded step: evaluate again through values(), which corrects for it
+            self._cache.pop(t, None)
 
     def realised(self, xi: float, t: float) -> tuple[float, float]:
         if self.dtype == np.float64:

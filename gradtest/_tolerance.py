@@ -236,13 +236,14 @@ def _judge_kink(
             "kink", float(est.value[k]), roundoff, est.h2, ktol,
             f"not differentiable here: one-sided derivatives {lo:.6g} and {hi:.6g}; the "
             "analytic value lies between them (a valid one-sided derivative or subgradient)",
+            settled=noise_measured, want="" if noise_measured else "noise",
         )  # fmt: skip
     dist = lo - a if a < lo else a - hi
     nearest = lo if a < lo else hi
     if drift <= CONFIRM * dist and dist > SAFETY * roundoff:
         note = (
-            f"a kink with one-sided derivatives {lo:.6g} and {hi:.6g}, and the analytic value "
-            f"{a:.6g} matches neither side"
+            f"a kink, and the analytic value {a:.6g} is outside the one-sided derivatives "
+            f"[{lo:.6g}, {hi:.6g}]: it matches neither side"
         )
         return Judgement(
             "fail", nearest, roundoff + drift, est.h2, ktol, note,

@@ -77,7 +77,7 @@ def test_errors_confined_to_a_row_and_to_a_column() -> None:
 
 
 def test_step_sweep_shows_a_v_for_a_correct_gradient_and_a_flat_line_for_a_wrong_one() -> None:
-    good = gradtest.check_grad(quad, quad_grad, X, seed=0)
+    good = gradtest.check_grad(quad, quad_grad, X, seed=0, mode="full", diagnose=True)
     (sweep,) = good.diagnosis.sweeps
     assert len(sweep.steps) == 12
     errors = np.array(sweep.rel_errors)
@@ -88,14 +88,14 @@ def test_step_sweep_shows_a_v_for_a_correct_gradient_and_a_flat_line_for_a_wrong
     assert "round-off" in str(good)
 
     bad = gradtest.check_grad(quad, lambda W: 1.5 * quad_grad(W), X, seed=0)
-    assert len(bad.diagnosis.sweeps) == 3
+    assert len(bad.diagnosis.sweeps) == 1  # the worst failing entry
     for s in bad.diagnosis.sweeps:
         assert min(s.rel_errors) > 0.3
     assert "the gradient is wrong, not the step" in str(bad)
 
 
 def test_taylor_slopes_are_two_for_correct_and_one_for_wrong() -> None:
-    good = gradtest.check_grad(quad, quad_grad, X, seed=0).diagnosis.taylor
+    good = gradtest.check_grad(quad, quad_grad, X, seed=0, diagnose=True).diagnosis.taylor
     assert good is not None and good.verdict == "consistent"
     assert np.median(good.slopes) == pytest.approx(2.0, abs=0.1)
     bad = gradtest.check_grad(quad, lambda W: quad_grad(W) + 0.01, X, seed=0).diagnosis.taylor
@@ -105,7 +105,7 @@ def test_taylor_slopes_are_two_for_correct_and_one_for_wrong() -> None:
 
 def test_taylor_test_of_a_linear_function_is_uninformative_when_correct() -> None:
     c = rng.standard_normal(6)
-    t = gradtest.check_grad(lambda x: float(c @ x), lambda x: c, np.ones(6), seed=0)
+    t = gradtest.check_grad(lambda x: float(c @ x), lambda x: c, np.ones(6), seed=0, diagnose=True)
     assert t.diagnosis.taylor is not None and t.diagnosis.taylor.verdict == "uninformative"
 
 
@@ -166,3 +166,16 @@ def test_factor_on_the_data_term_only_is_named() -> None:
         in result.diagnosis.summary
     )
     assert "missing 1/N" in result.diagnosis.summary
+
+
+def test_a_passing_check_spends_nothing_on_diagnosis() -> None:
+    """Diagnosis runs for a fail or an inconclusive verdict, or when asked for (issue 11)."""
+    good = gradtest.check_grad(quad, quad_grad, X, seed=0, mode="full")
+    assert good.verdict == "pass"
+    assert set(good.evals_by_phase) == {"base", "entries"}
+    d = good.diagnosis
+    assert d.taylor is None and d.sweeps == () and d.scipy_check_grad is None
+    asked = gradtest.check_grad(quad, quad_grad, X, seed=0, mode="full", diagnose=True)
+    assert asked.diagnosis.taylor is not None and asked.diagnosis.sweeps
+    bad = gradtest.check_grad(quad, lambda W: 1.5 * quad_grad(W), X, seed=0, diagnose=False)
+    assert bad.verdict == "fail" and bad.diagnosis.taylor is None and not bad.diagnosis.sweeps

@@ -40,7 +40,9 @@ def svm_one_entry(W: np.ndarray, X: np.ndarray, y: np.ndarray, reg: float) -> An
 def test_auto_mode_uses_directions_for_large_n_and_full_for_small() -> None:
     big = gradtest.check_grad(svm, True, W0, args=(X, Y, 0.5), seed=0)
     assert big.mode == "directions" and big.verdict == "pass"
-    small = gradtest.check_grad(svm, True, W0[:10, :3], args=(X[:, :10], Y % 3, 0.5), seed=0)
+    # auto takes whichever costs less for a passing gradient: 2n for every entry, or
+    # 4 per direction (3 directions)
+    small = gradtest.check_grad(svm, True, W0[:3, :2], args=(X[:, :3], Y % 2, 0.5), seed=0)
     assert small.mode == "full"
 
 
@@ -108,8 +110,8 @@ def test_budget_is_respected_and_too_small_a_budget_is_an_error() -> None:
     for budget in (30, 64, 200):
         r = gradtest.check_grad(svm, True, W0, args=(X, Y, 0.5), seed=0, budget=budget)
         assert r.n_evals <= budget
-    with pytest.raises(gradtest.InvalidArgumentError, match=r"budget=10 is too small"):
-        gradtest.check_grad(svm, True, W0, args=(X, Y, 0.5), seed=0, budget=10)
+    with pytest.raises(gradtest.InvalidArgumentError, match=r"budget=6 is too small"):
+        gradtest.check_grad(svm, True, W0, args=(X, Y, 0.5), seed=0, budget=6)
     with pytest.raises(gradtest.InvalidArgumentError, match=r"too small for mode='full'"):
         gradtest.check_grad(svm, True, W0, args=(X, Y, 0.5), mode="full", budget=100)
 
@@ -118,7 +120,7 @@ def test_report_says_what_was_covered() -> None:
     r = gradtest.check_grad(svm, True, W0, args=(X, Y, 0.5), seed=0, budget=64)
     text = str(r)
     assert "coverage, mode=directions (budget 64):" in text
-    assert "random directions" in text and "sampled entries" in text
+    assert "random directions" in text
 
 
 def test_vectorized_evaluation_gives_the_same_verdicts_in_fewer_calls() -> None:

@@ -257,6 +257,7 @@ def test_several_parameter_arrays_as_dict_and_tuple() -> None:
         lambda t: tuple(g({"W": t[0], "b": t[1]}).values()),
         tup,
         seed=0,
+        mode="full",
     )
     assert res_t.verdict == "pass"
     assert res_t.entries[0].label == "x[0][0, 0]"

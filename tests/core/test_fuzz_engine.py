@@ -34,6 +34,8 @@ Op = Callable[[Vec], tuple[Vec, Back]]
 
 #: the largest exp argument at x; a relative perturbation cannot push it to overflow
 EXP_MAX = 30.0
+#: a generated gradient agrees with its extended-precision twin to this (relative, 2-norm)
+EXACT = 1e-9
 #: "no pass of a float64 bug above 1e-6·‖g‖"
 BUG_THRESHOLD = 1e-6
 
@@ -43,6 +45,12 @@ REDUCERS = ("sum", "half_sum_squares", "dot", "logsumexp", "softmax_dot")
 MUTATIONS = ("sign flip", "factor", "one entry", "transpose")
 
 
+def _sech2(u: Vec) -> Vec:
+    """1 − tanh(u)², without the cancellation of that formula where tanh saturates."""
+    e = np.exp(-2 * np.abs(u))
+    return 4 * e / (1 + e) ** 2
+
+
 def _unary(name: str, rng: np.random.Generator, size: int) -> tuple[Op, int]:
     """The op called ``name`` on vectors of ``size`` entries, and its output size."""
     if name == "sin":
@@ -50,8 +58,7 @@ def _unary(name: str, rng: np.random.Generator, size: int) -> tuple[Op, int]:
     if name == "tanh":
 
         def tanh(u: Vec) -> tuple[Vec, Back]:
-            v = np.tanh(u)
-            return v, lambda b: b * (1 - v * v)
+            return np.tanh(u), lambda b: b * _sech2(u)
 
         return tanh, size
     if name == "exp":
@@ -66,7 +73,7 @@ def _unary(name: str, rng: np.random.Generator, size: int) -> tuple[Op, int]:
     if name == "u_sin_u":  # a product
         return (lambda u: (u * np.sin(u), lambda b: b * (np.sin(u) + u * np.cos(u)))), size
     if name == "u_plus_tanh":  # a sum
-        return (lambda u: (u + np.tanh(u), lambda b: b * (2 - np.tanh(u) ** 2))), size
+        return (lambda u: (u + np.tanh(u), lambda b: b * (1 + _sech2(u)))), size
     if name == "roll_product":  # products of neighbouring entries
 
         def roll_product(u: Vec) -> tuple[Vec, Back]:
@@ -188,11 +195,11 @@ def problems(draw: st.DrawFn) -> Problem:
             return list(x)
         return [x[k] for k in names]
 
-    def forward_backward(x: Any) -> tuple[float, Vec]:
+    def forward_backward(x: Any, ftype: type = np.float64) -> tuple[float, Vec]:
         with np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):
             u = np.concatenate(
                 [
-                    np.asarray(a, dtype=np.float64).ravel() / s
+                    np.asarray(a, dtype=ftype).ravel() / ftype(s)
                     for a, s in zip(leaves(x), scales, strict=True)
                 ]
             )
@@ -203,7 +210,7 @@ def problems(draw: st.DrawFn) -> Problem:
             value, b = reducer(u)
             for back in reversed(backs):
                 b = back(b)
-            return out_scale * value, out_scale * b / np.repeat(scales, sizes)
+            return out_scale * value, out_scale * b / np.repeat(scales, sizes).astype(ftype)
 
     def loss(x: Any) -> float:
         return forward_backward(x)[0]
@@ -237,6 +244,11 @@ def problems(draw: st.DrawFn) -> Problem:
             u, _ = op(u)
     value, g = forward_backward(x)
     assume(np.isfinite(value) and np.all(np.isfinite(g)))
+    # the float64 gradient must be exact to round-off: compared with the same formulas in
+    # extended precision, so that a gradient that is all round-off (the sum of a softmax
+    # is constant) is not generated as a "correct gradient" nor its mutation as a bug
+    g_ext = forward_backward(x, np.longdouble)[1]
+    assume(np.linalg.norm(g - g_ext) <= EXACT * np.linalg.norm(g_ext))
     description = (
         f"{structure} of {[(a.shape, a.dtype.name) for a in arrays]}, scales {scales}, "
         f"output scale {out_scale:g}, ops {op_names} then {reducer_name}, seed {seed}"

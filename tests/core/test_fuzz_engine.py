@@ -323,6 +323,7 @@ def _check(fun: Callable[[Any], float], grad: Callable[[Any], Any], x: Any, seed
 FUZZ = settings(
     max_examples=150,
     deadline=None,
+    report_multiple_bugs=False,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 

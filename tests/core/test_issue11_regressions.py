@@ -416,16 +416,22 @@ def test_directions_mode_with_three_or_fewer_entries(n: int, factor: float) -> N
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")
-def test_float16_subnormal_x() -> None:
+@pytest.mark.parametrize("method", ["central", "richardson"])
+@pytest.mark.parametrize(
+    "values", [[1e-7, 3e-6, 5e-5], [6e-8], [0.0, 1e-7, 2e-7, 3e-7]], ids=["mixed", "one", "four"]
+)
+@pytest.mark.parametrize("internal", ["float64", "float16"])
+def test_float16_subnormal_x(values: list[float], method: str, internal: str) -> None:
     """Issue 11, Crashes: "float16 subnormal x (IndexError in richardson)". The documented
     low-precision warning for float16 x is allowed; an exception is not."""
-    x = np.array([1e-7, 3e-6, 5e-5], dtype=np.float16)
-    assert not np.all(np.abs(x) >= np.finfo(np.float16).smallest_normal)
+    x = np.array(values, dtype=np.float16)
+    assert np.any((x != 0) & (np.abs(x) < np.finfo(np.float16).smallest_normal))
     verdict_or_gradtest_error(
         lambda: gradtest.check_grad(
-            lambda x: float(np.sum(x.astype(np.float64) ** 2)),
-            lambda x: 2 * x.astype(np.float64),
+            lambda x: float(np.sum(x.astype(internal) ** 2)),
+            lambda x: 2 * x.astype(internal),
             x,
+            method=method,
             seed=0,
         ),
         "x",

@@ -222,7 +222,7 @@ def _internal(dtype: type) -> Callable[[np.ndarray], float]:
         xl = x.astype(dtype)
         return float(np.sum(xl * xl * xl))
 
-    loss.__name__ = f"cube_in_{np.dtype(dtype).name}"
+    loss.__name__ = "cube_in_low_precision"  # a name that does not give the precision away
     return loss
 
 

@@ -24,15 +24,14 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from gradtest import _diagnosis as diag
 from gradtest import _finite_diff as fd
 from gradtest import _tolerance as tol
+from gradtest._evaluate import Evaluator
 from gradtest._options import check_callables, check_seed
 from gradtest._options import name_of as _name_of
+from gradtest._params import Float64Array, ParamSpec, flatten_params
 from gradtest._setup import noise_floor, random_direction
 from gradtest._tolerance import NONDET_RTOL
-from gradtest._evaluate import Evaluator
-from gradtest._params import Float64Array, ParamSpec, flatten_params
 from gradtest.errors import (
     FunctionEvaluationError,
     GradientError,

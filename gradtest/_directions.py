@@ -26,8 +26,12 @@ from gradtest._result import EntryRecord
 from gradtest._setup import Context
 from gradtest.errors import InvalidArgumentError
 
-#: random directions of a check (at least one per array)
+#: random directions of a check (at least one per array): MIN_DIRECTIONS always, up to
+#: DIRECTIONS while the check stays within PASS_BUDGET evaluations (a direction whose steps
+#: crossed a kink costs a further pair)
+MIN_DIRECTIONS = 2
 DIRECTIONS = 3
+PASS_BUDGET = 16
 #: evaluations of a direction's first pair of steps
 DIRECTION_COST = 4
 #: bisection stops when more than this many parts of an array disagree at once
@@ -90,7 +94,6 @@ class Probe:
         return line
 
 
-
 def check_directions(ctx: Context) -> tuple[list[EntryRecord], str, Probe]:
     """Random directions for every array; bisection of failing ones."""
     spec = ctx.spec
@@ -99,7 +102,14 @@ def check_directions(ctx: Context) -> tuple[list[EntryRecord], str, Probe]:
     records: list[EntryRecord] = []
     failing: list[tuple[_lines.Direction, EntryRecord]] = []
     per_block = [0] * spec.n_blocks
+    least = max(MIN_DIRECTIONS, spec.n_blocks)
     for j in range(n_dirs):
+        if j >= least and (
+            ctx.ev.n_evals + DIRECTION_COST > max(PASS_BUDGET, ctx.opts.budget or 0)
+            or not ctx.ev.can_afford(DIRECTION_COST)
+        ):
+            break
+        ctx.reserve = DIRECTION_COST * max(0, least - j - 1)
         k = j % spec.n_blocks
         per_block[k] += 1
         d = probe.direction(k, j)
@@ -112,6 +122,8 @@ def check_directions(ctx: Context) -> tuple[list[EntryRecord], str, Probe]:
         bad = [r for r in recs if r.outcome == "fail"]
         if bad:
             failing.append((d, max(bad, key=lambda r: r.abs_error / max(r.tolerance, 1e-300))))
+    ctx.reserve = 0
+    n_dirs = sum(per_block)
     counts = ", ".join(f"{per_block[k]} for {spec.names[k]}" for k in range(spec.n_blocks))
     coverage = f"{n_dirs} random directions ({counts}), each moving every entry of its array"
     if failing:
@@ -127,7 +139,9 @@ def check_directions(ctx: Context) -> tuple[list[EntryRecord], str, Probe]:
         else:
             located = 0
             done: set[int] = set()
-            for d, rec in sorted(failing, key=lambda t: -t[1].abs_error / max(t[1].tolerance, 1e-300)):
+            for d, rec in sorted(
+                failing, key=lambda t: -t[1].abs_error / max(t[1].tolerance, 1e-300)
+            ):
                 if d.block in done:
                     continue
                 done.add(d.block)
@@ -142,7 +156,8 @@ def _records(
     ctx: Context, line: _lines.DirectionLine, judged: list[tol.Judgement]
 ) -> list[EntryRecord]:
     a, _ = line.analytic(ctx)
-    floor = tol.NEAR_ZERO * max(float(np.nanmax(np.abs(a), initial=0.0)), line.scale) or 1e-300
+    size = np.abs(a[np.isfinite(a)])
+    floor = tol.NEAR_ZERO * max(float(np.max(size, initial=0.0)), line.scale) or 1e-300
     out = []
     for k, j in enumerate(judged):
         rel = float(tol.relative_error(float(a[k]), j.numeric, floor))
@@ -177,9 +192,7 @@ def _localise(
     h = rec.step
     d0 = rec.analytic - rec.numeric
     err = max(rec.error_estimate, float(ctx.sigma[out]) / h)
-    heap: list[tuple[float, int, _lines.Direction, float, float]] = [
-        (-abs(d0), 0, d, d0, err)
-    ]
+    heap: list[tuple[float, int, _lines.Direction, float, float]] = [(-abs(d0), 0, d, d0, err)]
     counter = 1
     found: list[EntryRecord] = []
     while heap:
@@ -246,4 +259,3 @@ def _entry_records(ctx: Context, i: int, judged: list[tol.Judgement]) -> list[En
             )
         )
     return out
-

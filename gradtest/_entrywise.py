@@ -77,7 +77,8 @@ def check_entries(ctx: Context, indices: NDArray[np.intp]) -> list[EntryRecord]:
                 flagged_cols.append(col)
                 break
     rel = tol.relative_error(analytic, numeric, tol.near_zero_floor(analytic, numeric))
-    flagged = sorted(set(flagged_cols), key=lambda c: -float(np.nanmax(rel[:, c])))
+    worst_rel = np.where(np.isnan(rel), np.inf, rel).max(axis=0)
+    flagged = sorted(set(flagged_cols), key=lambda c: -float(worst_rel[c]))
     for pos, col in enumerate(flagged):
         line = lines[col]
         if pos >= MAX_CONFIRM or not ctx.ev.can_afford(2):
@@ -90,7 +91,9 @@ def check_entries(ctx: Context, indices: NDArray[np.intp]) -> list[EntryRecord]:
                 for k in range(m):
                     outcome[k, c] = "unreliable"
                     notes[(k, c)] = f"not confirmed: {why}"
-            ctx.note(f"{len(flagged) - pos} entries disagreed at the screen and were not confirmed: {why}")
+            ctx.note(
+                f"{len(flagged) - pos} entries disagreed at the screen and were not confirmed: {why}"
+            )
             break
         judged = _lines.resolve(ctx, line, [_lines.first_pair(ctx, line)])
         if method == "complex":
@@ -141,7 +144,10 @@ def _outcome(o: object) -> Outcome:
 
 
 def _note_complex(
-    notes: dict[tuple[int, int], str], col: int, cs: NDArray[np.float64], judged: list[tol.Judgement]
+    notes: dict[tuple[int, int], str],
+    col: int,
+    cs: NDArray[np.float64],
+    judged: list[tol.Judgement],
 ) -> None:
     for k, j in enumerate(judged):
         if j.outcome == "pass" and abs(cs[k] - j.numeric) > j.tolerance:
@@ -170,8 +176,7 @@ def _screen(
     if method == "central":
         # one batch for the whole screen (vectorized and executor evaluation split it up)
         flat = ctx.ev.entry_values(
-            [(line.i, s * line.h0 / fd.PAIR_RATIO) for line in lines for s in (1.0, -1.0)],
-            phase="entries",
+            [p for line in lines for p in line.plan(line.h0 / fd.PAIR_RATIO)], phase="entries"
         )
         for col, line in enumerate(lines):
             line.prime(line.h0 / fd.PAIR_RATIO, flat[2 * col], flat[2 * col + 1])
@@ -184,7 +189,9 @@ def _screen(
                 d = (fp - fm) / (2 * h)
                 fwd, bwd = (fp - f0) / h, (f0 - fm) / h
                 jump = np.abs(fwd - bwd)
-                hint[:, col] = jump > KINK_HINT * np.maximum(np.abs(fwd), np.abs(bwd)) + 40 * sigma / h
+                hint[:, col] = (
+                    jump > KINK_HINT * np.maximum(np.abs(fwd), np.abs(bwd)) + 40 * sigma / h
+                )
                 err = sigma / h + (h / s) ** 2 * np.abs(d)
         elif method == "complex":
             h = (user_c or 1e-20) * s

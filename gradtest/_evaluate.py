@@ -110,7 +110,9 @@ class Evaluator:
                         f"{self.name} replaced x[{key!r}] in the dict it was given: a checked "
                         "function must not write to x (build a new dict instead)"
                     )
-                if not np.array_equal(arr.reshape(-1), self.x0[self.spec.block(self.spec.keys.index(key))]):
+                if not np.array_equal(
+                    arr.reshape(-1), self.x0[self.spec.block(self.spec.keys.index(key))]
+                ):
                     raise FunctionEvaluationError(
                         f"{self.name} modified its input in place (x[{key!r}] changed): a "
                         "checked function must not write to x"
@@ -239,7 +241,9 @@ class Evaluator:
             flat[j] = self.x0[i] + delta
             try:
                 raw = self.call(
-                    work.xs, phase=phase, what=_Lazy(self.spec, i, delta)  # type: ignore[arg-type]
+                    work.xs,
+                    phase=phase,
+                    what=_Lazy(self.spec, i, delta),  # type: ignore[arg-type]
                 )
             finally:
                 flat[j] = original

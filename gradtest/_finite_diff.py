@@ -44,6 +44,7 @@ from numpy.typing import NDArray
 
 from gradtest._params import Float64Array, ParamSpec
 
+
 @dataclass(frozen=True)
 class MethodSpec:
     """One finite-difference method: everything else about it derives from this row.
@@ -80,9 +81,7 @@ METHOD_TABLE: dict[str, MethodSpec] = {
         4,
         lambda eps: eps ** (1 / 5),
     ),
-    "richardson": MethodSpec(
-        "Richardson extrapolation", (), (), 6, 6, lambda eps: eps ** (1 / 7)
-    ),
+    "richardson": MethodSpec("Richardson extrapolation", (), (), 6, 6, lambda eps: eps ** (1 / 7)),
     "complex": MethodSpec("complex step", (), (), 2, 1, lambda eps: 1e-20),
 }
 METHODS = tuple(METHOD_TABLE)

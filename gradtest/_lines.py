@@ -66,24 +66,24 @@ class EntryLine(Line):
 
     def values(self, ctx: Context, t: float) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         if t not in self._cache:
-            xi = float(ctx.x0[self.i])
-            hp, hm = self.realised(xi, t)
-            out = ctx.ev.entry_values([(self.i, hp), (self.i, -hm)], phase="entries")
-            # rescale to a symmetric step t: a linear correction of the realised steps
-            fp, fm = out[0], out[1]
-            if hp != t or hm != t:
-                slope = (fp - fm) / (hp + hm)
-                fp = fp + slope * (t - hp)
-                fm = fm - slope * (t - hm)
-            self._cache[t] = (fp, fm)
+            out = ctx.ev.entry_values(self.plan(t), phase="entries")
+            self.prime(t, out[0], out[1])
         return self._cache[t]
 
+    def plan(self, t: float) -> list[tuple[int, float]]:
+        """The perturbations ``x_i ± t`` as realised in the entry's dtype."""
+        hp, hm = self.realised(float(self._xi), t)
+        return [(self.i, hp), (self.i, -hm)]
+
     def prime(self, t: float, fp: NDArray[np.float64], fm: NDArray[np.float64]) -> None:
-        """Store values at ``x ± t e_i`` evaluated in a batch (float64 entries only)."""
-        if self.dtype == np.float64 and self.realised(float(self._xi), t) == (t, t):
-            self._cache[t] = (fp, fm)
-        else:  # a rounded step: evaluate again through values(), which corrects for it
-            self._cache.pop(t, None)
+        """Store the values at the perturbations of :meth:`plan`, as if the step were ``t``
+        on both sides (a linear correction of the realised steps)."""
+        hp, hm = self.realised(float(self._xi), t)
+        if hp != t or hm != t:
+            slope = (fp - fm) / (hp + hm)
+            fp = fp + slope * (t - hp)
+            fm = fm - slope * (t - hm)
+        self._cache[t] = (fp, fm)
 
     def realised(self, xi: float, t: float) -> tuple[float, float]:
         if self.dtype == np.float64:
@@ -120,7 +120,9 @@ class Direction:
         out = []
         start = self.lo
         while start < self.hi:
-            stop = min(self.hi, (start - self.block_start) // CHUNK * CHUNK + CHUNK + self.block_start)
+            stop = min(
+                self.hi, (start - self.block_start) // CHUNK * CHUNK + CHUNK + self.block_start
+            )
             out.append((start, stop))
             start = stop
         return out
@@ -179,7 +181,9 @@ class DirectionLine(Line):
                 self.d.add_to(ctx.x0, self.buffer, s)
                 if ctx.spec.dtypes[self.block] != np.float64:
                     _round_block(ctx, self.block, self.buffer)
-                value = ctx.ev.at_point(self.buffer, phase="directions", what=self.label, owned=True)
+                value = ctx.ev.at_point(
+                    self.buffer, phase="directions", what=self.label, owned=True
+                )
                 out.append(np.asarray(value, dtype=np.float64).reshape(-1))
             fp, fm = out
             if ctx.spec.dtypes[self.block] != np.float64:
@@ -214,18 +218,14 @@ def _round_block(ctx: Context, k: int, z: Float64Array) -> None:
 
 
 def pair(ctx: Context, line: Line, h1: float, h2: float) -> fd.PairEstimate:
-    return fd.pair_estimate(
-        line.values(ctx, h1), line.values(ctx, h2), ctx.f0, h1, h2, ctx.sigma
-    )
+    return fd.pair_estimate(line.values(ctx, h1), line.values(ctx, h2), ctx.f0, h1, h2, ctx.sigma)
 
 
 def first_pair(ctx: Context, line: Line) -> fd.PairEstimate:
     return pair(ctx, line, line.h0, line.h0 / fd.PAIR_RATIO)
 
 
-def judge_all(
-    ctx: Context, line: Line, estimates: list[fd.PairEstimate]
-) -> list[tol.Judgement]:
+def judge_all(ctx: Context, line: Line, estimates: list[fd.PairEstimate]) -> list[tol.Judgement]:
     a, extra = line.analytic(ctx)
     return [
         tol.judge(
@@ -242,22 +242,27 @@ def judge_all(
     ]
 
 
-def resolve(
-    ctx: Context, line: Line, estimates: list[fd.PairEstimate]
-) -> list[tol.Judgement]:
+def resolve(ctx: Context, line: Line, estimates: list[fd.PairEstimate]) -> list[tol.Judgement]:
     """Judge a line, trying more steps while it is unsettled and the budget allows."""
     judged = judge_all(ctx, line, estimates)
     if all(j.settled for j in judged):
         return judged
-    if not ctx.noise_measured:
-        ctx.measure_noise()
-        estimates = [pair(ctx, line, e.h1, e.h2) for e in estimates]  # new sigma, cached values
-        judged = judge_all(ctx, line, estimates)
     fixed_step = ctx.opts.step is not None
     down = 0
     up = 0
-    while not all(j.settled for j in judged) and not fixed_step:
+    while not all(j.settled for j in judged):
         wants = {j.want for j in judged if not j.settled}
+        if not ctx.noise_measured and (
+            "noise" in wants or fixed_step or _exhausted(ctx, line, estimates, wants, down, up)
+        ):
+            # a fail or a kink is final only with the noise measured; a line the ladder
+            # cannot settle gets it measured before giving up
+            ctx.measure_noise()
+            estimates = [pair(ctx, line, e.h1, e.h2) for e in estimates]  # cached values
+            judged = judge_all(ctx, line, estimates)
+            continue
+        if fixed_step:
+            break
         if "down" in wants and down < LADDER_DOWN:
             h1 = min(e.h2 for e in estimates)
             h2 = h1 / fd.PAIR_RATIO
@@ -278,6 +283,15 @@ def resolve(
     if fixed_step:
         judged = [_fixed_step_note(ctx, j) for j in judged]
     return judged
+
+
+def _exhausted(
+    ctx: Context, line: Line, estimates: list[fd.PairEstimate], wants: set[str], down: int, up: int
+) -> bool:
+    """Whether the ladder has no step left to try for these wants."""
+    if "down" in wants and down < LADDER_DOWN and ctx.ev.can_afford(2):
+        return False
+    return not ("up" in wants and up < LADDER_UP and max(e.h1 for e in estimates) < line.hmax)
 
 
 def _fixed_step_note(ctx: Context, j: tol.Judgement) -> tol.Judgement:

@@ -9,7 +9,6 @@ of ``z`` has a readable label such as ``W[3, 7]``.
 from __future__ import annotations
 
 import bisect
-
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -272,10 +271,12 @@ def as_output(value: Any, *, where: str, scalar: bool, allow_complex: bool) -> N
     try:
         arr = np.asarray(value)
     except (ValueError, TypeError) as err:
-        raise InvalidArgumentError(f"{where} must return a real number, got {_describe(value)}") from err
+        raise InvalidArgumentError(
+            f"{where} must return a real number, got {_describe(value)}"
+        ) from err
     if arr.dtype.kind == "b":
         raise InvalidArgumentError(
-            f"{where} returned a boolean ({_describe(value)}) where a real-valued loss was "
+            f"fun must return a real number: {where} returned a boolean ({_describe(value)}) where a real-valued loss was "
             "expected: a bool has no derivative; return the loss as a float"
         )
     if arr.dtype.kind == "c" and not allow_complex:

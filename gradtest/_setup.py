@@ -123,6 +123,8 @@ class Context:
     kinks: list[str] = field(default_factory=list)
     noise_measured: bool = False
     measured_noise: float = math.nan
+    #: evaluations the noise measurement must leave for probes still planned
+    reserve: int = 0
 
     @property
     def m(self) -> int:
@@ -164,7 +166,7 @@ class Context:
         if self.noise_measured:
             return
         self.noise_measured = True
-        if not self.ev.can_afford(NOISE_POINTS):
+        if not self.ev.can_afford(NOISE_POINTS + self.reserve):
             return
         sigma, measured = noise_floor(self.ev, self.x0, self.f0, self.rng)
         self.measured_noise = measured
@@ -215,7 +217,18 @@ def _precision_of(values: list[Any]) -> tuple[float, str]:
             return float(np.finfo(dt).eps), f"fun returns {np.dtype(dt).name} values"
     flat = np.concatenate([a.astype(np.float64).ravel() for a in arrays])
     flat = flat[np.isfinite(flat)]
-    if np.unique(flat).size < 2 or np.all(flat == np.round(flat)):
+    if np.all(flat == np.round(flat)):
+        return float(np.finfo(np.float64).eps), ""
+    if np.unique(flat).size < 2:
+        # the same value at x and at a point moved by ~1e-5: a float64 function hardly
+        # ever does that, a function that rounds to a coarser precision does
+        for dt in _LOW_PRECISIONS:
+            with np.errstate(all="ignore"):
+                same = np.all(flat.astype(dt).astype(np.float64) == flat)
+            if same:
+                return float(np.finfo(dt).eps), (
+                    f"it returned the same {np.dtype(dt).name} number at x and at a nearby point"
+                )
         return float(np.finfo(np.float64).eps), ""
     for dt in _LOW_PRECISIONS:
         with np.errstate(all="ignore"):

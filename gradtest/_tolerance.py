@@ -55,8 +55,10 @@ FLOOR_ULPS = 100.0
 GRAD_ULPS = 10.0
 #: entries smaller than NEAR_ZERO x the largest entry are compared against that floor
 NEAR_ZERO = 1e-6
-#: an entry smaller than TRUST_FLOOR x the largest entry needs its precision on that scale
-TRUST_FLOOR = 1e-3
+#: a numeric value is precise enough to pass a gradient when its error is below TRUST of
+#: max(|a|, |n|, TRUST_FLOOR x G): relative to the whole gradient's scale G, so that a pass
+#: means agreement to about 10 x TRUST of the largest entry
+TRUST_FLOOR = 1.0
 #: the largest relative error estimate a numeric value may have and still pass a gradient
 #: (so that a pass means agreement to about 10 x this): by the precision fun is computed in
 TRUST = {"float64": 1e-7, "float32": 1e-3, "float16": 1e-1}
@@ -169,9 +171,7 @@ def judge(
         )  # fmt: skip
     smooth = [est for est in finite if not est.kinked[k]]
     useful = [
-        est
-        for est in smooth
-        if _informative(a, float(est.value[k]), float(est.error[k]), scale, p)
+        est for est in smooth if _informative(a, float(est.value[k]), float(est.error[k]), scale, p)
     ]
     if useful:
         best = min(useful, key=lambda est: float(est.error[k]))

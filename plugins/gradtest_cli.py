@@ -24,6 +24,7 @@ Examples
 from __future__ import annotations
 
 import argparse
+import ast
 import datetime as _dt
 import importlib
 import importlib.util
@@ -451,6 +452,169 @@ def _load_module_tree(name: str, load: Any, found: Found) -> None:
 
 
 # --------------------------------------------------------------------------------------
+# static import analysis: which checks depend on the changed files (the pre-commit hook)
+# --------------------------------------------------------------------------------------
+
+
+def _module_names(path: Path, root: Path) -> set[str]:
+    """The dotted names ``path`` may be imported by.
+
+    The package name (walking up ``__init__.py`` files, as Python and pytest do), and, for
+    files outside packages or in namespace packages, every suffix of the path relative to
+    ``root`` (``tests/helpers.py`` is ``helpers`` or ``tests.helpers``, depending on
+    ``sys.path``). Too many names only make the hook run a check more; too few would let a
+    wrong gradient through.
+    """
+    names = set()
+    package_name, _ = _module_name_for(path)
+    if package_name:
+        names.add(package_name)
+    try:
+        rel = path.relative_to(root)
+    except ValueError:
+        return names
+    parts = list(rel.with_suffix("").parts)
+    if parts and parts[-1] == "__init__":
+        parts.pop()
+    for i in range(len(parts)):
+        if all(p.isidentifier() for p in parts[i:]):
+            names.add(".".join(parts[i:]))
+    return names
+
+
+def _imported_names(path: Path, tree: ast.Module) -> set[str]:
+    """Every dotted name an ``import`` statement in ``tree`` may load (without running it)."""
+    package_name, _ = _module_name_for(path)
+    package = package_name if path.name == "__init__.py" else package_name.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base_parts = package.split(".") if package else []
+                if node.level > 1:
+                    base_parts = base_parts[: len(base_parts) - (node.level - 1)]
+                base = ".".join([*base_parts, *([node.module] if node.module else [])])
+            else:
+                base = node.module or ""
+            if base:
+                found.add(base)
+            for alias in node.names:
+                if alias.name != "*":
+                    found.add(f"{base}.{alias.name}" if base else alias.name)
+    # importing a.b.c runs a/__init__.py and a/b/__init__.py too
+    return {".".join(n.split(".")[: i + 1]) for n in found for i in range(n.count(".") + 1)}
+
+
+def _is_gradcheck_decorator(node: ast.expr) -> bool:
+    """``@gradcheck``, ``@gradtest.gradcheck``, ``@gt.gradcheck(...)``."""
+    if isinstance(node, ast.Call):
+        node = node.func
+    if isinstance(node, ast.Attribute):
+        return node.attr == "gradcheck"
+    return isinstance(node, ast.Name) and node.id == "gradcheck"
+
+
+def static_checks(tree: ast.Module) -> list[str]:
+    """The qualified names of the ``@gradcheck`` functions of a parsed module, in order.
+
+    Read from the source: nothing is imported or run.
+    """
+    found: list[str] = []
+
+    def visit(body: list[ast.stmt], prefix: str) -> None:
+        for node in body:
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                if any(_is_gradcheck_decorator(d) for d in node.decorator_list):
+                    found.append(prefix + node.name)
+            elif isinstance(node, ast.ClassDef):
+                visit(node.body, f"{prefix}{node.name}.")
+            elif isinstance(node, ast.If | ast.Try):
+                visit(node.body, prefix)
+                visit(node.orelse, prefix)
+
+    visit(tree.body, "")
+    return found
+
+
+@dataclass
+class Affected:
+    """The check files to run for a set of changed files, with the reason for each."""
+
+    #: check file -> why it runs ("changed", "imports losses.py through helpers.py")
+    reasons: dict[Path, str] = field(default_factory=dict)
+    changed: list[Path] = field(default_factory=list)
+    n_check_files: int = 0
+
+
+def affected_checks(changed: Sequence[Path], root: Path) -> Affected:
+    """The files with gradient checks that are, or import, one of the ``changed`` files.
+
+    Every Python file under ``root`` is parsed (never imported or run); a file *depends*
+    on another when one of its ``import`` statements names one of the other's module
+    names, directly or through other files of the repository.
+    """
+    root = root.resolve()
+    changed_set = {p.resolve() for p in changed if p.suffix == ".py" and p.is_file()}
+    files = sorted({*(p.resolve() for p in _walk(root)), *changed_set})
+    by_name: dict[str, set[Path]] = {}
+    for file in files:
+        for name in _module_names(file, root):
+            by_name.setdefault(name, set()).add(file)
+    imports: dict[Path, set[Path]] = {}
+    check_files: list[Path] = []
+    for file in files:
+        try:
+            source = file.read_text(encoding="utf-8", errors="replace")
+            tree = ast.parse(source, filename=str(file))
+        except (OSError, SyntaxError, ValueError):
+            imports[file] = set()
+            continue
+        if static_checks(tree):
+            check_files.append(file)
+        imports[file] = {
+            dep for name in _imported_names(file, tree) for dep in by_name.get(name, ())
+        } - {file}
+    affected = Affected(changed=sorted(changed_set), n_check_files=len(check_files))
+    for file in check_files:
+        why = _import_chain(file, changed_set, imports)
+        if why is not None:
+            affected.reasons[file] = why
+    return affected
+
+
+def _import_chain(start: Path, targets: set[Path], imports: dict[Path, set[Path]]) -> str | None:
+    """Why ``start`` depends on a changed file: "changed", or the shortest import chain."""
+    if start in targets:
+        return "changed"
+    parent: dict[Path, Path] = {start: start}
+    queue = [start]
+    while queue:
+        file = queue.pop(0)
+        for dep in sorted(imports.get(file, ())):
+            if dep in parent:
+                continue
+            parent[dep] = file
+            if dep in targets:
+                chain = [dep]
+                while chain[-1] != start:
+                    chain.append(parent[chain[-1]])
+                via = [_rel(p) for p in reversed(chain[1:-1])]
+                text = f"imports {_rel(dep)}"
+                return text + (f" through {' → '.join(via)}" if via else "")
+            queue.append(dep)
+    return None
+
+
+def _rel(path: Path) -> str:
+    try:
+        return path.relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+# --------------------------------------------------------------------------------------
 # running
 # --------------------------------------------------------------------------------------
 
@@ -537,6 +701,13 @@ def _build_parser() -> argparse.ArgumentParser:
         "-v", "--verbose", action="store_true", help="print the full report of passing checks too"
     )
     out.add_argument("--list", action="store_true", help="list the checks found, do not run them")
+    parser.add_argument(
+        "--changed",
+        action="store_true",
+        help="the paths are changed files (the pre-commit hook): run every check whose file "
+        "is one of them or imports one, directly or through other modules under the current "
+        "directory (found by reading the imports, without running anything)",
+    )
     return parser
 
 
@@ -573,7 +744,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if ns.plots is not None:
             require_matplotlib("--plots")
-        found = find_checks(ns.targets or ["."])
+        targets = ns.targets or ["."]
+        if ns.changed:
+            targets = _changed_targets(ns.targets, out)
+            if not targets:
+                return 0
+        found = find_checks(targets)
     except UsageError as err:
         print(f"gradtest: error: {err}", file=sys.stderr)
         return 2
@@ -603,6 +779,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("gradtest: no gradient checks found", file=out)
     failed = any(r["verdict"] in ("fail", "error") for r in records)
     return 1 if failed else 0
+
+
+def _changed_targets(paths: Sequence[str], out: IO[str]) -> list[str]:
+    """The check files to run for the changed ``paths``; print which and why."""
+    affected = affected_checks([Path(p) for p in paths], Path.cwd())
+    n = len(affected.changed)
+    shown = ", ".join(_rel(p) for p in affected.changed[:5]) + (", ..." if n > 5 else "")
+    changed = f"{n} changed Python file{'s' if n != 1 else ''}" + (f" ({shown})" if n else "")
+    if not affected.reasons:
+        print(
+            f"gradtest: {changed}; none of the {affected.n_check_files} files with gradient "
+            "checks under the current directory is or imports one of them: nothing to check",
+            file=out,
+        )
+        return []
+    print(f"gradtest: {changed}; running the checks in:", file=out)
+    for file, why in affected.reasons.items():
+        print(f"  {_rel(file)} ({why})", file=out)
+    return [str(p) for p in affected.reasons]
 
 
 def _run(

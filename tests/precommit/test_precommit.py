@@ -119,3 +119,58 @@ def test_commit_of_a_wrong_gradient_is_refused(
     log = _run(user_repo, env, "git", "log", "--format=%s").stdout.split("\n")
     assert log[0] == "a correct loss"
     assert "bad_loss.py" in _run(user_repo, env, "git", "diff", "--cached", "--name-only").stdout
+
+
+LOSSES_MODULE = """import numpy as np
+
+
+def loss(w, reg):
+    return float(np.sum(w**2) + reg * np.sum(w**2)), 2 * w + {factor} * reg * w
+"""
+
+CHECKS_IMPORTING_THE_LOSS = """import numpy as np
+import gradtest
+from mylosses import loss
+
+
+@gradtest.gradcheck(wrt="w", w=np.array([1.0, 2.0, 0.5]), reg=0.5)
+def test_loss(w, reg):
+    return loss(w, reg)
+"""
+
+
+@pytest.mark.slow
+def test_a_bug_in_a_module_imported_by_the_checks_is_refused(
+    tmp_path: Path, hook_repo: tuple[Path, str, dict[str, str]]
+) -> None:
+    """The changed file has no check itself; the check importing it runs, and says why."""
+    repo, rev, env = hook_repo
+    (tmp_path / "mylosses.py").write_text(LOSSES_MODULE.format(factor="2.0"))
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_grads.py").write_text(CHECKS_IMPORTING_THE_LOSS)
+    (tmp_path / "notes.py").write_text("print('unrelated')\n")
+    (tmp_path / ".pre-commit-config.yaml").write_text(
+        f"repos:\n  - repo: {repo}\n    rev: {rev}\n    hooks:\n      - id: gradtest\n"
+    )
+    for cmd in (["git", "init", "-q"], ["pre-commit", "install"], ["git", "add", "."]):
+        assert _run(tmp_path, env, *cmd).returncode == 0
+    first = _run(tmp_path, env, "git", "commit", "-m", "a correct loss")
+    assert first.returncode == 0, first.stdout + first.stderr
+
+    (tmp_path / "notes.py").write_text("print('still unrelated')\n")
+    _run(tmp_path, env, "git", "add", "notes.py")
+    unrelated = _run(tmp_path, env, "git", "commit", "-m", "notes")
+    shown = unrelated.stdout + unrelated.stderr
+    assert unrelated.returncode == 0, shown
+    assert "1 changed Python file (notes.py); none of the 1 files with gradient checks" in shown
+
+    (tmp_path / "mylosses.py").write_text(LOSSES_MODULE.format(factor="3.0"))
+    _run(tmp_path, env, "git", "add", "mylosses.py")
+    bad = _run(tmp_path, env, "git", "commit", "-m", "a wrong regulariser gradient")
+    shown = bad.stdout + bad.stderr
+    assert bad.returncode != 0, shown
+    assert "1 changed Python file (mylosses.py); running the checks in:" in shown
+    assert "tests/test_grads.py (imports mylosses.py)" in shown
+    assert "FAIL test_loss wrt w" in shown
+    log = _run(tmp_path, env, "git", "log", "--format=%s").stdout.split("\n")
+    assert log[0] == "notes"

@@ -87,8 +87,16 @@ def test_json_and_report(project: Path, capsys: pytest.CaptureFixture[str]) -> N
     printed = json.loads(capsys.readouterr().out)
     written = json.loads((project / "out" / "r.json").read_text())
     assert printed["checks"] == written["checks"]
-    assert printed["schema"] == 1 and printed["tool"] == "gradtest"
-    assert printed["settings"] == {"rtol": None, "max_examples": None, "mode": None, "seed": 5}
+    assert printed["schema"] == 2 and printed["tool"] == "gradtest"
+    assert printed["settings"] == {
+        "rtol": None,
+        "max_examples": None,
+        "mode": None,
+        "seed": 5,
+        "accept_inconclusive": None,
+        "report": "out/r.json",
+        "plots": None,
+    }
     assert [(c["id"], c["verdict"], c["seed"]) for c in printed["checks"]] == [
         ("bad_loss.py::test_cube", "fail", 5),
         ("good_loss.py::test_sine", "pass", 5),
@@ -193,7 +201,10 @@ def test_python_dash_m_gradtest(project: Path) -> None:
     )
     assert help_.returncode == 0
     text = " ".join(help_.stdout.split())
-    assert "Exit status: 0 all passed, 1 a check failed, 2 usage or import error" in text
+    assert (
+        "Exit status: 0 all passed, 1 a check failed, raised or was inconclusive, 2 usage or import error"
+        in text
+    )
 
 
 def _gradtest(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:

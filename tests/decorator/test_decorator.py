@@ -16,8 +16,8 @@ from hypothesis.errors import DeadlineExceeded, Unsatisfiable
 
 import gradtest
 import gradtest.strategies as gs
-from gradtest import _decorator
-from gradtest._decorator import InconclusiveGradcheckError
+from gradtest import _runner
+from gradtest._runner import InconclusiveGradcheckError
 
 QUIET = hypothesis.settings(database=None, deadline=None)
 D = gs.dim("D", max_value=3)
@@ -106,7 +106,7 @@ def test_shrunk_example_reproduces_with_check_grad() -> None:
     assert ex["reg"] > 0 and ex["W"][0, 0] != 0
     # the example in the report is exact: pasted, it fails again
     namespace: dict[str, Any] = {"np": np}
-    exec(_decorator.format_example(ex, indent=""), namespace)
+    exec(_runner.format_example(ex, indent=""), namespace)
     again = gradtest.check_grad(
         lambda W: svm_loss(W, namespace["X"], namespace["y"], namespace["reg"], bug="reg"),
         True,
@@ -337,7 +337,7 @@ def test_overrides_of_run_gradcheck(monkeypatch: pytest.MonkeyPatch) -> None:
         calls.append(kwargs)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr("gradtest._decorator.check_grad", spy)
+    monkeypatch.setattr("gradtest._runner.check_grad", spy)
 
     @gradtest.gradcheck("w", settings=QUIET, rtol=1e-3, w=gs.weights(2))
     def quadratic(w: Any) -> Any:
@@ -388,7 +388,7 @@ def test_descent_check_runs_on_passing_inputs(monkeypatch: pytest.MonkeyPatch) -
         def __str__(self) -> str:
             return "DESCENT REPORT"
 
-    monkeypatch.setattr(_decorator, "_load_check_descent", lambda: lambda *a, **k: Failed())
+    monkeypatch.setattr(_runner, "_load_check_descent", lambda: lambda *a, **k: Failed())
     outcome = gradtest.run_gradcheck(quadratic)
     assert outcome.verdict == "fail"
     assert "descent check failed" in outcome.report and "DESCENT REPORT" in outcome.report

@@ -155,7 +155,13 @@ def test_ini_twins_configure_the_run(pytester: pytest.Pytester, run) -> None:
         ["gradtest: gradient checks on (rtol=0.001, max_examples=3, mode=full, seed=7)"]
     )
     report = json.loads((pytester.path / "out" / "report.json").read_text())
-    assert report["settings"] == {"rtol": 0.001, "max_examples": 3, "mode": "full", "seed": 7}
+    assert report["settings"] == {
+        "rtol": 0.001,
+        "max_examples": 3,
+        "mode": "full",
+        "seed": 7,
+        "accept_inconclusive": False,
+    }
     assert {c["seed"] for c in report["checks"]} == {7}
 
 
@@ -173,7 +179,7 @@ def test_json_report_lists_every_check(pytester: pytest.Pytester, run) -> None:
     result = run("--gradcheck", "--gradcheck-report=report.json", "--gradcheck-seed=3")
     result.stdout.fnmatch_lines(["gradtest JSON report: *report.json"])
     report = json.loads((pytester.path / "report.json").read_text())
-    assert report["schema"] == 1
+    assert report["schema"] == 2
     assert report["tool"] == "pytest"
     assert report["summary"] == {"total": 2, "fail": 1, "error": 0, "inconclusive": 0, "pass": 1}
     cube, sine = report["checks"]  # failures first

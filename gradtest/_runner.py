@@ -152,17 +152,59 @@ class _Adapter:
     """Calls the user's loss ``f(W, X, y, reg)`` in the core's form ``fun(x, *args)``.
 
     ``x`` is a dict ``{name: array}`` of the ``wrt`` arguments (so the report labels
-    entries ``W[3, 7]``) and ``args`` are the other arguments in ``spec.args`` order.
+    entries ``W[3, 7]``) and ``args`` are the other arguments in ``spec.args`` order. A
+    ``wrt`` argument that is itself a dict of arrays (a net's parameters) is flattened
+    into entries ``params.W1``, ``params.b1`` and rebuilt for the user's function; its
+    gradient is a dict with the same keys.
     """
 
     def __init__(self, spec: GradcheckSpec) -> None:
         self.spec = spec
         sig = spec.signature or inspect.signature(spec.func)
         self.positional = tuple(n for n, p in sig.parameters.items() if p.kind is p.POSITIONAL_ONLY)
+        #: the keys of the wrt arguments that are dicts, for the current input
+        self.nested: dict[str, tuple[Any, ...]] = {}
+
+    def flatten(self, x: Mapping[str, Any]) -> dict[str, Any]:
+        """The core's ``x`` for the wrt values of one input; remembers the dict layout."""
+        self.nested = {n: tuple(v) for n, v in x.items() if isinstance(v, Mapping)}
+        flat: dict[str, Any] = {}
+        for n, v in x.items():
+            if n in self.nested:
+                flat.update({f"{n}.{k}": v[k] for k in self.nested[n]})
+            else:
+                flat[n] = v
+        return flat
+
+    def _unflatten(self, x: Mapping[str, Any]) -> dict[str, Any]:
+        return {
+            n: {k: x[f"{n}.{k}"] for k in self.nested[n]} if n in self.nested else x[n]
+            for n in self.spec.wrt
+        }
+
+    def _flat_gradient(self, g: Any, where: str) -> dict[str, Any]:
+        wrt = self.spec.wrt
+        by_name = {wrt[0]: g} if len(wrt) == 1 and wrt[0] in self.nested else None
+        if by_name is None:
+            by_name = _gradient_dict(g, wrt, where)
+        flat: dict[str, Any] = {}
+        for n, value in by_name.items():
+            if n not in self.nested:
+                flat[n] = value
+                continue
+            keys = self.nested[n]
+            if not isinstance(value, Mapping) or set(value) != set(keys):
+                got = sorted(value) if isinstance(value, Mapping) else type(value).__name__
+                raise InvalidArgumentError(
+                    f"{where} returned {got} as the gradient for {n}, but {n} is a dict with "
+                    f"the keys {sorted(keys)}: return a dict with the same keys"
+                )
+            flat.update({f"{n}.{k}": value[k] for k in keys})
+        return flat
 
     def _call(self, f: Callable[..., Any], x: Mapping[str, Any], args: tuple[Any, ...]) -> Any:
         kwargs = dict(zip(self.spec.args, args, strict=True))
-        kwargs.update(x)
+        kwargs.update(self._unflatten(x))
         pos = [kwargs.pop(n) for n in self.positional]
         return f(*pos, **kwargs)
 
@@ -175,12 +217,12 @@ class _Adapter:
                 f"{self.spec.name} must return (loss, gradient) when gradcheck has no grad=; "
                 f"it returned {type(out).__name__}: return the pair, or pass grad=<function>"
             )
-        return out[0], _gradient_dict(out[1], self.spec.wrt, self.spec.name)
+        return out[0], self._flat_gradient(out[1], self.spec.name)
 
     def grad(self, x: Mapping[str, Any], *args: Any) -> Any:
         assert self.spec.grad is not None
         out = self._call(self.spec.grad, x, args)
-        return _gradient_dict(out, self.spec.wrt, f"grad ({self.spec.grad.__name__})")
+        return self._flat_gradient(out, f"grad ({self.spec.grad.__name__})")
 
 
 def _copy_example(example: Mapping[str, Any]) -> dict[str, Any]:
@@ -193,22 +235,28 @@ def _copy_example(example: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _python_text(v: Any) -> str:
+    """Python source that rebuilds ``v``: ``np.array([[0.5, 1.0]])``, dicts of those, ..."""
+    if isinstance(v, np.ndarray):
+        if v.size == 0:
+            return f"np.empty({v.shape!r}, dtype=np.{v.dtype})"
+        text = f"np.array({v.tolist()!r}"
+        if v.dtype != np.array(v.tolist()).dtype:
+            text += f", dtype=np.{v.dtype}"
+        return text + ")"
+    if isinstance(v, Mapping):
+        return "{" + ", ".join(f"{k!r}: {_python_text(x)}" for k, x in v.items()) + "}"
+    if isinstance(v, tuple):
+        items = [_python_text(x) for x in v]
+        return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
+    if isinstance(v, list):
+        return "[" + ", ".join(_python_text(x) for x in v) + "]"
+    return repr(v)
+
+
 def format_example(example: Mapping[str, Any], indent: str = "    ") -> str:
     """Lines ``W = np.array([[0.5, 1.0]])`` that can be pasted into a unit test."""
-    lines = []
-    for k, v in example.items():
-        if isinstance(v, np.ndarray):
-            text = f"np.array({v.tolist()!r}"
-            default = np.array(v.tolist()).dtype if v.size else np.dtype(np.float64)
-            if v.dtype != default:
-                text += f", dtype=np.{v.dtype}"
-            text += ")"
-            if v.size == 0:
-                text = f"np.empty({v.shape!r}, dtype=np.{v.dtype})"
-        else:
-            text = repr(v)
-        lines.append(f"{indent}{k} = {text}")
-    return "\n".join(lines)
+    return "\n".join(f"{indent}{k} = {_python_text(v)}" for k, v in example.items())
 
 
 @dataclass
@@ -287,7 +335,7 @@ def _check_one(
     state.last_result = None
     state.last_descent = None
     state.reason = "wrong gradient"
-    x = {n: example[n] for n in spec.wrt}
+    x = adapter.flatten({n: example[n] for n in spec.wrt})
     args = tuple(example[n] for n in spec.args)
     grad: Any = True if spec.grad is None else adapter.grad
     extra: dict[str, Any] = {} if opts.mode is None else {"mode": opts.mode}

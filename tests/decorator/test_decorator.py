@@ -402,3 +402,25 @@ def test_descent_without_check_descent_is_a_clear_error(monkeypatch: pytest.Monk
     monkeypatch.setitem(__import__("sys").modules, "gradtest._descent", None)
     with pytest.raises(gradtest.InvalidArgumentError, match="descent=True needs"):
         quadratic()
+
+
+def test_a_dict_of_parameter_arrays_is_checked_entry_by_entry() -> None:
+    """``wrt="params"`` with a ``st.fixed_dictionaries`` strategy, as ``check_grad`` allows."""
+    params = st.fixed_dictionaries({"W1": gs.weights((2, 3)), "b1": gs.weights(3)})
+
+    def layer(params: Any, X: Any, factor: float) -> Any:
+        h = X @ params["W1"] + params["b1"]
+        return float(np.sum(h**2)), {"W1": X.T @ (2 * h), "b1": factor * h.sum(axis=0)}
+
+    good = gradtest.gradcheck(wrt="params", params=params, X=gs.data((4, 2)), factor=2.0)(layer)
+    bad = gradtest.gradcheck(wrt="params", params=params, X=gs.data((4, 2)), factor=1.0)(layer)
+    assert gradtest.run_gradcheck(good, max_examples=10, seed=0).verdict == "pass"
+    outcome = gradtest.run_gradcheck(bad, max_examples=10, seed=0)
+    assert outcome.verdict == "fail"
+    assert outcome.result is not None and outcome.result.worst is not None
+    assert outcome.result.worst.label.startswith("params.b1[")
+    namespace: dict[str, Any] = {"np": np}
+    assert outcome.example_text is not None
+    exec(outcome.example_text, namespace)  # the printed input is Python that rebuilds it
+    assert set(namespace["params"]) == {"W1", "b1"}
+    assert namespace["params"]["W1"].shape == (2, 3)

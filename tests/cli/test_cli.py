@@ -10,8 +10,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-pytest.importorskip("gradtest")
 from gradtest_cli import Progress, main
 
 GOOD = """

@@ -11,8 +11,6 @@ import pytest
 
 from .conftest import LOSSES, plugin_args
 
-pytest.importorskip("gradtest")
-
 
 @pytest.fixture
 def run(pytester: pytest.Pytester):  # type: ignore[no-untyped-def]

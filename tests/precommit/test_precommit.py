@@ -174,3 +174,57 @@ def test_a_bug_in_a_module_imported_by_the_checks_is_refused(
     assert "FAIL test_loss wrt w" in shown
     log = _run(tmp_path, env, "git", "log", "--format=%s").stdout.split("\n")
     assert log[0] == "notes"
+
+
+def _readme_precommit_config() -> str:
+    """The ``.pre-commit-config.yaml`` block of the README, as printed there."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = text.split("```yaml\n# .pre-commit-config.yaml\n", 1)[1].split("```", 1)[0]
+    return block
+
+
+@pytest.mark.slow
+def test_the_readme_configuration_works_as_written(
+    tmp_path: Path, hook_repo: tuple[Path, str, dict[str, str]]
+) -> None:
+    repo, rev, env = hook_repo
+    config = _readme_precommit_config()
+    assert "/path/to/gradtest" in config and "0123456789abcdef0123456789abcdef01234567" in config
+    config = config.replace("/path/to/gradtest", str(repo)).replace(
+        "0123456789abcdef0123456789abcdef01234567", rev
+    )
+    (tmp_path / ".pre-commit-config.yaml").write_text(config)
+    (tmp_path / "bad_loss.py").write_text(BAD)
+    for cmd in (["git", "init", "-q"], ["pre-commit", "install"], ["git", "add", "."]):
+        assert _run(tmp_path, env, *cmd).returncode == 0
+    refused = _run(tmp_path, env, "git", "commit", "-m", "a buggy loss")
+    shown = refused.stdout + refused.stderr
+    assert refused.returncode != 0, shown
+    assert "bad_loss.py (changed)" in shown and "FAIL test_cube wrt w" in shown
+
+
+@pytest.mark.slow
+def test_an_inconclusive_check_refuses_the_commit_unless_accepted(
+    tmp_path: Path, hook_repo: tuple[Path, str, dict[str, str]]
+) -> None:
+    repo, rev, env = hook_repo
+    (tmp_path / ".pre-commit-config.yaml").write_text(
+        f"repos:\n  - repo: {repo}\n    rev: {rev}\n    hooks:\n      - id: gradtest\n"
+    )
+    (tmp_path / "kink_loss.py").write_text(
+        "import numpy as np\nimport gradtest\n\n\n"
+        "@gradtest.gradcheck(wrt='w', w=np.zeros(3))\n"
+        "def test_abs(w):\n    return float(np.sum(np.abs(w))), np.sign(w)\n"
+    )
+    for cmd in (["git", "init", "-q"], ["pre-commit", "install"], ["git", "add", "."]):
+        assert _run(tmp_path, env, *cmd).returncode == 0
+    refused = _run(tmp_path, env, "git", "commit", "-m", "a kinked check")
+    shown = refused.stdout + refused.stderr
+    assert refused.returncode != 0, shown
+    assert "gradtest: 1 inconclusive in " in shown
+    assert "3 entries at a kink" in shown  # the core's reason reaches the hook's output
+    (tmp_path / "pyproject.toml").write_text("[tool.gradtest]\naccept_inconclusive = true\n")
+    _run(tmp_path, env, "git", "add", ".")
+    accepted = _run(tmp_path, env, "git", "commit", "-m", "accepted")
+    assert accepted.returncode == 0, accepted.stdout + accepted.stderr
+    assert "inconclusive (ok)" in accepted.stdout + accepted.stderr

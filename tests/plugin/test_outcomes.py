@@ -187,3 +187,19 @@ def test_no_checks_collected_is_said(pytester: pytest.Pytester, run) -> None:
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["*= gradtest: no gradient checks collected =*"])
     assert "no gradient checks collected" not in run().stdout.str()
+
+
+def test_an_inconclusive_fixture_check_fails_too(pytester: pytest.Pytester, run) -> None:
+    pytester.makepyfile(
+        test_fixture_kink="""
+        import numpy as np
+
+        def test_abs(gradcheck):
+            gradcheck(lambda w: float(np.sum(np.abs(w))), np.sign, np.zeros(3))
+        """
+    )
+    result = run("--gradcheck-report=r.json")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*An inconclusive check verified nothing, so it fails*"])
+    accepted = run("--gradcheck-accept-inconclusive", "-W", "default")
+    accepted.assert_outcomes(passed=1, warnings=1)

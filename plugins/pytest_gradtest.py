@@ -371,9 +371,16 @@ class GradcheckModule(pytest.Collector):
     def repr_failure(  # type: ignore[override]
         self, excinfo: pytest.ExceptionInfo[BaseException]
     ) -> str:
+        hint = ""
+        if isinstance(excinfo.value, ModuleNotFoundError):
+            hint = (
+                "\nIs the directory that holds it on sys.path? For a module of the project, "
+                'set pythonpath = ["."] (or ["src"]) in [tool.pytest.ini_options].'
+            )
         return (
-            f"gradtest cannot import {self.module_name!r}, listed in --gradcheck-modules or "
-            f"the ini option gradcheck_modules:\n{_short_repr(excinfo)}"
+            f"gradtest cannot import {self.module_name!r}, listed in --gradcheck-modules, "
+            f"the ini option gradcheck_modules or [tool.gradtest] modules:\n"
+            f"{_short_repr(excinfo)}{hint}"
         )
 
 

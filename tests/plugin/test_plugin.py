@@ -279,14 +279,36 @@ def test_modules_option_checks_library_modules(pytester: pytest.Pytester, run) -
     run("--gradcheck", "-k", "cube").assert_outcomes(failed=1, deselected=2)
 
 
+def test_modules_from_tool_gradtest_with_pythonpath_as_the_readme_says(
+    pytester: pytest.Pytester, run
+) -> None:
+    pkg = pytester.mkpydir("mylib")
+    (pkg / "losses.py").write_text(LOSSES)
+    pytester.makepyprojecttoml(
+        """
+        [tool.pytest.ini_options]
+        pythonpath = ["."]
+
+        [tool.gradtest]
+        modules = ["mylib.losses"]
+        max_examples = 2
+        """
+    )
+    result = run("--gradcheck", "--gradcheck-report=r.json")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["gradtest: gradient checks on (rtol=auto, max_examples=2, *"])
+
+
 def test_modules_option_reports_an_import_error(pytester: pytest.Pytester, run) -> None:
     pytester.makepyfile(test_other="def test_other():\n    pass\n")
     result = run("--gradcheck", "--gradcheck-modules=no_such_losses")
     assert result.ret == pytest.ExitCode.INTERRUPTED
     result.stdout.fnmatch_lines(
         [
-            "gradtest cannot import 'no_such_losses', listed in --gradcheck-modules or the ini*",
+            "gradtest cannot import 'no_such_losses', listed in --gradcheck-modules, the ini*",
             "*ModuleNotFoundError: No module named 'no_such_losses'",
+            "Is the directory that holds it on sys.path? For a module of the project, set "
+            'pythonpath = [[]"."[]] (or [[]"src"[]]) in [[]tool.pytest.ini_options[]].',
             "*1 error during collection*",
         ]
     )

@@ -203,3 +203,12 @@ def test_an_inconclusive_fixture_check_fails_too(pytester: pytest.Pytester, run)
     result.stdout.fnmatch_lines(["*An inconclusive check verified nothing, so it fails*"])
     accepted = run("--gradcheck-accept-inconclusive", "-W", "default")
     accepted.assert_outcomes(passed=1, warnings=1)
+
+
+def test_a_bad_tool_gradtest_value_is_a_usage_error(pytester: pytest.Pytester, run) -> None:
+    pytester.makepyprojecttoml('[tool.gradtest]\nmode = "fulll"\n')
+    result = run("--gradcheck")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        ["*pyproject.toml: [[]tool.gradtest[]] mode = 'fulll': expected one of auto, full, *"]
+    )

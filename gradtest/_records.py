@@ -115,6 +115,8 @@ def record_from_outcome(
     """The record of a :func:`gradtest.run_gradcheck` outcome."""
     record = _base(check_id, outcome.name, source)
     lines = outcome.report.splitlines()
+    if outcome.verdict == "fail" and outcome.result is not None:
+        lines = str(outcome.result).splitlines()  # the verdict line of the failing input
     record.update(
         verdict=outcome.verdict,
         accepted=bool(getattr(outcome, "accepted", False)),

@@ -516,6 +516,18 @@ def run_gradcheck(
     )
 
 
+def _warn_once(spec: GradcheckSpec, state: _RunState) -> None:
+    """The core's warnings of the run, each once, pointing at the decorated function."""
+    code = getattr(spec.func, "__code__", None)
+    for message, category in state.warned.items():
+        if code is None:
+            warnings.warn(message, category, stacklevel=4)
+        else:
+            warnings.warn_explicit(
+                message, category, filename=code.co_filename, lineno=code.co_firstlineno
+            )
+
+
 def _silent(text: object) -> None:
     """A hypothesis reporter that prints nothing."""
 
@@ -575,8 +587,7 @@ def _run(
         finally:
             if seed is None:
                 seed = _used_seed(test)
-            for message, category in state.warned.items():
-                warnings.warn(message, category, stacklevel=3)
+            _warn_once(spec, state)
     except GradientError:
         verdict = "fail"
         assert state.last_result is not None and state.last_example is not None

@@ -148,3 +148,14 @@ def test_bad_configuration_is_a_usage_error(tmp_path: Path, table: str, message:
     out = gradtest_cmd(tmp_path, ".")
     assert out.returncode == 2
     assert message in out.stderr
+
+
+def test_help_has_the_same_settings_and_texts_as_the_plugin(tmp_path: Path) -> None:
+    from gradtest._config import OPTIONS
+
+    out = gradtest_cmd(tmp_path, "--help")
+    text = " ".join(out.stdout.split())
+    for option in OPTIONS:
+        if option.command:
+            assert option.command_option in text
+            assert " ".join(option.help_text().split()) in text

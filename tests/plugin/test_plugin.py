@@ -111,6 +111,13 @@ def test_help_lists_every_option_with_its_metavar(run) -> None:
     for ini in ("gradcheck_rtol", "gradcheck_max_examples", "gradcheck_mode", "gradcheck_seed",
                 "gradcheck_report", "gradcheck_plots", "gradcheck_modules"):  # fmt: skip
         out.fnmatch_lines([f"  {ini} (*"])
+    # generated from the one table of settings, with the same help text as the command's
+    from gradtest._config import OPTIONS
+
+    text = " ".join(out.str().split())
+    for option in OPTIONS:
+        assert option.pytest_option in text and f"  {option.ini} (" in out.str()
+        assert " ".join(option.help_text().split()) in text
 
 
 @pytest.mark.parametrize(

@@ -386,7 +386,8 @@ def test_plots_of_failing_checks(pytester: pytest.Pytester, run) -> None:
 
 def test_loading_the_plugin_does_not_import_gradtest() -> None:
     code = (
-        "import sys, pytest_gradtest; "
+        "import sys, pytest_gradtest, gradtest_cli; gradtest_cli._build_parser(); "
+        "pytest_gradtest._config_module().project_settings(); "
         "print(sorted(m for m in ('gradtest', 'numpy', 'scipy', 'hypothesis') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -1,8 +1,9 @@
 """``@gradcheck``: a property-based gradient test that hypothesis drives.
 
 The decorator turns a loss ``f(W, X, y, reg) -> (loss, dW)`` and a strategy per argument
-into a test function without arguments. Running it builds a hypothesis test whose body
-is one :func:`gradtest.check_grad` call:
+into a test function without arguments, validates every option when decorating, and
+registers it. Running it (:mod:`gradtest._runner`) builds a hypothesis test whose body is
+one :func:`gradtest.check_grad` call:
 
 - a ``"fail"`` verdict raises, so hypothesis shrinks the input towards the smallest
   shapes and simplest values that still fail;
@@ -11,41 +12,30 @@ is one :func:`gradtest.check_grad` call:
 - every judged input reports its relative error to ``hypothesis.target``, so the search
   climbs towards the worst inputs.
 
-:func:`run_gradcheck` runs a decorated function and returns a :class:`GradcheckOutcome`
-instead of raising for a wrong gradient; calling the decorated function runs it and
-raises the outcome's error. :func:`registered_checks` lists every decorated function,
-for the pytest plugin and the command line tool.
+:func:`registered_checks` lists every decorated function, for the pytest plugin and the
+command line tool.
 """
 
 from __future__ import annotations
 
-import copy
-import datetime
 import functools
 import inspect
 import math
 import numbers
 import threading
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import hypothesis
 import numpy as np
 from hypothesis import strategies as st
-from hypothesis.errors import FailedHealthCheck, Unsatisfiable
 
-from gradtest._check import check_grad
-from gradtest._result import GradCheckResult
-from gradtest.errors import (
-    FunctionEvaluationError,
-    GradientError,
-    GradtestError,
-    InvalidArgumentError,
-    NondeterminismError,
-)
+from gradtest.errors import InvalidArgumentError
+
+if TYPE_CHECKING:
+    from gradtest._runner import GradcheckOutcome, InconclusiveGradcheckError, run_gradcheck
 
 __all__ = [
     "GradcheckOutcome",
@@ -57,28 +47,21 @@ __all__ = [
     "run_gradcheck",
 ]
 
-Verdict = Literal["pass", "fail", "inconclusive"]
-
-#: a run where more than this fraction of the inputs was rejected as inconclusive is
-#: itself inconclusive: passing on the few judged inputs would be misleading
-MAX_REJECTED_FRACTION = 0.5
-#: the seed of check_grad's random directions; fixed, so a replayed example gives the
-#: same verdict (hypothesis reports a flaky test otherwise)
-CHECK_SEED = 0
-#: the label of the relative error passed to hypothesis.target
-TARGET_LABEL = "gradtest relative error"
 _METHODS = ("central", "forward", "central4", "richardson", "complex")
+_MODES = ("auto", "full", "directions")
+_RUNNER_NAMES = ("GradcheckOutcome", "InconclusiveGradcheckError", "run_gradcheck")
 
 
-class InconclusiveGradcheckError(GradtestError, Unsatisfiable):
-    """Most inputs were rejected as inconclusive, so a pass would mean little.
+def __getattr__(name: str) -> Any:
+    """The runner's public names, imported on first use (the runner imports this module)."""
+    if name in _RUNNER_NAMES:
+        from gradtest import _runner
 
-    It is also a :class:`hypothesis.errors.Unsatisfiable`, the error hypothesis raises
-    when ``assume`` rejects (nearly) every input.
-    """
+        return getattr(_runner, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-# -- the spec, the outcome, the registry ---------------------------------------------------
+# -- the spec and the registry --------- ---------------------------------------------------
 
 
 @dataclass(frozen=True, eq=False)
@@ -111,40 +94,6 @@ class GradcheckSpec:
     def key(self) -> str:
         """``module:qualname``, the registry key."""
         return f"{self.module}:{self.qualname}"
-
-
-@dataclass(frozen=True)
-class GradcheckOutcome:
-    """The result of :func:`run_gradcheck`.
-
-    ``result`` is the :class:`~gradtest.GradCheckResult` of the falsifying input (when
-    failing) or of the worst judged input (when passing); ``example`` the falsifying
-    input by argument name. ``n_examples`` counts the inputs that were judged (including
-    those hypothesis ran while shrinking), ``n_rejected`` those rejected as
-    inconclusive. ``error`` is the error calling the test raises: a
-    :class:`~gradtest.GradientError` for ``"fail"``, an
-    :class:`InconclusiveGradcheckError` for ``"inconclusive"``, ``None`` for ``"pass"``.
-    ``str(outcome)`` is ``report``.
-    """
-
-    name: str
-    verdict: Verdict
-    result: GradCheckResult | None
-    example: dict[str, Any] | None
-    n_examples: int
-    n_rejected: int
-    seed: int | None
-    elapsed: float
-    error: Exception | None
-    report: str
-
-    @property
-    def passed(self) -> bool:
-        """``True`` when the verdict is ``"pass"``."""
-        return self.verdict == "pass"
-
-    def __str__(self) -> str:
-        return self.report
 
 
 class GradcheckTest(Protocol):
@@ -245,6 +194,17 @@ def _check_seed(value: Any) -> int | None:
 def _check_method(value: Any) -> str:
     if value not in _METHODS:
         raise InvalidArgumentError(f"method={value!r} must be one of {list(_METHODS)}")
+    return str(value)
+
+
+def _check_mode(value: Any) -> str | None:
+    if value is None:
+        return None
+    if value not in _MODES:
+        raise InvalidArgumentError(
+            f"mode={value!r} must be None or one of {list(_MODES)}: 'auto' checks every "
+            "entry up to 2,000 and random directions above"
+        )
     return str(value)
 
 
@@ -431,6 +391,7 @@ def gradcheck(
     rtol = _check_tolerance(rtol, "rtol")
     atol = _check_tolerance(atol, "atol")
     method = _check_method(method)
+    mode = _check_mode(mode)
     if settings is not None and not isinstance(settings, hypothesis.settings):
         raise InvalidArgumentError(
             f"settings={settings!r} must be a hypothesis.settings object, "
@@ -475,8 +436,10 @@ def gradcheck(
 
         def test() -> None:
             __tracebackhide__ = True
+            from gradtest._runner import run_gradcheck
+
             outcome = run_gradcheck(spec)
-            if outcome.error is not None:
+            if outcome.error is not None and not outcome.accepted:
                 raise outcome.error
 
         functools.update_wrapper(test, func)
@@ -488,455 +451,3 @@ def gradcheck(
         return test  # type: ignore[return-value]
 
     return decorate
-
-
-# -- running -------------------------------------------------------------------------------
-
-
-def _spec_of(target: Any) -> GradcheckSpec:
-    if isinstance(target, GradcheckSpec):
-        return target
-    spec = getattr(target, "__gradtest__", None)
-    if isinstance(spec, GradcheckSpec):
-        return spec
-    raise InvalidArgumentError(
-        f"target={target!r} must be a function decorated with @gradtest.gradcheck or its "
-        f"GradcheckSpec (its __gradtest__ attribute), got {type(target).__name__}"
-    )
-
-
-def _gradient_dict(g: Any, wrt: tuple[str, ...], where: str) -> dict[str, Any]:
-    """The user's gradient output as a dict keyed by the ``wrt`` names."""
-    if isinstance(g, Mapping):
-        return dict(g)
-    if len(wrt) == 1:
-        if isinstance(g, (tuple, list)) and len(g) == 1:
-            return {wrt[0]: g[0]}
-        return {wrt[0]: g}
-    if isinstance(g, (tuple, list)) and len(g) == len(wrt):
-        return dict(zip(wrt, g, strict=True))
-    got = (
-        f"a {type(g).__name__} of length {len(g)}"
-        if isinstance(g, (tuple, list))
-        else (f"{type(g).__name__}")
-    )
-    raise InvalidArgumentError(
-        f"{where} returned {got}, but wrt={wrt!r} needs one gradient per name: a tuple of "
-        f"{len(wrt)} arrays in the order of wrt, or a dict keyed by name"
-    )
-
-
-class _Adapter:
-    """Calls the user's loss ``f(W, X, y, reg)`` in the core's form ``fun(x, *args)``.
-
-    ``x`` is a dict ``{name: array}`` of the ``wrt`` arguments (so the report labels
-    entries ``W[3, 7]``) and ``args`` are the other arguments in ``spec.args`` order.
-    """
-
-    def __init__(self, spec: GradcheckSpec) -> None:
-        self.spec = spec
-        sig = spec.signature or inspect.signature(spec.func)
-        self.positional = tuple(n for n, p in sig.parameters.items() if p.kind is p.POSITIONAL_ONLY)
-
-    def _call(self, f: Callable[..., Any], x: Mapping[str, Any], args: tuple[Any, ...]) -> Any:
-        kwargs = dict(zip(self.spec.args, args, strict=True))
-        kwargs.update(x)
-        pos = [kwargs.pop(n) for n in self.positional]
-        return f(*pos, **kwargs)
-
-    def fun(self, x: Mapping[str, Any], *args: Any) -> Any:
-        out = self._call(self.spec.func, x, args)
-        if self.spec.grad is not None:
-            return out
-        if not isinstance(out, (tuple, list)) or len(out) != 2:
-            raise InvalidArgumentError(
-                f"{self.spec.name} must return (loss, gradient) when gradcheck has no grad=; "
-                f"it returned {type(out).__name__}: return the pair, or pass grad=<function>"
-            )
-        return out[0], _gradient_dict(out[1], self.spec.wrt, self.spec.name)
-
-    def grad(self, x: Mapping[str, Any], *args: Any) -> Any:
-        assert self.spec.grad is not None
-        out = self._call(self.spec.grad, x, args)
-        return _gradient_dict(out, self.spec.wrt, f"grad ({self.spec.grad.__name__})")
-
-
-def _copy_example(example: Mapping[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in example.items():
-        try:
-            out[k] = copy.deepcopy(v)
-        except Exception:  # an uncopyable object: keep the reference
-            out[k] = v
-    return out
-
-
-def format_example(example: Mapping[str, Any], indent: str = "    ") -> str:
-    """Lines ``W = np.array([[0.5, 1.0]])`` that can be pasted into a unit test."""
-    lines = []
-    for k, v in example.items():
-        if isinstance(v, np.ndarray):
-            text = f"np.array({v.tolist()!r}"
-            default = np.array(v.tolist()).dtype if v.size else np.dtype(np.float64)
-            if v.dtype != default:
-                text += f", dtype=np.{v.dtype}"
-            text += ")"
-            if v.size == 0:
-                text = f"np.empty({v.shape!r}, dtype=np.{v.dtype})"
-        else:
-            text = repr(v)
-        lines.append(f"{indent}{k} = {text}")
-    return "\n".join(lines)
-
-
-@dataclass
-class _RunState:
-    n_examples: int = 0
-    n_rejected: int = 0
-    n_kinks: int = 0
-    kink_labels: list[str] = field(default_factory=list)
-    last_example: dict[str, Any] | None = None
-    last_result: GradCheckResult | None = None
-    last_descent: Any = None
-    worst: tuple[GradCheckResult, dict[str, Any]] | None = None
-    #: why the last input failed: "wrong gradient", "kink at W[0, 1] (strict_kinks=True)"
-    reason: str = "wrong gradient"
-
-
-@dataclass(frozen=True)
-class _Options:
-    rtol: float | None
-    atol: float | None
-    method: str
-    mode: Any
-    check_descent: Callable[..., Any] | None
-
-
-def _load_check_descent() -> Callable[..., Any]:
-    try:
-        from gradtest._descent import check_descent
-    except ImportError as err:
-        raise InvalidArgumentError(
-            "descent=True needs gradtest.check_descent, which this installation of gradtest "
-            f"does not provide ({err}); drop descent=True or upgrade gradtest"
-        ) from err
-    return check_descent
-
-
-def _check_one(
-    spec: GradcheckSpec,
-    opts: _Options,
-    state: _RunState,
-    adapter: _Adapter,
-    example: dict[str, Any],
-) -> None:
-    """The body of the hypothesis test: one gradient check of one input."""
-    state.last_example = _copy_example(example)
-    state.last_result = None
-    state.last_descent = None
-    state.reason = "wrong gradient"
-    x = {n: example[n] for n in spec.wrt}
-    args = tuple(example[n] for n in spec.args)
-    grad: Any = True if spec.grad is None else adapter.grad
-    extra: dict[str, Any] = {} if opts.mode is None else {"mode": opts.mode}
-    result = check_grad(
-        adapter.fun,
-        grad,
-        x,
-        args=args,
-        rtol=opts.rtol,
-        atol=opts.atol,
-        method=opts.method,  # type: ignore[arg-type]
-        seed=CHECK_SEED,
-        name=spec.name,
-        compare_scipy=False,
-        **extra,
-    )
-    state.last_result = result
-    if result.verdict == "inconclusive":
-        kinks = result.diagnosis.kinks
-        if spec.strict_kinks and kinks:
-            state.reason = f"kink at {', '.join(kinks[:3])} (strict_kinks=True)"
-            raise GradientError(f"{state.reason}\n{result}", result)
-        state.n_rejected += 1
-        if kinks:
-            state.n_kinks += 1
-            for label in kinks:
-                if label not in state.kink_labels and len(state.kink_labels) < 5:
-                    state.kink_labels.append(label)
-        hypothesis.event("gradtest: rejected (kink)" if kinks else "gradtest: rejected (noisy)")
-        hypothesis.assume(False)
-    state.n_examples += 1
-    if math.isfinite(result.max_rel_error):
-        hypothesis.target(result.max_rel_error, label=TARGET_LABEL)
-    if result.verdict == "fail":
-        raise GradientError(str(result), result)
-    if state.worst is None or result.max_rel_error > state.worst[0].max_rel_error:
-        state.worst = (result, state.last_example)
-    if opts.check_descent is not None:
-        descent = opts.check_descent(adapter.fun, grad, x, args=args, seed=CHECK_SEED)
-        state.last_descent = descent
-        if descent.verdict == "fail":
-            state.reason = "descent check failed"
-            raise GradientError(f"{state.reason}\n{descent}", result)
-
-
-def _used_seed(test: Callable[[], None]) -> int | None:
-    """The seed hypothesis used: ``--hypothesis-seed``'s, or the one it generated.
-
-    Hypothesis has no public getter; both are read where hypothesis keeps them (the
-    same places its own "add @seed(...) to reproduce" hint reads).
-    """
-    from hypothesis import core
-
-    forced = getattr(core, "global_force_seed", None)
-    if isinstance(forced, int):
-        return forced
-    generated = getattr(test, "_hypothesis_internal_use_generated_seed", None)
-    return generated if isinstance(generated, int) else None
-
-
-def _hypothesis_test(
-    spec: GradcheckSpec,
-    opts: _Options,
-    state: _RunState,
-    settings: hypothesis.settings,
-    seed: int | None,
-) -> Callable[[], None]:
-    adapter = _Adapter(spec)
-    names = list(spec.wrt) + list(spec.args)
-
-    def inner(**example: Any) -> None:
-        _check_one(spec, opts, state, adapter, example)
-
-    inner.__name__ = spec.name
-    inner.__qualname__ = spec.qualname
-    inner.__module__ = spec.module
-    inner.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-        [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY) for n in names]
-    )
-    # hypothesis keys its example database by the test function's source, which is this
-    # module's for every decorated loss; add the loss's identity, as hypothesis's own
-    # pytest plugin does for parametrized tests
-    inner._hypothesis_internal_add_digest = spec.key.encode()  # type: ignore[attr-defined]
-    strategies = {n: _as_strategy(n, spec.strategies[n]) for n in names}
-    test = hypothesis.given(**strategies)(inner)
-    test = settings(test)
-    if seed is not None:
-        test = hypothesis.seed(seed)(test)
-    return test
-
-
-#: hypothesis's own default deadline, meant for one call of a test
-HYPOTHESIS_DEFAULT_DEADLINE = datetime.timedelta(milliseconds=200)
-#: the deadline of one gradient check when the settings keep hypothesis's default
-DEFAULT_DEADLINE = datetime.timedelta(seconds=2)
-
-
-def _settings_for(spec: GradcheckSpec, max_examples: int | None) -> hypothesis.settings:
-    parent = spec.settings if spec.settings is not None else hypothesis.settings()
-    n = max_examples if max_examples is not None else spec.max_examples
-    deadline = parent.deadline
-    if deadline == HYPOTHESIS_DEFAULT_DEADLINE:
-        # one example is a whole gradient check (tens of evaluations), not one call
-        deadline = DEFAULT_DEADLINE
-    return hypothesis.settings(
-        parent,
-        deadline=deadline,
-        max_examples=n if n is not None else parent.max_examples,
-        report_multiple_bugs=False,
-        # the explain phase re-runs the (shrunk) failing input many times to annotate
-        # hypothesis's own printout, which gradtest's report replaces: skip it
-        phases=[p for p in parent.phases if p is not hypothesis.Phase.explain],
-    )
-
-
-def run_gradcheck(
-    target: Any,
-    *,
-    rtol: float | None = None,
-    atol: float | None = None,
-    max_examples: int | None = None,
-    mode: Any = None,
-    seed: int | None = None,
-    method: str | None = None,
-) -> GradcheckOutcome:
-    """Run a :func:`gradcheck` test and return its outcome; never raise for a wrong gradient.
-
-    Parameters
-    ----------
-    target : decorated function or GradcheckSpec
-        What :func:`gradcheck` returned, or its ``__gradtest__``.
-    rtol, atol, max_examples, mode, method : optional
-        Override the decorator's values when given.
-    seed : int, optional
-        Seed the run with ``hypothesis.seed(seed)`` (which, as in hypothesis, also skips
-        the example database). By default hypothesis seeds it: from
-        ``pytest --hypothesis-seed`` if given, else at random (none under
-        ``derandomize=True``). The seed used is recorded in the outcome; passing it
-        again reproduces the generated inputs.
-
-    Returns
-    -------
-    GradcheckOutcome
-
-    Raises
-    ------
-    FunctionEvaluationError
-        The loss (or gradient) raised; the message shows the (shrunk) input.
-    InvalidArgumentError
-        A bad override, or the loss returned something the core cannot check (the
-        message shows the input).
-    hypothesis.errors.HypothesisException
-        Hypothesis's own errors other than rejection (``DeadlineExceeded`` for a slow
-        loss, a failed health check, a flaky test) propagate as hypothesis raises them.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> import gradtest
-    >>> import gradtest.strategies as gs
-    >>> @gradtest.gradcheck(wrt="w", w=gs.weights(3))
-    ... def test_sine(w):
-    ...     return float(np.sum(np.sin(w))), np.cos(w)
-    >>> outcome = gradtest.run_gradcheck(test_sine, max_examples=10, seed=1)
-    >>> outcome.verdict, outcome.n_examples, outcome.seed
-    ('pass', 10, 1)
-    """
-    __tracebackhide__ = True
-    spec = _spec_of(target)
-    seed = _check_seed(seed)
-    opts = _Options(
-        rtol=_check_tolerance(rtol, "rtol") if rtol is not None else spec.rtol,
-        atol=_check_tolerance(atol, "atol") if atol is not None else spec.atol,
-        method=_check_method(method) if method is not None else spec.method,
-        mode=mode if mode is not None else spec.mode,
-        check_descent=_load_check_descent() if spec.descent else None,
-    )
-    settings = _settings_for(spec, _check_max_examples(max_examples))
-    state = _RunState()
-    # an explicit seed is applied with hypothesis.seed, which (as in hypothesis) also
-    # turns the example database off; otherwise hypothesis seeds the run itself
-    test = _hypothesis_test(spec, opts, state, settings, seed)
-    start = time.perf_counter()
-    error: Exception | None = None
-    verdict: Verdict = "pass"
-    try:
-        try:
-            test()
-        finally:
-            if seed is None:
-                seed = _used_seed(test)
-    except GradientError:
-        verdict = "fail"
-        assert state.last_result is not None and state.last_example is not None
-        error = GradientError(_failure_message(spec, state, seed, settings), state.last_result)
-    except (FunctionEvaluationError, InvalidArgumentError, NondeterminismError) as err:
-        _reraise_with_example(err, spec, state)
-    except (Unsatisfiable, FailedHealthCheck) as err:
-        if state.n_rejected == 0:
-            raise
-        verdict = "inconclusive"
-        error = InconclusiveGradcheckError(_inconclusive_message(spec, state))
-        error.__cause__ = err
-    elapsed = time.perf_counter() - start
-    if verdict == "pass" and (
-        state.n_examples == 0
-        or state.n_rejected > MAX_REJECTED_FRACTION * (state.n_examples + state.n_rejected)
-    ):
-        verdict = "inconclusive"
-        error = InconclusiveGradcheckError(_inconclusive_message(spec, state))
-    if verdict == "fail":
-        result, example = state.last_result, state.last_example
-        assert error is not None
-        report = str(error)
-    else:
-        result, example = state.worst if state.worst is not None else (None, None)
-        example = None
-        report = str(error) if error is not None else _pass_message(spec, state, seed)
-    return GradcheckOutcome(
-        name=spec.name,
-        verdict=verdict,
-        result=result,
-        example=example,
-        n_examples=state.n_examples,
-        n_rejected=state.n_rejected,
-        seed=seed,
-        elapsed=elapsed,
-        error=error,
-        report=report,
-    )
-
-
-def _counts(state: _RunState) -> str:
-    text = f"{state.n_examples} input{'s' if state.n_examples != 1 else ''} judged"
-    if state.n_rejected:
-        text += (
-            f", {state.n_rejected} rejected as inconclusive ({state.n_kinks} at a kink, "
-            f"{state.n_rejected - state.n_kinks} with an unreliable numeric derivative)"
-        )
-    return text
-
-
-def _reproduce(spec: GradcheckSpec, seed: int | None) -> str:
-    if seed is None:
-        return "the run is derandomized: running it again reproduces it"
-    return (
-        f"reproduce with pytest --hypothesis-seed={seed}, or "
-        f"gradtest.run_gradcheck({spec.name}, seed={seed})"
-    )
-
-
-def _failure_message(
-    spec: GradcheckSpec, state: _RunState, seed: int | None, settings: hypothesis.settings
-) -> str:
-    assert state.last_example is not None and state.last_result is not None
-    parts = [
-        f"gradcheck {spec.name}: {state.reason} wrt {', '.join(spec.wrt)} for this input "
-        f"(shrunk by hypothesis; {_counts(state)}):",
-        "",
-        format_example(state.last_example),
-        "",
-        str(state.last_result),
-    ]
-    if state.last_descent is not None:
-        parts += ["", str(state.last_descent)]
-    parts += ["", _reproduce(spec, seed)]
-    return "\n".join(parts)
-
-
-def _inconclusive_message(spec: GradcheckSpec, state: _RunState) -> str:
-    total = state.n_examples + state.n_rejected
-    share = f"{state.n_rejected} of {total}" if total else "every one"
-    kinks = f" (kinks at {', '.join(state.kink_labels)}, ...)" if state.kink_labels else ""
-    return (
-        f"gradcheck {spec.name}: INCONCLUSIVE: {share} inputs were rejected because the "
-        f"gradient check could not judge them{kinks}; only {state.n_examples} were judged, "
-        "too few for a pass to mean much.\n"
-        "Fixes: keep the inputs away from the kinks of the loss (strategies with "
-        "kink_margin=..., or data that avoids ties), check a smooth variant of the loss, "
-        "or pass strict_kinks=True to fail on kinks."
-    )
-
-
-def _pass_message(spec: GradcheckSpec, state: _RunState, seed: int | None) -> str:
-    head = f"PASS gradcheck {spec.name} wrt {', '.join(spec.wrt)}: {_counts(state)}"
-    if state.worst is None:
-        return head
-    result, example = state.worst
-    return "\n".join(
-        [
-            head + f"; the worst input (max relative error {result.max_rel_error:.1e}):",
-            format_example(example),
-            f"seed: {seed}",
-        ]
-    )
-
-
-def _reraise_with_example(err: GradtestError, spec: GradcheckSpec, state: _RunState) -> None:
-    __tracebackhide__ = True
-    example = format_example(state.last_example or {})
-    new = type(err)(
-        f"gradcheck {spec.name}: {err}\nfor this input (shrunk by hypothesis):\n{example}"
-    )
-    raise new from (err.__cause__ or err)

@@ -170,31 +170,81 @@ def plot_step_sweep(result: GradCheckResult, path: str | os.PathLike[str]) -> Pa
             "nothing to plot"
         )
     target = _target(path)
+    fig = _step_sweep_figure(result)
+    fig.savefig(target, format="png", dpi=100)
+    return target
+
+
+#: the span of the relative-error axis of a step sweep, so that every plot reads alike: a
+#: flat line high up is a wrong gradient, a V reaching down is a correct one
+SWEEP_ERROR_SPAN = (1e-17, 1e1)
+#: the span of the step axis
+SWEEP_STEP_SPAN = (1e-14, 1.0)
+
+
+def _step_sweep_figure(result: GradCheckResult) -> Figure:
     fig = _figure("plot_step_sweep")
     ax = fig.add_subplot()
-    for s in sweeps:
+    entries = {e.label: e for e in result.entries}
+    eps = float(np.finfo(np.float64).eps)
+    noise = result.diagnosis.noise_floor
+    verdicts: list[str] = []
+    low, high = SWEEP_ERROR_SPAN
+    xlow, xhigh = SWEEP_STEP_SPAN
+    for s in result.diagnosis.sweeps:
         if not s.steps:
             continue
+        steps = np.asarray(s.steps, dtype=np.float64)
         errors = np.maximum(np.asarray(s.rel_errors, dtype=np.float64), _ERROR_FLOOR)
         (line,) = ax.loglog(
-            s.steps, errors, marker="o", label=f"{s.label} (analytic {s.analytic:.4g})"
+            steps, errors, marker="o", label=f"{s.label} (analytic {s.analytic:.4g})"
         )
+        color = line.get_color()
         if math.isfinite(s.best_step):
             ax.plot(
                 [s.best_step],
                 [max(s.error_floor, _ERROR_FLOOR)],
                 marker="*",
                 markersize=14,
-                color=line.get_color(),
+                color=color,
                 linestyle="none",
             )
+        entry = entries.get(s.label)
+        scale = max(abs(s.analytic), abs(entry.numeric) if entry else 0.0, 1e-300)
+        rel_tol = entry.tolerance / scale if entry is not None else math.nan
+        if math.isfinite(rel_tol) and rel_tol > 0:
+            ax.axhspan(_ERROR_FLOOR, rel_tol, color=color, alpha=0.08)
+            ax.axhline(rel_tol, color=color, linestyle=":", linewidth=1)
+        # the error model of a correct gradient: round-off sigma / h and truncation h**2,
+        # balanced at the step gradtest chose for the entry
+        h0 = entry.step if entry is not None and entry.step > 0 else float(eps ** (1 / 3))
+        r0 = max(noise if math.isfinite(noise) else 0.0, eps * scale * h0) / (h0 * scale)
+        grid = np.logspace(math.log10(xlow), math.log10(xhigh), 200)
+        model = r0 * (h0 / grid) + r0 * (grid / h0) ** 2
+        ax.loglog(grid, np.clip(model, _ERROR_FLOOR, None), color=color, linestyle="--",
+                  linewidth=1, alpha=0.7)  # fmt: skip
+        if math.isfinite(rel_tol):
+            verdicts.append("wrong" if float(np.min(errors)) > 10 * rel_tol else "step")
+        low, high = min(low, float(errors.min())), max(high, float(errors.max()) * 10)
+        xlow, xhigh = min(xlow, float(steps.min())), max(xhigh, float(steps.max()))
+    ax.set_ylim(low, high)
+    ax.set_xlim(xlow, xhigh)
+    ax.plot([], [], color="gray", linestyle="--", label="expected for a correct gradient")
+    ax.fill_between([], [], color="gray", alpha=0.15, label="within the tolerance (below ⋯)")
+    if verdicts:
+        text = (
+            "flat above the tolerance at every h: the gradient is wrong, not the step"
+            if all(v == "wrong" for v in verdicts)
+            else "the error reaches the tolerance near the best h: the gradient agrees; "
+            "the error elsewhere is the step's"
+        )
+        ax.text(0.02, 0.97, text, transform=ax.transAxes, va="top", fontsize="small")
     ax.set_xlabel("step h")
     ax.set_ylabel("relative error |a − n| / max(|a|, |n|)")
     ax.set_title(f"{result.verdict.upper()} {result.name}: central differences against h")
     ax.grid(True, which="major", alpha=0.3)
-    ax.legend(title="entry (★ best h)", fontsize="small")
-    fig.savefig(target, format="png", dpi=100)
-    return target
+    ax.legend(title="entry (★ best h)", fontsize="small", loc="lower right")
+    return fig
 
 
 def plot_descent(result: DescentResult, path: str | os.PathLike[str]) -> Path:

@@ -24,32 +24,24 @@ Examples
 from __future__ import annotations
 
 import argparse
-import datetime as _dt
+import ast
 import importlib
 import importlib.util
 import json
-import math
 import os
 import pkgutil
 import re
+import shlex
 import sys
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from gradtest import GradCheckResult
+from types import ModuleType
+from typing import IO, Any
 
 __all__ = ["main"]
 
-#: version of the JSON report written by ``--json``, ``--report`` and ``--gradcheck-report``
-REPORT_SCHEMA = 1
-#: the values of ``--mode`` / ``--gradcheck-mode``
-MODES = ("auto", "full", "directions")
-#: verdicts in the order the summary table lists them
-VERDICT_ORDER = ("fail", "error", "inconclusive", "pass")
 #: directories never searched for checks
 SKIPPED_DIRS = frozenset(
     {"__pycache__", "build", "dist", "node_modules", "site-packages", "venv", "env"}
@@ -62,49 +54,42 @@ class UsageError(Exception):
     """A bad argument, or a file or module that cannot be imported (exit code 2)."""
 
 
-# --------------------------------------------------------------------------------------
-# option values (shared with the pytest plugin, which names the option in its error)
-# --------------------------------------------------------------------------------------
+def light_import(name: str) -> ModuleType:
+    """``gradtest.<name>`` for a module of gradtest that imports only the standard library.
 
-
-def positive_float(text: str) -> float:
-    """Parse a positive finite number, or raise ``ValueError`` showing the value."""
+    Loaded from its file without running ``gradtest/__init__.py`` (which imports numpy,
+    scipy and hypothesis), so ``gradtest --help`` and pytest's start stay instant. It is
+    registered under its real name: a later ``import gradtest`` uses the same module.
+    """
+    full = f"gradtest.{name}"
+    if full in sys.modules:
+        return sys.modules[full]
+    if "gradtest" in sys.modules:
+        return importlib.import_module(full)
+    package = importlib.util.find_spec("gradtest")
+    locations = None if package is None else package.submodule_search_locations
+    if not locations:
+        raise ImportError("gradtest is not installed")
+    spec = importlib.util.spec_from_file_location(full, Path(locations[0]) / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[full] = module
     try:
-        value = float(text)
-    except ValueError:
-        raise ValueError(f"expected a positive number, got {text!r}") from None
-    if not (math.isfinite(value) and value > 0):
-        raise ValueError(f"expected a positive finite number, got {text!r}")
-    return value
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[full]
+        raise
+    return module
 
 
-def positive_int(text: str) -> int:
-    """Parse a positive integer, or raise ``ValueError`` showing the value."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise ValueError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise ValueError(f"expected a positive integer, got {text!r}")
-    return value
+def _config() -> ModuleType:
+    """``gradtest._config``: the one table of settings (standard library only)."""
+    return light_import("_config")
 
 
-def seed_int(text: str) -> int:
-    """Parse a non-negative integer seed, or raise ``ValueError`` showing the value."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise ValueError(f"expected a non-negative integer, got {text!r}") from None
-    if value < 0:
-        raise ValueError(f"expected a non-negative integer, got {text!r}")
-    return value
-
-
-def mode_choice(text: str) -> str:
-    """Parse a mode, or raise ``ValueError`` listing the choices."""
-    if text not in MODES:
-        raise ValueError(f"expected one of {', '.join(MODES)}, got {text!r}")
-    return text
+def _records() -> ModuleType:
+    """``gradtest._records``: records, the summary table and the JSON report."""
+    return light_import("_records")
 
 
 def _argparse_type(parse: Any) -> Any:
@@ -118,167 +103,6 @@ def _argparse_type(parse: Any) -> Any:
     return convert
 
 
-# --------------------------------------------------------------------------------------
-# records: one JSON-ready dict per check, the unit of the report and the summary table
-# --------------------------------------------------------------------------------------
-
-
-def _finite(value: Any) -> Any:
-    """``value`` with every non-finite float replaced by ``None`` (strict JSON)."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {str(k): _finite(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_finite(v) for v in value]
-    return value
-
-
-def result_fields(result: GradCheckResult | None) -> dict[str, Any]:
-    """The report fields taken from a core result (all ``None`` without one)."""
-    if result is None:
-        return {
-            "max_rel_error": None,
-            "worst": None,
-            "n_evals": None,
-            "method": None,
-            "diagnosis": None,
-        }
-    data = result.to_dict()
-    return {
-        "max_rel_error": result.max_rel_error,
-        "worst": data["worst"],
-        "n_evals": result.n_evals,
-        "method": result.method,
-        "diagnosis": data["diagnosis"],
-    }
-
-
-def record_from_outcome(outcome: Any, check_id: str, *, source: str) -> dict[str, Any]:
-    """The record of a :func:`gradtest.run_gradcheck` outcome."""
-    record: dict[str, Any] = {
-        "id": check_id,
-        "name": outcome.name,
-        "source": source,
-        "verdict": outcome.verdict,
-        **result_fields(outcome.result),
-        "seed": outcome.seed,
-        "n_examples": outcome.n_examples,
-        "n_rejected": outcome.n_rejected,
-        "elapsed": outcome.elapsed,
-        "error": None if outcome.error is None else str(outcome.error).splitlines()[0],
-        "plot": None,
-    }
-    return _finite(record)  # type: ignore[no-any-return]
-
-
-def record_from_result(
-    result: GradCheckResult, check_id: str, *, source: str, elapsed: float
-) -> dict[str, Any]:
-    """The record of a core :class:`gradtest.GradCheckResult` (the pytest fixture)."""
-    record: dict[str, Any] = {
-        "id": check_id,
-        "name": result.name,
-        "source": source,
-        "verdict": result.verdict,
-        **result_fields(result),
-        "seed": result.seed,
-        "n_examples": 1,
-        "n_rejected": 0,
-        "elapsed": elapsed,
-        "error": None,
-        "plot": None,
-    }
-    return _finite(record)  # type: ignore[no-any-return]
-
-
-def record_from_exception(
-    name: str, check_id: str, err: BaseException, *, source: str, elapsed: float
-) -> dict[str, Any]:
-    """The record of a check that raised instead of reaching a verdict."""
-    return {
-        "id": check_id,
-        "name": name,
-        "source": source,
-        "verdict": "error",
-        **result_fields(None),
-        "seed": None,
-        "n_examples": 0,
-        "n_rejected": 0,
-        "elapsed": elapsed,
-        "error": f"{type(err).__name__}: {err}".splitlines()[0],
-        "plot": None,
-    }
-
-
-def _verdict_rank(record: dict[str, Any]) -> int:
-    verdict = record["verdict"]
-    return VERDICT_ORDER.index(verdict) if verdict in VERDICT_ORDER else 0
-
-
-def count_verdicts(records: Sequence[dict[str, Any]]) -> dict[str, int]:
-    """``{"total": n, "fail": ..., "error": ..., "inconclusive": ..., "pass": ...}``."""
-    counts = {"total": len(records)} | {v: 0 for v in VERDICT_ORDER}
-    for record in records:
-        counts[record["verdict"]] = counts.get(record["verdict"], 0) + 1
-    return counts
-
-
-def report_document(
-    records: Sequence[dict[str, Any]], settings: dict[str, Any], *, tool: str
-) -> dict[str, Any]:
-    """The versioned JSON report: settings, verdict counts and one record per check."""
-    import gradtest
-
-    return {
-        "schema": REPORT_SCHEMA,
-        "tool": tool,
-        "gradtest_version": gradtest.__version__,
-        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "settings": settings,
-        "summary": count_verdicts(records),
-        "checks": sorted(records, key=lambda r: (_verdict_rank(r), r["id"])),
-    }
-
-
-def write_report(path: Path, document: dict[str, Any]) -> None:
-    """Write ``document`` as JSON to ``path`` (atomically: readers never see half a file)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(document, indent=2, allow_nan=False) + "\n", encoding="utf-8")
-    tmp.replace(path)
-
-
-def _fmt_error(value: float | None) -> str:
-    return "-" if value is None else f"{value:.1e}"
-
-
-def summary_table(records: Sequence[dict[str, Any]]) -> list[str]:
-    """The summary table, failures first: check, verdict, max rel. error, evaluations, time."""
-    rows = sorted(records, key=lambda r: (_verdict_rank(r), r["id"]))
-    width = max([len(r["id"]) for r in rows] + [5])
-    lines = [f"{'check':<{width}}  {'verdict':<12}  {'max rel.err':>11}  {'evals':>6}  {'time':>7}"]
-    for r in rows:
-        evals = "-" if r["n_evals"] is None else str(r["n_evals"])
-        lines.append(
-            f"{r['id']:<{width}}  {r['verdict']:<12}  {_fmt_error(r['max_rel_error']):>11}  "
-            f"{evals:>6}  {r['elapsed']:6.2f}s"
-        )
-    return lines
-
-
-def counts_line(records: Sequence[dict[str, Any]]) -> str:
-    """``"1 fail, 2 pass"`` (non-zero verdicts only, failures first)."""
-    counts = count_verdicts(records)
-    parts = [f"{counts[v]} {v}" for v in VERDICT_ORDER if counts[v]]
-    return ", ".join(parts) if parts else "no checks"
-
-
-# --------------------------------------------------------------------------------------
-# plots (optional extra ``gradtest[plot]``)
-# --------------------------------------------------------------------------------------
-
-
 def require_matplotlib(option: str) -> None:
     """Raise :class:`UsageError` naming ``option`` when matplotlib is not installed."""
     if importlib.util.find_spec("matplotlib") is None:
@@ -286,22 +110,6 @@ def require_matplotlib(option: str) -> None:
             f"{option} draws PNG plots with matplotlib, which is not installed: "
             "pip install 'gradtest[plot]'"
         )
-
-
-def plot_path(directory: Path, check_id: str) -> Path:
-    """``directory / "<check id with unsafe characters replaced>.png"``."""
-    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", check_id).strip("_") or "check"
-    return directory / f"{stem}.png"
-
-
-def plot_failure(result: GradCheckResult, directory: Path, check_id: str) -> Path:
-    """Plot the step sweeps of a failing check into ``directory``; return the file."""
-    from gradtest.plot import plot_step_sweep
-
-    directory.mkdir(parents=True, exist_ok=True)
-    path = plot_path(directory, check_id)
-    plot_step_sweep(result, path)
-    return path
 
 
 # --------------------------------------------------------------------------------------
@@ -384,11 +192,12 @@ def find_checks(targets: Sequence[str]) -> Found:
     import gradtest
 
     found = Found()
-    modules: list[Any] = []
+    modules: list[tuple[Any, str | None]] = []
+    name: str | None = None
 
     def load(what: str, importer: Any, arg: Any) -> None:
         try:
-            modules.append(importer(arg))
+            modules.append((importer(arg), name))
         except UsageError as err:
             found.errors.append(str(err))
         except Exception as err:
@@ -396,8 +205,13 @@ def find_checks(targets: Sequence[str]) -> Found:
 
     if "" not in sys.path and str(Path.cwd()) not in sys.path:
         sys.path.insert(0, str(Path.cwd()))
-    for target in targets:
+    for given in targets:
+        target, _, selected = given.partition("::")
+        name = selected or None
         path = Path(target)
+        if name is not None and not path.is_file():
+            found.errors.append(f"{given}: FILE::NAME needs a Python file, got {target!r}")
+            continue
         if path.is_dir():
             for file in _walk(path):
                 if _mentions_gradcheck(file):
@@ -416,14 +230,79 @@ def find_checks(targets: Sequence[str]) -> Found:
 
     specs = gradtest.registered_checks()
     seen: set[str] = set()
-    for module in modules:  # in the order given, each in definition order
+    for module, wanted in modules:  # in the order given, each in definition order
         for spec in specs:
+            if wanted is not None and spec.qualname != wanted:
+                continue
             # the registry outlives reloads: keep only what the module defines now
             obj = getattr(module, spec.qualname, None) if spec.module == module.__name__ else None
             check_id = _display_id(module, spec.qualname)
             if getattr(obj, "__gradtest__", None) is spec and check_id not in seen:
                 seen.add(check_id)
                 found.checks.append((check_id, spec))
+        if wanted is not None and not any(
+            spec.qualname == wanted and spec.module == module.__name__ for _, spec in found.checks
+        ):
+            found.errors.append(f"{_display_id(module, wanted)}: no @gradcheck function {wanted!r}")
+    return found
+
+
+def _module_files(name: str) -> list[Path] | None:
+    """The source files of module or package ``name``, found without importing it."""
+    top, _, rest = name.partition(".")
+    try:
+        spec = importlib.util.find_spec(top)  # a top-level name: nothing is run
+    except (ImportError, ValueError):
+        return None
+    if spec is None:
+        return None
+    if spec.submodule_search_locations:
+        base = Path(next(iter(spec.submodule_search_locations)))
+    elif spec.origin and not rest:
+        return [Path(spec.origin)]
+    else:
+        return None
+    candidate = base.joinpath(*rest.split(".")) if rest else base
+    if candidate.with_suffix(".py").is_file():
+        return [candidate.with_suffix(".py")]
+    if candidate.is_dir():
+        return list(_walk(candidate))
+    return None
+
+
+def list_checks(targets: Sequence[str]) -> Found:
+    """The checks of ``targets``, found by parsing the source: nothing is imported or run."""
+    found = Found()
+    if "" not in sys.path and str(Path.cwd()) not in sys.path:
+        sys.path.insert(0, str(Path.cwd()))  # as find_checks: modules of the current directory
+    for given in targets:
+        target, _, wanted = given.partition("::")
+        path = Path(target)
+        if path.is_dir():
+            files = list(_walk(path))
+        elif path.is_file():
+            if path.suffix != ".py":
+                found.errors.append(f"{target}: not a Python file (expected a .py file)")
+                continue
+            files = [path]
+        elif re.fullmatch(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*", target) and not wanted:
+            module_files = _module_files(target)
+            if module_files is None:
+                found.errors.append(f"{target}: no such file, directory or module")
+                continue
+            files = module_files
+        else:
+            found.errors.append(f"{given}: no such file, directory or module")
+            continue
+        for file in files:
+            try:
+                tree = ast.parse(file.read_text(encoding="utf-8", errors="replace"))
+            except (OSError, SyntaxError, ValueError) as err:
+                found.errors.append(f"cannot parse {file}: {_describe(err)}")
+                continue
+            for qualname in static_checks(tree):
+                if not wanted or qualname == wanted:
+                    found.checks.append((f"{_rel(file.resolve())}::{qualname}", None))
     return found
 
 
@@ -448,6 +327,169 @@ def _load_module_tree(name: str, load: Any, found: Found) -> None:
         origin = None if sub is None else sub.origin
         if origin and (info.ispkg or _mentions_gradcheck(Path(origin))):
             load(info.name, importlib.import_module, info.name)
+
+
+# --------------------------------------------------------------------------------------
+# static import analysis: which checks depend on the changed files (the pre-commit hook)
+# --------------------------------------------------------------------------------------
+
+
+def _module_names(path: Path, root: Path) -> set[str]:
+    """The dotted names ``path`` may be imported by.
+
+    The package name (walking up ``__init__.py`` files, as Python and pytest do), and, for
+    files outside packages or in namespace packages, every suffix of the path relative to
+    ``root`` (``tests/helpers.py`` is ``helpers`` or ``tests.helpers``, depending on
+    ``sys.path``). Too many names only make the hook run a check more; too few would let a
+    wrong gradient through.
+    """
+    names = set()
+    package_name, _ = _module_name_for(path)
+    if package_name:
+        names.add(package_name)
+    try:
+        rel = path.relative_to(root)
+    except ValueError:
+        return names
+    parts = list(rel.with_suffix("").parts)
+    if parts and parts[-1] == "__init__":
+        parts.pop()
+    for i in range(len(parts)):
+        if all(p.isidentifier() for p in parts[i:]):
+            names.add(".".join(parts[i:]))
+    return names
+
+
+def _imported_names(path: Path, tree: ast.Module) -> set[str]:
+    """Every dotted name an ``import`` statement in ``tree`` may load (without running it)."""
+    package_name, _ = _module_name_for(path)
+    package = package_name if path.name == "__init__.py" else package_name.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base_parts = package.split(".") if package else []
+                if node.level > 1:
+                    base_parts = base_parts[: len(base_parts) - (node.level - 1)]
+                base = ".".join([*base_parts, *([node.module] if node.module else [])])
+            else:
+                base = node.module or ""
+            if base:
+                found.add(base)
+            for alias in node.names:
+                if alias.name != "*":
+                    found.add(f"{base}.{alias.name}" if base else alias.name)
+    # importing a.b.c runs a/__init__.py and a/b/__init__.py too
+    return {".".join(n.split(".")[: i + 1]) for n in found for i in range(n.count(".") + 1)}
+
+
+def _is_gradcheck_decorator(node: ast.expr) -> bool:
+    """``@gradcheck``, ``@gradtest.gradcheck``, ``@gt.gradcheck(...)``."""
+    if isinstance(node, ast.Call):
+        node = node.func
+    if isinstance(node, ast.Attribute):
+        return node.attr == "gradcheck"
+    return isinstance(node, ast.Name) and node.id == "gradcheck"
+
+
+def static_checks(tree: ast.Module) -> list[str]:
+    """The qualified names of the ``@gradcheck`` functions of a parsed module, in order.
+
+    Read from the source: nothing is imported or run.
+    """
+    found: list[str] = []
+
+    def visit(body: list[ast.stmt], prefix: str) -> None:
+        for node in body:
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                if any(_is_gradcheck_decorator(d) for d in node.decorator_list):
+                    found.append(prefix + node.name)
+            elif isinstance(node, ast.ClassDef):
+                visit(node.body, f"{prefix}{node.name}.")
+            elif isinstance(node, ast.If | ast.Try):
+                visit(node.body, prefix)
+                visit(node.orelse, prefix)
+
+    visit(tree.body, "")
+    return found
+
+
+@dataclass
+class Affected:
+    """The check files to run for a set of changed files, with the reason for each."""
+
+    #: check file -> why it runs ("changed", "imports losses.py through helpers.py")
+    reasons: dict[Path, str] = field(default_factory=dict)
+    changed: list[Path] = field(default_factory=list)
+    n_check_files: int = 0
+
+
+def affected_checks(changed: Sequence[Path], root: Path) -> Affected:
+    """The files with gradient checks that are, or import, one of the ``changed`` files.
+
+    Every Python file under ``root`` is parsed (never imported or run); a file *depends*
+    on another when one of its ``import`` statements names one of the other's module
+    names, directly or through other files of the repository.
+    """
+    root = root.resolve()
+    changed_set = {p.resolve() for p in changed if p.suffix == ".py" and p.is_file()}
+    files = sorted({*(p.resolve() for p in _walk(root)), *changed_set})
+    by_name: dict[str, set[Path]] = {}
+    for file in files:
+        for name in _module_names(file, root):
+            by_name.setdefault(name, set()).add(file)
+    imports: dict[Path, set[Path]] = {}
+    check_files: list[Path] = []
+    for file in files:
+        try:
+            source = file.read_text(encoding="utf-8", errors="replace")
+            tree = ast.parse(source, filename=str(file))
+        except (OSError, SyntaxError, ValueError):
+            imports[file] = set()
+            continue
+        if static_checks(tree):
+            check_files.append(file)
+        imports[file] = {
+            dep for name in _imported_names(file, tree) for dep in by_name.get(name, ())
+        } - {file}
+    affected = Affected(changed=sorted(changed_set), n_check_files=len(check_files))
+    for file in check_files:
+        why = _import_chain(file, changed_set, imports)
+        if why is not None:
+            affected.reasons[file] = why
+    return affected
+
+
+def _import_chain(start: Path, targets: set[Path], imports: dict[Path, set[Path]]) -> str | None:
+    """Why ``start`` depends on a changed file: "changed", or the shortest import chain."""
+    if start in targets:
+        return "changed"
+    parent: dict[Path, Path] = {start: start}
+    queue = [start]
+    while queue:
+        file = queue.pop(0)
+        for dep in sorted(imports.get(file, ())):
+            if dep in parent:
+                continue
+            parent[dep] = file
+            if dep in targets:
+                chain = [dep]
+                while chain[-1] != start:
+                    chain.append(parent[chain[-1]])
+                via = [_rel(p) for p in reversed(chain[1:-1])]
+                text = f"imports {_rel(dep)}"
+                return text + (f" through {' → '.join(via)}" if via else "")
+            queue.append(dep)
+    return None
+
+
+def _rel(path: Path) -> str:
+    try:
+        return path.relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return str(path)
 
 
 # --------------------------------------------------------------------------------------
@@ -485,49 +527,34 @@ def _build_parser() -> argparse.ArgumentParser:
         prog="gradtest",
         description=(
             "Run the @gradtest.gradcheck gradient checks defined in Python files, "
-            "directories or modules. Exit status: 0 all passed, 1 a check failed, "
-            "2 usage or import error."
+            "directories or modules. Exit status: 0 all passed, 1 a check failed, raised or "
+            "was inconclusive, 2 usage or import error. Settings not given here come from "
+            "[tool.gradtest] in the nearest pyproject.toml."
         ),
+        allow_abbrev=False,
     )
     parser.add_argument(
         "targets",
         nargs="*",
         metavar="PATH_OR_MODULE",
-        help="files, directories or dotted module names (default: the current directory)",
+        help="files, directories, dotted module names, or FILE::NAME for one check "
+        "(default: the current directory)",
     )
-    parser.add_argument(
-        "--rtol",
-        type=_argparse_type(positive_float),
-        metavar="FLOAT",
-        help="fixed relative tolerance (default: per entry, from the error estimate)",
-    )
-    parser.add_argument(
-        "--max-examples",
-        type=_argparse_type(positive_int),
-        metavar="N",
-        help="inputs drawn per check (default: the decorator's setting)",
-    )
-    parser.add_argument(
-        "--mode",
-        type=_argparse_type(mode_choice),
-        metavar="{auto,full,directions}",
-        help="full Jacobian, random directions, or auto by size (default: auto)",
-    )
-    parser.add_argument(
-        "--seed",
-        type=_argparse_type(seed_int),
-        metavar="N",
-        help="seed for the drawn inputs and directions (default: random, printed)",
-    )
-    parser.add_argument(
-        "--report", type=Path, metavar="PATH", help="also write the JSON report to PATH"
-    )
-    parser.add_argument(
-        "--plots",
-        type=Path,
-        metavar="DIR",
-        help="write PNG step-sweep plots of failing checks to DIR (needs gradtest[plot])",
-    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    for option in _config().OPTIONS:
+        if not option.command:
+            continue
+        if option.is_flag:
+            parser.add_argument(
+                option.command_option, action="store_true", default=None, help=option.help_text()
+            )
+        else:
+            parser.add_argument(
+                option.command_option,
+                type=_argparse_type(option.parse),
+                metavar=option.metavar,
+                help=option.help_text(),
+            )
     out = parser.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="print the JSON report instead of text")
     out.add_argument(
@@ -536,12 +563,41 @@ def _build_parser() -> argparse.ArgumentParser:
     out.add_argument(
         "-v", "--verbose", action="store_true", help="print the full report of passing checks too"
     )
-    out.add_argument("--list", action="store_true", help="list the checks found, do not run them")
+    out.add_argument(
+        "--list",
+        action="store_true",
+        help="list the checks found by reading the source; nothing is imported or run",
+    )
+    parser.add_argument(
+        "--changed",
+        action="store_true",
+        help="the paths are changed files (the pre-commit hook): run every check whose file "
+        "is one of them or imports one, directly or through other modules under the current "
+        "directory (found by reading the imports, without running anything)",
+    )
     return parser
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("gradtest")
+    except PackageNotFoundError:  # pragma: no cover - run from a checkout without install
+        return "unknown"
+
+
 def _settings(ns: argparse.Namespace) -> dict[str, Any]:
-    return {"rtol": ns.rtol, "max_examples": ns.max_examples, "mode": ns.mode, "seed": ns.seed}
+    """The command line's settings over ``[tool.gradtest]`` of the nearest pyproject.toml."""
+    cfg = _config()
+    try:
+        merged = cfg.project_settings()
+    except cfg.ConfigError as err:
+        raise UsageError(str(err)) from None
+    for option in cfg.OPTIONS:
+        if option.command and getattr(ns, option.name) is not None:
+            merged[option.name] = getattr(ns, option.name)
+    return {o.name: merged.get(o.name) for o in cfg.OPTIONS if o.command}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -571,9 +627,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(exit_.code or 0)
     out = sys.stdout
     try:
-        if ns.plots is not None:
+        settings = _settings(ns)
+        if settings["plots"] is not None:
             require_matplotlib("--plots")
-        found = find_checks(ns.targets or ["."])
+        targets = ns.targets or ["."]
+        if ns.changed:
+            targets = _changed_targets(ns.targets, out)
+            if not targets:
+                return 0
+        if ns.list:
+            found = list_checks(targets)
+        else:
+            found = find_checks(targets)
     except UsageError as err:
         print(f"gradtest: error: {err}", file=sys.stderr)
         return 2
@@ -586,54 +651,108 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(check_id, file=out)
         return 0
 
-    records = _run(found.checks, ns, out)
-    document = report_document(records, _settings(ns), tool="gradtest")
-    if ns.report is not None:
-        write_report(ns.report, document)
+    records_module = _records()
+    records = _run(found.checks, ns, settings, out)
+    document = records_module.report_document(
+        records, settings, tool="gradtest", version=_version()
+    )
+    if settings["report"] is not None:
+        records_module.write_report(settings["report"], document)
     if ns.json:
         json.dump(document, out, indent=2, allow_nan=False)
         out.write("\n")
     elif records:
         if not ns.quiet:
             print("", file=out)
-            print("\n".join(summary_table(records)), file=out)
+            print("\n".join(records_module.summary_table(records)), file=out)
         total = sum(r["elapsed"] for r in records)
-        print(f"gradtest: {counts_line(records)} in {total:.2f} s", file=out)
+        print(f"gradtest: {records_module.counts_line(records)} in {total:.2f} s", file=out)
+        if any(r["verdict"] == "inconclusive" and not r["accepted"] for r in records):
+            print(
+                "gradtest: an inconclusive check verified nothing, so it fails the run; "
+                "--accept-inconclusive (or accept_inconclusive = true in [tool.gradtest]) "
+                "counts it as passed",
+                file=out,
+            )
     else:
         print("gradtest: no gradient checks found", file=out)
-    failed = any(r["verdict"] in ("fail", "error") for r in records)
-    return 1 if failed else 0
+    return 1 if any(records_module.is_failure(r) for r in records) else 0
+
+
+def _changed_targets(paths: Sequence[str], out: IO[str]) -> list[str]:
+    """The check files to run for the changed ``paths``; print which and why."""
+    affected = affected_checks([Path(p) for p in paths], Path.cwd())
+    n = len(affected.changed)
+    shown = ", ".join(_rel(p) for p in affected.changed[:5]) + (", ..." if n > 5 else "")
+    changed = f"{n} changed Python file{'s' if n != 1 else ''}" + (f" ({shown})" if n else "")
+    if not affected.reasons:
+        print(
+            f"gradtest: {changed}; none of the {affected.n_check_files} files with gradient "
+            "checks under the current directory is or imports one of them: nothing to check",
+            file=out,
+        )
+        return []
+    print(f"gradtest: {changed}; running the checks in:", file=out)
+    for file, why in affected.reasons.items():
+        print(f"  {_rel(file)} ({why})", file=out)
+    return [str(p) for p in affected.reasons]
+
+
+def _replay_command(check_id: str, seed: int | None, settings: dict[str, Any]) -> str:
+    """``gradtest --seed N path.py::test_loss``: the command that replays one check."""
+    parts = ["gradtest", f"--seed {seed}"]
+    for name in ("rtol", "max_examples", "mode"):
+        if settings.get(name) is not None:
+            parts.append(f"--{name.replace('_', '-')} {settings[name]}")
+    parts.append(shlex.quote(check_id))
+    return " ".join(parts)
 
 
 def _run(
-    checks: list[tuple[str, Any]], ns: argparse.Namespace, out: IO[str]
+    checks: list[tuple[str, Any]], ns: argparse.Namespace, settings: dict[str, Any], out: IO[str]
 ) -> list[dict[str, Any]]:
-    import gradtest
+    from gradtest import _runner
 
+    records_module = _records()
     quiet = ns.quiet or ns.json
     progress = Progress(out, len(checks), enabled=not quiet)
     records: list[dict[str, Any]] = []
     for index, (check_id, spec) in enumerate(checks, start=1):
         progress.start(index, check_id)
         t0 = time.perf_counter()
+
+        def reproduce(spec: Any, seed: int | None, check_id: str = check_id) -> str:
+            return _replay_command(check_id, seed, settings)
+
         report: str
         try:
-            outcome = gradtest.run_gradcheck(
-                spec, rtol=ns.rtol, max_examples=ns.max_examples, mode=ns.mode, seed=ns.seed
+            outcome = _runner._run(
+                spec,
+                rtol=settings["rtol"],
+                max_examples=settings["max_examples"],
+                mode=settings["mode"],
+                seed=settings["seed"],
+                accept_inconclusive=bool(settings["accept_inconclusive"]),
+                reproduce=reproduce,
             )
         except Exception as err:
-            record = record_from_exception(
-                spec.name, check_id, err, source="cli", elapsed=time.perf_counter() - t0
-            )
-            report = f"ERROR {check_id}: {record['error']}"
+            seed = getattr(err, "gradtest_seed", None)
+            record = records_module.record_from_exception(
+                spec.name, check_id, err, source="cli", elapsed=time.perf_counter() - t0,
+                reproduce=None if seed is None else reproduce(spec, seed),
+            )  # fmt: skip
+            report = f"ERROR {check_id}: {type(err).__name__}: {err}"
         else:
-            record = record_from_outcome(outcome, check_id, source="cli")
+            record = records_module.record_from_outcome(
+                outcome, check_id, source="cli", reproduce=outcome.reproduce
+            )
             report = outcome.report
-            if ns.plots is not None and outcome.verdict == "fail" and outcome.result is not None:
-                record["plot"] = str(plot_failure(outcome.result, ns.plots, check_id))
+            plots = settings["plots"]
+            if plots is not None and outcome.verdict == "fail" and outcome.result is not None:
+                record["plot"] = str(records_module.plot_failure(outcome.result, plots, check_id))
         records.append(record)
         progress.done(index, check_id, record["verdict"], record["elapsed"])
-        if quiet and not ns.json and record["verdict"] in ("fail", "error"):
+        if quiet and not ns.json and records_module.is_failure(record):
             print(report.splitlines()[0], file=out)
         elif not quiet and (ns.verbose or record["verdict"] != "pass"):
             print("\n" + report + "\n", file=out)

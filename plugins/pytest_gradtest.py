@@ -21,13 +21,18 @@ it without importing numpy, scipy or hypothesis.
 from __future__ import annotations
 
 import os
+import shlex
 import sys
 import time
+import traceback
+import warnings
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
+import gradtest_cli as cli
 import pytest
 
 if TYPE_CHECKING:
@@ -43,26 +48,24 @@ REPORT_ATTR = "gradtest_checks"
 PROPERTY = "gradcheck_max_rel_error"
 
 
+def _config_module() -> ModuleType:
+    """``gradtest._config`` (the one table of settings), without importing numpy & co."""
+    return cli.light_import("_config")
+
+
+def _records() -> ModuleType:
+    """``gradtest._records`` (records, summary table, JSON report)."""
+    return cli.light_import("_records")
+
+
 # --------------------------------------------------------------------------------------
-# options: one group, every option with an ini twin, all read once into Settings
+# options: one group, generated from gradtest's configuration table; every option has an
+# ini twin and a [tool.gradtest] name; all are read once into Settings
 # --------------------------------------------------------------------------------------
 
-#: (option, ini name, metavar, help) of the options taking a value
-_VALUE_OPTIONS = (
-    ("--gradcheck-rtol", "gradcheck_rtol", "FLOAT",
-     "fixed relative tolerance (default: per entry, from the error estimate)"),
-    ("--gradcheck-max-examples", "gradcheck_max_examples", "N",
-     "inputs drawn per decorated check (default: the decorator's setting)"),
-    ("--gradcheck-mode", "gradcheck_mode", "{auto,full,directions}",
-     "full Jacobian, random directions, or auto by size (default: auto)"),
-    ("--gradcheck-seed", "gradcheck_seed", "N",
-     "seed for drawn inputs and directions (default: random, shown in each report)"),
-    ("--gradcheck-report", "gradcheck_report", "PATH",
-     "write the checks as versioned JSON to PATH (default: no report)"),
-    ("--gradcheck-plots", "gradcheck_plots", "DIR",
-     "write PNG step-sweep plots of failing checks to DIR; needs gradtest[plot] "
-     "(default: no plots)"),
-)  # fmt: skip
+
+def _dest(option: Any) -> str:
+    return str(option.pytest_option).lstrip("-").replace("-", "_")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -76,71 +79,89 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini(
         "gradcheck", "run the gradient checks (like --gradcheck)", type="bool", default=False
     )
-    for option, ini, metavar, text in _VALUE_OPTIONS:
-        group.addoption(option, metavar=metavar, default=None, help=f"{text}; ini: {ini}")
-        parser.addini(ini, f"{text} (like {option})", default="")
-    group.addoption(
-        "--gradcheck-modules",
-        metavar="MODULE[,MODULE...]",
-        action="append",
-        default=[],
-        help="also check the losses registered in these importable modules "
-        "(default: none; ini: gradcheck_modules)",
-    )
-    parser.addini(
-        "gradcheck_modules",
-        "modules whose registered losses are checked (like --gradcheck-modules)",
-        type="args",
-        default=[],
-    )
+    for option in _config_module().OPTIONS:
+        if not option.pytest:
+            continue
+        where = f"ini: {option.ini}; pyproject.toml: [tool.gradtest] {option.name}"
+        text = f"{option.help_text()}; {where}"
+        if option.is_flag:
+            group.addoption(option.pytest_option, action="store_true", default=None, help=text)
+        elif option.name == "modules":
+            group.addoption(
+                option.pytest_option, metavar=option.metavar, action="append", default=[],
+                help=text,
+            )  # fmt: skip
+        else:
+            group.addoption(option.pytest_option, metavar=option.metavar, default=None, help=text)
+        ini_help = f"{option.help} (like {option.pytest_option})"
+        if option.name == "modules":
+            parser.addini(option.ini, ini_help, type="args", default=[])
+        else:
+            parser.addini(option.ini, ini_help, type="string", default="")
 
 
 @dataclass(frozen=True)
 class Settings:
-    """Every option of the plugin, validated once in ``pytest_configure``."""
+    """Every option of the plugin, validated once in ``pytest_configure``.
+
+    Each comes from the command line, else ``[tool.gradtest]`` in ``pyproject.toml``,
+    else its pytest ini twin.
+    """
 
     enabled: bool
     rtol: float | None
     max_examples: int | None
     mode: str | None
     seed: int | None
+    accept_inconclusive: bool
     report: Path | None
     plots: Path | None
     modules: tuple[str, ...]
 
     @classmethod
     def from_config(cls, config: pytest.Config) -> Settings:
-        import gradtest_cli as cli
-
-        def value(option: str, ini: str, parse: Callable[[str], Any]) -> Any:
-            raw = config.getoption(option.lstrip("-").replace("-", "_"))
-            source = option
-            if raw is None:
-                raw, source = config.getini(ini), f"the ini option {ini}"
-                if not raw:
-                    return None
+        cfg = _config_module()
+        inipath = config.inipath
+        pyproject = (
+            inipath
+            if inipath is not None and inipath.name == "pyproject.toml"
+            else cfg.find_pyproject(config.rootpath)
+        )
+        try:
+            table = cfg.read_tool_table(pyproject)
+        except cfg.ConfigError as err:
+            raise pytest.UsageError(str(err)) from None
+        values: dict[str, Any] = {}
+        for option in cfg.OPTIONS:
+            if not option.pytest:
+                continue
+            raw = config.getoption(_dest(option))
+            source = option.pytest_option
+            if raw is None or raw == []:
+                if option.name in table:
+                    values[option.name] = table[option.name]
+                    continue
+                raw, source = config.getini(option.ini), f"the ini option {option.ini}"
+                if raw in ("", []):
+                    values[option.name] = None
+                    continue
             try:
-                return parse(str(raw))
+                value = option.parse(raw)
             except ValueError as err:
                 raise pytest.UsageError(f"{source}: {err}") from None
-
-        root = config.rootpath
-        modules: list[str] = []
-        for chunk in [*config.getoption("gradcheck_modules"), *config.getini("gradcheck_modules")]:
-            modules.extend(m.strip() for m in chunk.split(",") if m.strip() not in modules)
-        report = value("--gradcheck-report", "gradcheck_report", Path)
-        plots = value("--gradcheck-plots", "gradcheck_plots", Path)
+            if isinstance(value, Path) and not value.is_absolute():
+                value = config.rootpath / value
+            values[option.name] = value
         return cls(
             enabled=bool(config.getoption("gradcheck") or config.getini("gradcheck")),
-            rtol=value("--gradcheck-rtol", "gradcheck_rtol", cli.positive_float),
-            max_examples=value(
-                "--gradcheck-max-examples", "gradcheck_max_examples", cli.positive_int
-            ),
-            mode=value("--gradcheck-mode", "gradcheck_mode", cli.mode_choice),
-            seed=value("--gradcheck-seed", "gradcheck_seed", cli.seed_int),
-            report=None if report is None else root / report,
-            plots=None if plots is None else root / plots,
-            modules=tuple(m for m in modules if m),
+            rtol=values["rtol"],
+            max_examples=values["max_examples"],
+            mode=values["mode"],
+            seed=values["seed"],
+            accept_inconclusive=bool(values["accept_inconclusive"]),
+            report=values["report"],
+            plots=values["plots"],
+            modules=values["modules"] or (),
         )
 
     def describe(self) -> dict[str, Any]:
@@ -150,7 +171,18 @@ class Settings:
             "max_examples": self.max_examples,
             "mode": self.mode,
             "seed": self.seed,
+            "accept_inconclusive": self.accept_inconclusive,
         }
+
+    def replay_options(self) -> str:
+        """The options that change what a check draws or how it judges, as typed."""
+        parts = [
+            f"--gradcheck-{name.replace('_', '-')}={value}"
+            for name, value in (("rtol", self.rtol), ("max_examples", self.max_examples),
+                                ("mode", self.mode))
+            if value is not None
+        ]  # fmt: skip
+        return "".join(f" {p}" for p in parts)
 
 
 @dataclass
@@ -177,8 +209,6 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", MARKER)
     settings = Settings.from_config(config)
     if settings.enabled and settings.plots is not None:
-        import gradtest_cli as cli
-
         try:
             cli.require_matplotlib("--gradcheck-plots")
         except cli.UsageError as err:
@@ -197,7 +227,10 @@ def pytest_report_header(config: pytest.Config) -> str:
     settings = _state(config).settings
     if not settings.enabled:
         return "gradtest: gradient checks skipped (run with --gradcheck)"
-    shown = ", ".join(f"{k}={'auto' if v is None else v}" for k, v in settings.describe().items())
+    described = settings.describe()
+    if described.pop("accept_inconclusive"):  # shown only when set
+        described["accept_inconclusive"] = "true"
+    shown = ", ".join(f"{k}={'auto' if v is None else v}" for k, v in described.items())
     return f"gradtest: gradient checks on ({shown})"
 
 
@@ -234,25 +267,47 @@ class GradcheckItem(pytest.Item):
         self.add_marker(pytest.mark.gradcheck)
 
     def runtest(self) -> None:
-        import gradtest
+        from gradtest import _runner
 
         settings = _state(self.config).settings
-        self.outcome = outcome = gradtest.run_gradcheck(
-            self.target,
-            rtol=settings.rtol,
-            max_examples=settings.max_examples,
-            mode=settings.mode,
-            seed=settings.seed,
-        )
-        import gradtest_cli as cli
+        nodeid = self.nodeid
 
-        _record(
-            self, cli.record_from_outcome(outcome, self.nodeid, source="decorator"), outcome.result
+        def reproduce(spec: Any, seed: int | None) -> str:
+            return (
+                f"pytest --gradcheck --gradcheck-seed={seed}{settings.replay_options()} "
+                f"{shlex.quote(nodeid)}"
+            )
+
+        t0 = time.perf_counter()
+        try:
+            self.outcome = outcome = _runner._run(
+                self.spec,
+                rtol=settings.rtol,
+                max_examples=settings.max_examples,
+                mode=settings.mode,
+                seed=settings.seed,
+                accept_inconclusive=settings.accept_inconclusive,
+                reproduce=reproduce,
+            )
+        except Exception as err:
+            # the user's mistake (a transposed gradient, a loss that raises) or hypothesis's
+            # own error: counted as "error" in the table and the JSON report
+            seed = getattr(err, "gradtest_seed", None)
+            record = _records().record_from_exception(
+                self.spec.name, nodeid, err, source="decorator",
+                elapsed=time.perf_counter() - t0,
+                reproduce=None if seed is None else reproduce(self.spec, seed),
+            )  # fmt: skip
+            _record(self, record, None)
+            raise
+        record = _records().record_from_outcome(
+            outcome, nodeid, source="decorator", reproduce=outcome.reproduce
         )
-        if outcome.verdict == "fail":
-            raise outcome.error or gradtest.GradientError(outcome.report, outcome.result)
-        if outcome.verdict == "inconclusive":
-            import warnings
+        _record(self, record, outcome.result)
+        if outcome.error is not None and not outcome.accepted:
+            raise outcome.error
+        if outcome.accepted:
+            import gradtest
 
             warnings.warn_explicit(
                 gradtest.InconclusiveWarning(outcome.report.splitlines()[0]),
@@ -271,11 +326,21 @@ class GradcheckItem(pytest.Item):
     def repr_failure(  # type: ignore[override]
         self, excinfo: pytest.ExceptionInfo[BaseException]
     ) -> str | Any:
-        if _is_gradient_error(excinfo.value):
-            report = self.outcome.report if self.outcome is not None else str(excinfo.value)
+        exc = excinfo.value
+        if _is_gradtest_error(exc):
+            report = str(exc)
+            if self.outcome is not None and self.outcome.error is exc:
+                report = self.outcome.report
+            cause = exc.__cause__
+            if (
+                isinstance(cause, Exception)
+                and not _is_gradtest_error(cause)
+                and not type(cause).__module__.startswith("hypothesis")
+            ):
+                report += "\n\nraised in your code:\n" + _user_traceback(cause)
             lineno = self._lineno() + 1
             rel = os.path.relpath(self.path, self.config.invocation_params.dir)
-            where = f"{rel}:{lineno}: GradientError in @gradcheck {self.spec.qualname}"
+            where = f"{rel}:{lineno}: {type(exc).__name__} in @gradcheck {self.spec.qualname}"
             return FailureRepr(report, str(self.path), lineno, where)
         return _short_repr(excinfo)
 
@@ -306,9 +371,16 @@ class GradcheckModule(pytest.Collector):
     def repr_failure(  # type: ignore[override]
         self, excinfo: pytest.ExceptionInfo[BaseException]
     ) -> str:
+        hint = ""
+        if isinstance(excinfo.value, ModuleNotFoundError):
+            hint = (
+                "\nIs the directory that holds it on sys.path? For a module of the project, "
+                'set pythonpath = ["."] (or ["src"]) in [tool.pytest.ini_options].'
+            )
         return (
-            f"gradtest cannot import {self.module_name!r}, listed in --gradcheck-modules or "
-            f"the ini option gradcheck_modules:\n{_short_repr(excinfo)}"
+            f"gradtest cannot import {self.module_name!r}, listed in --gradcheck-modules, "
+            f"the ini option gradcheck_modules or [tool.gradtest] modules:\n"
+            f"{_short_repr(excinfo)}{hint}"
         )
 
 
@@ -426,17 +498,26 @@ class GradcheckFixture:
             options["seed"] = settings.seed
         t0 = time.perf_counter()
         try:
-            result = run(fun, grad, x, **options)
+            with warnings.catch_warnings():
+                # an inconclusive check fails below, or warns once when accepted
+                warnings.simplefilter("ignore", gradtest.InconclusiveWarning)
+                result = run(fun, grad, x, **options)
         except gradtest.GradientError as err:
             if isinstance(err.result, gradtest.GradCheckResult):
                 self._record(err.result, time.perf_counter() - t0)
             raise
         self._record(result, time.perf_counter() - t0)
+        if result.verdict == "inconclusive":
+            if not settings.accept_inconclusive:
+                raise gradtest.InconclusiveGradcheckError(
+                    f"{result}\n\nAn inconclusive check verified nothing, so it fails; the "
+                    "setting accept_inconclusive (--gradcheck-accept-inconclusive) counts "
+                    "it as passed."
+                )
+            warnings.warn(gradtest.InconclusiveWarning(str(result).splitlines()[0]), stacklevel=3)
         return result
 
     def _record(self, result: GradCheckResult, elapsed: float) -> None:
-        import gradtest_cli as cli
-
         taken = {r["id"] for r in self._item.stash.get(_ITEM_RECORDS, [])}
         check_id = f"{self._item.nodeid}::{result.name}"
         n = 2
@@ -444,7 +525,7 @@ class GradcheckFixture:
             check_id, n = f"{self._item.nodeid}::{result.name}#{n}", n + 1
         _record(
             self._item,
-            cli.record_from_result(result, check_id, source="fixture", elapsed=elapsed),
+            _records().record_from_result(result, check_id, source="fixture", elapsed=elapsed),
             result,
         )
 
@@ -464,10 +545,8 @@ def _record(item: pytest.Item, record: dict[str, Any], result: GradCheckResult |
     """Keep ``record`` for the item's report; plot a failure; set the junitxml property."""
     settings = _state(item.config).settings
     if settings.plots is not None and record["verdict"] == "fail" and result is not None:
-        import gradtest_cli as cli
-
         try:
-            record["plot"] = str(cli.plot_failure(result, settings.plots, record["id"]))
+            record["plot"] = str(_records().plot_failure(result, settings.plots, record["id"]))
         except Exception as err:  # a broken plot must not hide the report
             item.add_report_section("call", "gradtest", f"plot failed: {type(err).__name__}: {err}")
     item.stash.setdefault(_ITEM_RECORDS, []).append(record)
@@ -478,6 +557,22 @@ def _record(item: pytest.Item, record: dict[str, Any], result: GradCheckResult |
 def _is_gradient_error(exc: BaseException) -> bool:
     gradtest = sys.modules.get("gradtest")
     return gradtest is not None and isinstance(exc, gradtest.GradientError)
+
+
+def _is_gradtest_error(exc: BaseException) -> bool:
+    gradtest = sys.modules.get("gradtest")
+    return gradtest is not None and isinstance(exc, gradtest.GradtestError)
+
+
+def _user_traceback(err: BaseException) -> str:
+    """``err`` with its traceback cut to the frames outside gradtest and hypothesis."""
+    frames = [
+        f
+        for f in traceback.extract_tb(err.__traceback__)
+        if not _is_internal(f.filename) and f"{os.sep}hypothesis{os.sep}" not in f.filename
+    ]
+    lines = traceback.format_list(frames) + traceback.format_exception_only(type(err), err)
+    return "".join(lines).rstrip()
 
 
 def _is_internal(path: os.PathLike[str] | str) -> bool:
@@ -568,20 +663,26 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     state = _state(config)
     if _is_worker(config) or state.settings.report is None:
         return
-    import gradtest_cli as cli
+    from importlib.metadata import version
 
-    document = cli.report_document(state.records, state.settings.describe(), tool="pytest")
-    cli.write_report(state.settings.report, document)
+    records = _records()
+    document = records.report_document(
+        state.records, state.settings.describe(), tool="pytest", version=version("gradtest")
+    )
+    records.write_report(state.settings.report, document)
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     state = _state(config)
-    if not state.records or _is_worker(config):
+    if _is_worker(config):
         return
-    import gradtest_cli as cli
-
-    terminalreporter.write_sep("=", f"gradtest: {cli.counts_line(state.records)}")
-    for line in cli.summary_table(state.records):
+    if not state.records:
+        if state.settings.enabled:
+            terminalreporter.write_sep("=", "gradtest: no gradient checks collected")
+        return
+    records = _records()
+    terminalreporter.write_sep("=", f"gradtest: {records.counts_line(state.records)}")
+    for line in records.summary_table(state.records):
         terminalreporter.write_line(line)
     plots = [r["plot"] for r in state.records if r["plot"]]
     if plots:

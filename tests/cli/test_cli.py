@@ -10,8 +10,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-pytest.importorskip("gradtest")
 from gradtest_cli import Progress, main
 
 GOOD = """
@@ -87,8 +85,16 @@ def test_json_and_report(project: Path, capsys: pytest.CaptureFixture[str]) -> N
     printed = json.loads(capsys.readouterr().out)
     written = json.loads((project / "out" / "r.json").read_text())
     assert printed["checks"] == written["checks"]
-    assert printed["schema"] == 1 and printed["tool"] == "gradtest"
-    assert printed["settings"] == {"rtol": None, "max_examples": None, "mode": None, "seed": 5}
+    assert printed["schema"] == 2 and printed["tool"] == "gradtest"
+    assert printed["settings"] == {
+        "rtol": None,
+        "max_examples": None,
+        "mode": None,
+        "seed": 5,
+        "accept_inconclusive": None,
+        "report": "out/r.json",
+        "plots": None,
+    }
     assert [(c["id"], c["verdict"], c["seed"]) for c in printed["checks"]] == [
         ("bad_loss.py::test_cube", "fail", 5),
         ("good_loss.py::test_sine", "pass", 5),
@@ -193,4 +199,53 @@ def test_python_dash_m_gradtest(project: Path) -> None:
     )
     assert help_.returncode == 0
     text = " ".join(help_.stdout.split())
-    assert "Exit status: 0 all passed, 1 a check failed, 2 usage or import error" in text
+    assert (
+        "Exit status: 0 all passed, 1 a check failed, raised or was inconclusive, 2 usage or import error"
+        in text
+    )
+
+
+def _gradtest(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """The ``gradtest`` command, run as a user runs it (a subprocess)."""
+    return subprocess.run(
+        [sys.executable, "-m", "gradtest", *args], cwd=cwd, capture_output=True, text=True
+    )
+
+
+def test_changed_runs_the_checks_that_import_a_changed_file(tmp_path: Path) -> None:
+    """Static import analysis: through packages, relative imports and helper modules."""
+    pkg = tmp_path / "src" / "mypkg"
+    pkg.mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "core.py").write_text(
+        "import numpy as np\n\n\ndef loss(w):\n    return float(np.sum(w**3)), 2 * w**2\n"
+    )
+    (pkg / "api.py").write_text("from .core import loss\n")
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_pkg.py").write_text(
+        "import sys, pathlib\n"
+        "sys.path.insert(0, str(pathlib.Path(__file__).parents[1] / 'src'))\n"
+        "import numpy as np\nimport gradtest\nfrom mypkg import api\n\n\n"
+        "@gradtest.gradcheck(wrt='w', w=np.array([1.0, 2.0]))\n"
+        "def test_api(w):\n    return api.loss(w)\n"
+    )
+    (tmp_path / "tests" / "test_other.py").write_text(GOOD)
+    (tmp_path / "never_imported.py").write_text("raise SystemExit('imported!')  # gradcheck\n")
+    out = _gradtest(tmp_path, "--changed", "src/mypkg/core.py")
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert out.stdout.splitlines()[:2] == [
+        "gradtest: 1 changed Python file (src/mypkg/core.py); running the checks in:",
+        "  tests/test_pkg.py (imports src/mypkg/core.py through src/mypkg/api.py)",
+    ]
+    assert "FAIL         tests/test_pkg.py::test_api" in out.stdout
+    assert "test_other" not in out.stdout
+    listed = _gradtest(tmp_path, "--changed", "--list", "tests/test_other.py", "README.md")
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.splitlines() == [
+        "gradtest: 1 changed Python file (tests/test_other.py); running the checks in:",
+        "  tests/test_other.py (changed)",
+        "tests/test_other.py::test_sine",
+    ]
+    nothing = _gradtest(tmp_path, "--changed", "never_imported.py")
+    assert nothing.returncode == 0, nothing.stdout + nothing.stderr
+    assert "none of the 2 files with gradient checks" in nothing.stdout

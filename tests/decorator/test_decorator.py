@@ -16,8 +16,8 @@ from hypothesis.errors import DeadlineExceeded, Unsatisfiable
 
 import gradtest
 import gradtest.strategies as gs
-from gradtest import _decorator
-from gradtest._decorator import InconclusiveGradcheckError
+from gradtest import _runner
+from gradtest._runner import InconclusiveGradcheckError
 
 QUIET = hypothesis.settings(database=None, deadline=None)
 D = gs.dim("D", max_value=3)
@@ -106,7 +106,7 @@ def test_shrunk_example_reproduces_with_check_grad() -> None:
     assert ex["reg"] > 0 and ex["W"][0, 0] != 0
     # the example in the report is exact: pasted, it fails again
     namespace: dict[str, Any] = {"np": np}
-    exec(_decorator.format_example(ex, indent=""), namespace)
+    exec(_runner.format_example(ex, indent=""), namespace)
     again = gradtest.check_grad(
         lambda W: svm_loss(W, namespace["X"], namespace["y"], namespace["reg"], bug="reg"),
         True,
@@ -337,7 +337,7 @@ def test_overrides_of_run_gradcheck(monkeypatch: pytest.MonkeyPatch) -> None:
         calls.append(kwargs)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr("gradtest._decorator.check_grad", spy)
+    monkeypatch.setattr("gradtest._runner.check_grad", spy)
 
     @gradtest.gradcheck("w", settings=QUIET, rtol=1e-3, w=gs.weights(2))
     def quadratic(w: Any) -> Any:
@@ -388,7 +388,7 @@ def test_descent_check_runs_on_passing_inputs(monkeypatch: pytest.MonkeyPatch) -
         def __str__(self) -> str:
             return "DESCENT REPORT"
 
-    monkeypatch.setattr(_decorator, "_load_check_descent", lambda: lambda *a, **k: Failed())
+    monkeypatch.setattr(_runner, "_load_check_descent", lambda: lambda *a, **k: Failed())
     outcome = gradtest.run_gradcheck(quadratic)
     assert outcome.verdict == "fail"
     assert "descent check failed" in outcome.report and "DESCENT REPORT" in outcome.report
@@ -402,3 +402,25 @@ def test_descent_without_check_descent_is_a_clear_error(monkeypatch: pytest.Monk
     monkeypatch.setitem(__import__("sys").modules, "gradtest._descent", None)
     with pytest.raises(gradtest.InvalidArgumentError, match="descent=True needs"):
         quadratic()
+
+
+def test_a_dict_of_parameter_arrays_is_checked_entry_by_entry() -> None:
+    """``wrt="params"`` with a ``st.fixed_dictionaries`` strategy, as ``check_grad`` allows."""
+    params = st.fixed_dictionaries({"W1": gs.weights((2, 3)), "b1": gs.weights(3)})
+
+    def layer(params: Any, X: Any, factor: float) -> Any:
+        h = X @ params["W1"] + params["b1"]
+        return float(np.sum(h**2)), {"W1": X.T @ (2 * h), "b1": factor * h.sum(axis=0)}
+
+    good = gradtest.gradcheck(wrt="params", params=params, X=gs.data((4, 2)), factor=2.0)(layer)
+    bad = gradtest.gradcheck(wrt="params", params=params, X=gs.data((4, 2)), factor=1.0)(layer)
+    assert gradtest.run_gradcheck(good, max_examples=10, seed=0).verdict == "pass"
+    outcome = gradtest.run_gradcheck(bad, max_examples=10, seed=0)
+    assert outcome.verdict == "fail"
+    assert outcome.result is not None and outcome.result.worst is not None
+    assert outcome.result.worst.label.startswith("params.b1[")
+    namespace: dict[str, Any] = {"np": np}
+    assert outcome.example_text is not None
+    exec(outcome.example_text, namespace)  # the printed input is Python that rebuilds it
+    assert set(namespace["params"]) == {"W1", "b1"}
+    assert namespace["params"]["W1"].shape == (2, 3)

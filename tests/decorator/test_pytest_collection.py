@@ -59,7 +59,7 @@ def test_pytest_collects_runs_and_reproduces(tmp_path: Path) -> None:
     assert "1 failed, 1 passed" in first.stdout, first.stdout + first.stderr
     assert "FAILED test_losses.py::test_cube_wrong - gradtest.errors.GradientError" in first.stdout
     assert "gradcheck test_cube_wrong: wrong gradient wrt w" in first.stdout
-    assert "reproduce with pytest --hypothesis-seed=123" in first.stdout
+    assert "reproduce with: gradtest.run_gradcheck(test_cube_wrong, seed=123)" in first.stdout
     assert "    w = np.array([" in first.stdout
     second = run_pytest(tmp_path, "--hypothesis-seed=123")
     report = [line for line in first.stdout.splitlines() if "    w = np.array(" in line]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
 import subprocess
 import sys
+from inspect import signature
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +17,11 @@ from gradtest._descent import check_descent
 from gradtest.plot import plot_descent, plot_step_sweep, sparkline
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+#: the tests that draw need the optional extra gradtest[plot]; without it they skip
+needs_matplotlib = pytest.mark.skipif(
+    importlib.util.find_spec("matplotlib") is None,
+    reason="draws with matplotlib: pip install gradtest[plot]",
+)
 W = np.array([3.0, -1.0, 0.5])
 
 
@@ -35,6 +42,7 @@ def _png_size(path: Path) -> tuple[int, int]:
 # ------------------------------------------------------------------ files written
 
 
+@needs_matplotlib
 def test_plot_step_sweep_writes_a_png_for_a_failing_check(tmp_path: Path) -> None:
     result = gradtest.check_grad(quad, lambda w: -quad_grad(w), W, seed=0)
     assert result.verdict == "fail"
@@ -44,6 +52,7 @@ def test_plot_step_sweep_writes_a_png_for_a_failing_check(tmp_path: Path) -> Non
     assert _png_size(written) == (640, 420)
 
 
+@needs_matplotlib
 def test_plot_step_sweep_accepts_a_str_path_and_a_passing_check(tmp_path: Path) -> None:
     result = gradtest.check_grad(lambda w: float(np.sum(np.sin(w))), np.cos, W, seed=0)
     target = str(tmp_path / "ok.png")
@@ -51,12 +60,14 @@ def test_plot_step_sweep_accepts_a_str_path_and_a_passing_check(tmp_path: Path) 
     assert Path(target).read_bytes()[:8] == PNG_MAGIC
 
 
+@needs_matplotlib
 def test_plot_descent_writes_a_png(tmp_path: Path) -> None:
     result = check_descent(quad, quad_grad, W, seed=0)
     written = plot_descent(result, tmp_path / "descent.png")
     assert _png_size(written) == (640, 420)
 
 
+@needs_matplotlib
 def test_plot_descent_draws_diverged_and_failing_sweeps(tmp_path: Path) -> None:
     result = check_descent(
         lambda x: float(np.sum(x**4)), lambda x: -4 * x**3, W, seed=0, steps=[1e-3, 1, 1e100]
@@ -145,3 +156,32 @@ def test_sparkline(values: Any, kwargs: dict[str, float], expected: str) -> None
 def test_sparkline_bad_input(values: Any, match: str) -> None:
     with pytest.raises(gradtest.InvalidArgumentError, match=match):
         sparkline(values)
+
+
+@needs_matplotlib
+def test_the_step_sweep_of_a_wrong_gradient_reads_as_wrong_at_a_glance(tmp_path: Path) -> None:
+    """A fixed span of decades, the tolerance band and the V expected of a correct gradient."""
+    from gradtest.plot import SWEEP_ERROR_SPAN, _step_sweep_figure
+
+    def f(w: Any) -> float:
+        return float(np.sum(np.sin(w) * w))
+
+    def g(w: Any) -> Any:
+        return np.cos(w) * w + np.sin(w)
+
+    w = np.array([0.3, -1.2, 0.8])
+    wrong = gradtest.check_grad(f, lambda w: 1.1 * g(w), w, seed=0)
+    assert wrong.verdict == "fail"
+    ax = _step_sweep_figure(wrong).axes[0]
+    low, high = ax.get_ylim()
+    assert low <= SWEEP_ERROR_SPAN[0] and high >= SWEEP_ERROR_SPAN[1]  # not zoomed to 9e-2..9.2e-2
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "expected for a correct gradient" in labels
+    texts = [t.get_text() for t in ax.texts]
+    assert texts == ["flat above the tolerance at every h: the gradient is wrong, not the step"]
+    # the engine builds the diagnosis of a pass only when asked (diagnose=True)
+    always = {"diagnose": True} if "diagnose" in signature(gradtest.check_grad).parameters else {}
+    right = gradtest.check_grad(f, g, w, seed=0, **always)
+    assert right.diagnosis.sweeps  # the worst entry is swept even when passing
+    texts = [t.get_text() for t in _step_sweep_figure(right).axes[0].texts]
+    assert texts[0].startswith("the error reaches the tolerance near the best h")

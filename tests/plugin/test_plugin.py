@@ -11,8 +11,6 @@ import pytest
 
 from .conftest import LOSSES, plugin_args
 
-pytest.importorskip("gradtest")
-
 
 @pytest.fixture
 def run(pytester: pytest.Pytester):  # type: ignore[no-untyped-def]
@@ -113,6 +111,13 @@ def test_help_lists_every_option_with_its_metavar(run) -> None:
     for ini in ("gradcheck_rtol", "gradcheck_max_examples", "gradcheck_mode", "gradcheck_seed",
                 "gradcheck_report", "gradcheck_plots", "gradcheck_modules"):  # fmt: skip
         out.fnmatch_lines([f"  {ini} (*"])
+    # generated from the one table of settings, with the same help text as the command's
+    from gradtest._config import OPTIONS
+
+    text = " ".join(out.str().split())
+    for option in OPTIONS:
+        assert option.pytest_option in text and f"  {option.ini} (" in out.str()
+        assert " ".join(option.help_text().split()) in text
 
 
 @pytest.mark.parametrize(
@@ -155,7 +160,13 @@ def test_ini_twins_configure_the_run(pytester: pytest.Pytester, run) -> None:
         ["gradtest: gradient checks on (rtol=0.001, max_examples=3, mode=full, seed=7)"]
     )
     report = json.loads((pytester.path / "out" / "report.json").read_text())
-    assert report["settings"] == {"rtol": 0.001, "max_examples": 3, "mode": "full", "seed": 7}
+    assert report["settings"] == {
+        "rtol": 0.001,
+        "max_examples": 3,
+        "mode": "full",
+        "seed": 7,
+        "accept_inconclusive": False,
+    }
     assert {c["seed"] for c in report["checks"]} == {7}
 
 
@@ -173,7 +184,7 @@ def test_json_report_lists_every_check(pytester: pytest.Pytester, run) -> None:
     result = run("--gradcheck", "--gradcheck-report=report.json", "--gradcheck-seed=3")
     result.stdout.fnmatch_lines(["gradtest JSON report: *report.json"])
     report = json.loads((pytester.path / "report.json").read_text())
-    assert report["schema"] == 1
+    assert report["schema"] == 2
     assert report["tool"] == "pytest"
     assert report["summary"] == {"total": 2, "fail": 1, "error": 0, "inconclusive": 0, "pass": 1}
     cube, sine = report["checks"]  # failures first
@@ -275,14 +286,36 @@ def test_modules_option_checks_library_modules(pytester: pytest.Pytester, run) -
     run("--gradcheck", "-k", "cube").assert_outcomes(failed=1, deselected=2)
 
 
+def test_modules_from_tool_gradtest_with_pythonpath_as_the_readme_says(
+    pytester: pytest.Pytester, run
+) -> None:
+    pkg = pytester.mkpydir("mylib")
+    (pkg / "losses.py").write_text(LOSSES)
+    pytester.makepyprojecttoml(
+        """
+        [tool.pytest.ini_options]
+        pythonpath = ["."]
+
+        [tool.gradtest]
+        modules = ["mylib.losses"]
+        max_examples = 2
+        """
+    )
+    result = run("--gradcheck", "--gradcheck-report=r.json")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["gradtest: gradient checks on (rtol=auto, max_examples=2, *"])
+
+
 def test_modules_option_reports_an_import_error(pytester: pytest.Pytester, run) -> None:
     pytester.makepyfile(test_other="def test_other():\n    pass\n")
     result = run("--gradcheck", "--gradcheck-modules=no_such_losses")
     assert result.ret == pytest.ExitCode.INTERRUPTED
     result.stdout.fnmatch_lines(
         [
-            "gradtest cannot import 'no_such_losses', listed in --gradcheck-modules or the ini*",
+            "gradtest cannot import 'no_such_losses', listed in --gradcheck-modules, the ini*",
             "*ModuleNotFoundError: No module named 'no_such_losses'",
+            "Is the directory that holds it on sys.path? For a module of the project, set "
+            'pythonpath = [[]"."[]] (or [[]"src"[]]) in [[]tool.pytest.ini_options[]].',
             "*1 error during collection*",
         ]
     )
@@ -353,7 +386,8 @@ def test_plots_of_failing_checks(pytester: pytest.Pytester, run) -> None:
 
 def test_loading_the_plugin_does_not_import_gradtest() -> None:
     code = (
-        "import sys, pytest_gradtest; "
+        "import sys, pytest_gradtest, gradtest_cli; gradtest_cli._build_parser(); "
+        "pytest_gradtest._config_module().project_settings(); "
         "print(sorted(m for m in ('gradtest', 'numpy', 'scipy', 'hypothesis') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

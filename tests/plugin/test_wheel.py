@@ -77,3 +77,35 @@ def _has(module: str) -> bool:
     from importlib.util import find_spec
 
     return find_spec(module) is not None
+
+
+@pytest.mark.slow
+def test_an_editable_install_runs_the_edited_plugin_and_command(tmp_path: Path) -> None:
+    """No copies of plugins/*.py in site-packages: an edit shows at once."""
+    pytest.importorskip("hatchling")
+    checkout = tmp_path / "checkout"
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    for name in ("gradtest", "plugins"):
+        shutil.copytree(ROOT / name, checkout / name, ignore=ignore)
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(ROOT / name, checkout / name)
+    built = _run(sys.executable, "-c", "from hatchling.build import build_editable; "
+                 "print(build_editable('dist'))", cwd=checkout)  # fmt: skip
+    assert built.returncode == 0, built.stderr
+    wheel = checkout / "dist" / built.stdout.split()[-1]
+    with zipfile.ZipFile(wheel) as zf:
+        assert not {"pytest_gradtest.py", "gradtest_cli.py"} & set(zf.namelist())
+    venv = tmp_path / "venv"
+    assert _run(sys.executable, "-m", "venv", "--system-site-packages", venv).returncode == 0
+    installed = _run(venv / "bin" / "python", "-m", "pip", "install", "--no-deps", "--no-index",
+                     wheel)  # fmt: skip
+    assert installed.returncode == 0, installed.stderr
+
+    cli = checkout / "plugins" / "gradtest_cli.py"
+    cli.write_text(cli.read_text().replace('prog="gradtest",', 'prog="gradtest-edited",'))
+    plugin = checkout / "plugins" / "pytest_gradtest.py"
+    plugin.write_text(plugin.read_text().replace("gradient checks (gradtest)", "edited group"))
+    helped = _run(venv / "bin" / "gradtest", "--help", cwd=tmp_path)
+    assert helped.stdout.startswith("usage: gradtest-edited"), helped.stdout + helped.stderr
+    pytest_help = _run(venv / "bin" / "python", "-m", "pytest", "--help", cwd=tmp_path)
+    assert "edited group:" in pytest_help.stdout, pytest_help.stdout + pytest_help.stderr

@@ -119,3 +119,112 @@ def test_commit_of_a_wrong_gradient_is_refused(
     log = _run(user_repo, env, "git", "log", "--format=%s").stdout.split("\n")
     assert log[0] == "a correct loss"
     assert "bad_loss.py" in _run(user_repo, env, "git", "diff", "--cached", "--name-only").stdout
+
+
+LOSSES_MODULE = """import numpy as np
+
+
+def loss(w, reg):
+    return float(np.sum(w**2) + reg * np.sum(w**2)), 2 * w + {factor} * reg * w
+"""
+
+CHECKS_IMPORTING_THE_LOSS = """import numpy as np
+import gradtest
+from mylosses import loss
+
+
+@gradtest.gradcheck(wrt="w", w=np.array([1.0, 2.0, 0.5]), reg=0.5)
+def test_loss(w, reg):
+    return loss(w, reg)
+"""
+
+
+@pytest.mark.slow
+def test_a_bug_in_a_module_imported_by_the_checks_is_refused(
+    tmp_path: Path, hook_repo: tuple[Path, str, dict[str, str]]
+) -> None:
+    """The changed file has no check itself; the check importing it runs, and says why."""
+    repo, rev, env = hook_repo
+    (tmp_path / "mylosses.py").write_text(LOSSES_MODULE.format(factor="2.0"))
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_grads.py").write_text(CHECKS_IMPORTING_THE_LOSS)
+    (tmp_path / "notes.py").write_text("print('unrelated')\n")
+    (tmp_path / ".pre-commit-config.yaml").write_text(
+        f"repos:\n  - repo: {repo}\n    rev: {rev}\n    hooks:\n      - id: gradtest\n"
+    )
+    for cmd in (["git", "init", "-q"], ["pre-commit", "install"], ["git", "add", "."]):
+        assert _run(tmp_path, env, *cmd).returncode == 0
+    first = _run(tmp_path, env, "git", "commit", "-m", "a correct loss")
+    assert first.returncode == 0, first.stdout + first.stderr
+
+    (tmp_path / "notes.py").write_text("print('still unrelated')\n")
+    _run(tmp_path, env, "git", "add", "notes.py")
+    unrelated = _run(tmp_path, env, "git", "commit", "-m", "notes")
+    shown = unrelated.stdout + unrelated.stderr
+    assert unrelated.returncode == 0, shown
+    assert "1 changed Python file (notes.py); none of the 1 files with gradient checks" in shown
+
+    (tmp_path / "mylosses.py").write_text(LOSSES_MODULE.format(factor="3.0"))
+    _run(tmp_path, env, "git", "add", "mylosses.py")
+    bad = _run(tmp_path, env, "git", "commit", "-m", "a wrong regulariser gradient")
+    shown = bad.stdout + bad.stderr
+    assert bad.returncode != 0, shown
+    assert "1 changed Python file (mylosses.py); running the checks in:" in shown
+    assert "tests/test_grads.py (imports mylosses.py)" in shown
+    assert "FAIL test_loss wrt w" in shown
+    log = _run(tmp_path, env, "git", "log", "--format=%s").stdout.split("\n")
+    assert log[0] == "notes"
+
+
+def _readme_precommit_config() -> str:
+    """The ``.pre-commit-config.yaml`` block of the README, as printed there."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = text.split("```yaml\n# .pre-commit-config.yaml\n", 1)[1].split("```", 1)[0]
+    return block
+
+
+@pytest.mark.slow
+def test_the_readme_configuration_works_as_written(
+    tmp_path: Path, hook_repo: tuple[Path, str, dict[str, str]]
+) -> None:
+    repo, rev, env = hook_repo
+    config = _readme_precommit_config()
+    assert "/path/to/gradtest" in config and "0123456789abcdef0123456789abcdef01234567" in config
+    config = config.replace("/path/to/gradtest", str(repo)).replace(
+        "0123456789abcdef0123456789abcdef01234567", rev
+    )
+    (tmp_path / ".pre-commit-config.yaml").write_text(config)
+    (tmp_path / "bad_loss.py").write_text(BAD)
+    for cmd in (["git", "init", "-q"], ["pre-commit", "install"], ["git", "add", "."]):
+        assert _run(tmp_path, env, *cmd).returncode == 0
+    refused = _run(tmp_path, env, "git", "commit", "-m", "a buggy loss")
+    shown = refused.stdout + refused.stderr
+    assert refused.returncode != 0, shown
+    assert "bad_loss.py (changed)" in shown and "FAIL test_cube wrt w" in shown
+
+
+@pytest.mark.slow
+def test_an_inconclusive_check_refuses_the_commit_unless_accepted(
+    tmp_path: Path, hook_repo: tuple[Path, str, dict[str, str]]
+) -> None:
+    repo, rev, env = hook_repo
+    (tmp_path / ".pre-commit-config.yaml").write_text(
+        f"repos:\n  - repo: {repo}\n    rev: {rev}\n    hooks:\n      - id: gradtest\n"
+    )
+    (tmp_path / "kink_loss.py").write_text(
+        "import numpy as np\nimport gradtest\n\n\n"
+        "@gradtest.gradcheck(wrt='w', w=np.zeros(3))\n"
+        "def test_abs(w):\n    return float(np.sum(np.abs(w))), np.sign(w)\n"
+    )
+    for cmd in (["git", "init", "-q"], ["pre-commit", "install"], ["git", "add", "."]):
+        assert _run(tmp_path, env, *cmd).returncode == 0
+    refused = _run(tmp_path, env, "git", "commit", "-m", "a kinked check")
+    shown = refused.stdout + refused.stderr
+    assert refused.returncode != 0, shown
+    assert "gradtest: 1 inconclusive in " in shown
+    assert "3 entries at a kink" in shown  # the core's reason reaches the hook's output
+    (tmp_path / "pyproject.toml").write_text("[tool.gradtest]\naccept_inconclusive = true\n")
+    _run(tmp_path, env, "git", "add", ".")
+    accepted = _run(tmp_path, env, "git", "commit", "-m", "accepted")
+    assert accepted.returncode == 0, accepted.stdout + accepted.stderr
+    assert "inconclusive (ok)" in accepted.stdout + accepted.stderr

@@ -1,0 +1,724 @@
+"""Running a ``@gradcheck`` test: :func:`run_gradcheck` and its :class:`GradcheckOutcome`.
+
+:func:`run_gradcheck` runs a decorated function and returns a :class:`GradcheckOutcome`
+instead of raising for a wrong gradient; calling the decorated function runs it and
+raises the outcome's error. The project's configuration (``[tool.gradtest]``, see
+:mod:`gradtest._config`) fills in every option that is not given.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime
+import inspect
+import math
+import re
+import time
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import hypothesis
+import hypothesis.reporting
+import numpy as np
+from hypothesis.errors import FailedHealthCheck, Unsatisfiable
+
+from gradtest._check import check_grad
+from gradtest._config import project_settings
+from gradtest._decorator import (
+    GradcheckSpec,
+    _as_strategy,
+    _check_max_examples,
+    _check_method,
+    _check_mode,
+    _check_seed,
+    _check_tolerance,
+)
+from gradtest._result import GradCheckResult
+from gradtest.errors import (
+    FunctionEvaluationError,
+    GradientError,
+    GradtestError,
+    InvalidArgumentError,
+    NondeterminismError,
+)
+
+__all__ = ["GradcheckOutcome", "InconclusiveGradcheckError", "format_example", "run_gradcheck"]
+
+Verdict = Literal["pass", "fail", "inconclusive"]
+
+#: a run where more than this fraction of the inputs was rejected as inconclusive is
+#: itself inconclusive: passing on the few judged inputs would be misleading
+MAX_REJECTED_FRACTION = 0.5
+#: the seed of check_grad's random directions; fixed, so a replayed example gives the
+#: same verdict (hypothesis reports a flaky test otherwise)
+CHECK_SEED = 0
+#: the label of the relative error passed to hypothesis.target
+TARGET_LABEL = "gradtest relative error"
+_NUMBER = re.compile(r"[-+]?\d+(\.\d+)?(e[-+]?\d+)?")
+
+
+class InconclusiveGradcheckError(GradtestError, Unsatisfiable):
+    """Most inputs were rejected as inconclusive, so a pass would mean little.
+
+    It is also a :class:`hypothesis.errors.Unsatisfiable`, the error hypothesis raises
+    when ``assume`` rejects (nearly) every input.
+    """
+
+
+@dataclass(frozen=True)
+class GradcheckOutcome:
+    """The result of :func:`run_gradcheck`.
+
+    ``result`` is the :class:`~gradtest.GradCheckResult` of the falsifying input (when
+    failing) or of the worst judged input (when passing); ``example`` the falsifying
+    input by argument name. ``n_examples`` counts the inputs that were judged (including
+    those hypothesis ran while shrinking), ``n_rejected`` those rejected as
+    inconclusive. ``error`` is the error calling the test raises: a
+    :class:`~gradtest.GradientError` for ``"fail"``, an
+    :class:`InconclusiveGradcheckError` for ``"inconclusive"``, ``None`` for ``"pass"``.
+    ``str(outcome)`` is ``report``. ``accepted`` is ``True`` when the verdict is
+    ``"inconclusive"`` and the ``accept_inconclusive`` setting counts that as a pass.
+    """
+
+    name: str
+    verdict: Verdict
+    result: GradCheckResult | None
+    example: dict[str, Any] | None
+    n_examples: int
+    n_rejected: int
+    seed: int | None
+    elapsed: float
+    error: Exception | None
+    report: str
+    #: calls of the loss over every input of the run (judged, rejected and shrinking)
+    n_evals: int = 0
+    #: an inconclusive run counted as passed (the ``accept_inconclusive`` setting)
+    accepted: bool = False
+    #: the core's notes, each once per run (e.g. the precision ``fun`` is computed in)
+    notes: tuple[str, ...] = ()
+    #: the failing input as Python lines (``W = np.array(...)``), or ``None``
+    example_text: str | None = None
+    #: the command or call that replays the run with its seed
+    reproduce: str | None = None
+
+    @property
+    def passed(self) -> bool:
+        """``True`` when the verdict is ``"pass"``."""
+        return self.verdict == "pass"
+
+    def __str__(self) -> str:
+        return self.report
+
+
+# -- running -------------------------------------------------------------------------------
+
+
+def _spec_of(target: Any) -> GradcheckSpec:
+    if isinstance(target, GradcheckSpec):
+        return target
+    spec = getattr(target, "__gradtest__", None)
+    if isinstance(spec, GradcheckSpec):
+        return spec
+    raise InvalidArgumentError(
+        f"target={target!r} must be a function decorated with @gradtest.gradcheck or its "
+        f"GradcheckSpec (its __gradtest__ attribute), got {type(target).__name__}"
+    )
+
+
+def _gradient_dict(g: Any, wrt: tuple[str, ...], where: str) -> dict[str, Any]:
+    """The user's gradient output as a dict keyed by the ``wrt`` names."""
+    if isinstance(g, Mapping):
+        return dict(g)
+    if len(wrt) == 1:
+        if isinstance(g, (tuple, list)) and len(g) == 1:
+            return {wrt[0]: g[0]}
+        return {wrt[0]: g}
+    if isinstance(g, (tuple, list)) and len(g) == len(wrt):
+        return dict(zip(wrt, g, strict=True))
+    got = (
+        f"a {type(g).__name__} of length {len(g)}"
+        if isinstance(g, (tuple, list))
+        else (f"{type(g).__name__}")
+    )
+    raise InvalidArgumentError(
+        f"{where} returned {got}, but wrt={wrt!r} needs one gradient per name: a tuple of "
+        f"{len(wrt)} arrays in the order of wrt, or a dict keyed by name"
+    )
+
+
+class _Adapter:
+    """Calls the user's loss ``f(W, X, y, reg)`` in the core's form ``fun(x, *args)``.
+
+    ``x`` is a dict ``{name: array}`` of the ``wrt`` arguments (so the report labels
+    entries ``W[3, 7]``) and ``args`` are the other arguments in ``spec.args`` order. A
+    ``wrt`` argument that is itself a dict of arrays (a net's parameters) is flattened
+    into entries ``params.W1``, ``params.b1`` and rebuilt for the user's function; its
+    gradient is a dict with the same keys.
+    """
+
+    def __init__(self, spec: GradcheckSpec) -> None:
+        self.spec = spec
+        sig = spec.signature or inspect.signature(spec.func)
+        self.positional = tuple(n for n, p in sig.parameters.items() if p.kind is p.POSITIONAL_ONLY)
+        #: the keys of the wrt arguments that are dicts, for the current input
+        self.nested: dict[str, tuple[Any, ...]] = {}
+
+    def flatten(self, x: Mapping[str, Any]) -> dict[str, Any]:
+        """The core's ``x`` for the wrt values of one input; remembers the dict layout."""
+        self.nested = {n: tuple(v) for n, v in x.items() if isinstance(v, Mapping)}
+        flat: dict[str, Any] = {}
+        for n, v in x.items():
+            if n in self.nested:
+                flat.update({f"{n}.{k}": v[k] for k in self.nested[n]})
+            else:
+                flat[n] = v
+        return flat
+
+    def _unflatten(self, x: Mapping[str, Any]) -> dict[str, Any]:
+        return {
+            n: {k: x[f"{n}.{k}"] for k in self.nested[n]} if n in self.nested else x[n]
+            for n in self.spec.wrt
+        }
+
+    def _flat_gradient(self, g: Any, where: str) -> dict[str, Any]:
+        wrt = self.spec.wrt
+        by_name = {wrt[0]: g} if len(wrt) == 1 and wrt[0] in self.nested else None
+        if by_name is None:
+            by_name = _gradient_dict(g, wrt, where)
+        flat: dict[str, Any] = {}
+        for n, value in by_name.items():
+            if n not in self.nested:
+                flat[n] = value
+                continue
+            keys = self.nested[n]
+            if not isinstance(value, Mapping) or set(value) != set(keys):
+                got = sorted(value) if isinstance(value, Mapping) else type(value).__name__
+                raise InvalidArgumentError(
+                    f"{where} returned {got} as the gradient for {n}, but {n} is a dict with "
+                    f"the keys {sorted(keys)}: return a dict with the same keys"
+                )
+            flat.update({f"{n}.{k}": value[k] for k in keys})
+        return flat
+
+    def _call(self, f: Callable[..., Any], x: Mapping[str, Any], args: tuple[Any, ...]) -> Any:
+        kwargs = dict(zip(self.spec.args, args, strict=True))
+        kwargs.update(self._unflatten(x))
+        pos = [kwargs.pop(n) for n in self.positional]
+        return f(*pos, **kwargs)
+
+    def fun(self, x: Mapping[str, Any], *args: Any) -> Any:
+        out = self._call(self.spec.func, x, args)
+        if self.spec.grad is not None:
+            return out
+        if not isinstance(out, (tuple, list)) or len(out) != 2:
+            raise InvalidArgumentError(
+                f"{self.spec.name} must return (loss, gradient) when gradcheck has no grad=; "
+                f"it returned {type(out).__name__}: return the pair, or pass grad=<function>"
+            )
+        return out[0], self._flat_gradient(out[1], self.spec.name)
+
+    def grad(self, x: Mapping[str, Any], *args: Any) -> Any:
+        assert self.spec.grad is not None
+        out = self._call(self.spec.grad, x, args)
+        return self._flat_gradient(out, f"grad ({self.spec.grad.__name__})")
+
+
+def _copy_example(example: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in example.items():
+        try:
+            out[k] = copy.deepcopy(v)
+        except Exception:  # an uncopyable object: keep the reference
+            out[k] = v
+    return out
+
+
+def _python_text(v: Any) -> str:
+    """Python source that rebuilds ``v``: ``np.array([[0.5, 1.0]])``, dicts of those, ..."""
+    if isinstance(v, np.ndarray):
+        if v.size == 0:
+            return f"np.empty({v.shape!r}, dtype=np.{v.dtype})"
+        text = f"np.array({v.tolist()!r}"
+        if v.dtype != np.array(v.tolist()).dtype:
+            text += f", dtype=np.{v.dtype}"
+        return text + ")"
+    if isinstance(v, Mapping):
+        return "{" + ", ".join(f"{k!r}: {_python_text(x)}" for k, x in v.items()) + "}"
+    if isinstance(v, tuple):
+        items = [_python_text(x) for x in v]
+        return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
+    if isinstance(v, list):
+        return "[" + ", ".join(_python_text(x) for x in v) + "]"
+    return repr(v)
+
+
+def format_example(example: Mapping[str, Any], indent: str = "    ") -> str:
+    """Lines ``W = np.array([[0.5, 1.0]])`` that can be pasted into a unit test."""
+    return "\n".join(f"{indent}{k} = {_python_text(v)}" for k, v in example.items())
+
+
+@dataclass
+class _RunState:
+    n_examples: int = 0
+    n_rejected: int = 0
+    n_evals: int = 0
+    #: the warnings of the core, each kept once (message -> category)
+    warned: dict[str, type[Warning]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    #: the core's reasons for the inconclusive verdicts (distinct, at most 3)
+    reject_reasons: list[str] = field(default_factory=list)
+    n_kinks: int = 0
+    kink_labels: list[str] = field(default_factory=list)
+    last_example: dict[str, Any] | None = None
+    last_result: GradCheckResult | None = None
+    last_descent: Any = None
+    worst: tuple[GradCheckResult, dict[str, Any]] | None = None
+    #: why the last input failed: "wrong gradient", "kink at W[0, 1] (strict_kinks=True)"
+    reason: str = "wrong gradient"
+
+
+@dataclass(frozen=True)
+class _Options:
+    rtol: float | None
+    atol: float | None
+    method: str
+    mode: Any
+    check_descent: Callable[..., Any] | None
+
+
+def _load_check_descent() -> Callable[..., Any]:
+    try:
+        from gradtest._descent import check_descent
+    except ImportError as err:
+        raise InvalidArgumentError(
+            "descent=True needs gradtest.check_descent, which this installation of gradtest "
+            f"does not provide ({err}); drop descent=True or upgrade gradtest"
+        ) from err
+    return check_descent
+
+
+def _check_grad(
+    spec: GradcheckSpec,
+    opts: _Options,
+    adapter: _Adapter,
+    grad: Any,
+    x: dict[str, Any],
+    args: tuple[Any, ...],
+    extra: dict[str, Any],
+) -> GradCheckResult:
+    return check_grad(
+        adapter.fun,
+        grad,
+        x,
+        args=args,
+        rtol=opts.rtol,
+        atol=opts.atol,
+        method=opts.method,  # type: ignore[arg-type]
+        seed=CHECK_SEED,
+        name=spec.name,
+        compare_scipy=False,
+        **extra,
+    )
+
+
+def _check_one(
+    spec: GradcheckSpec,
+    opts: _Options,
+    state: _RunState,
+    adapter: _Adapter,
+    example: dict[str, Any],
+) -> None:
+    """The body of the hypothesis test: one gradient check of one input."""
+    state.last_example = _copy_example(example)
+    state.last_result = None
+    state.last_descent = None
+    state.reason = "wrong gradient"
+    x = adapter.flatten({n: example[n] for n in spec.wrt})
+    args = tuple(example[n] for n in spec.args)
+    grad: Any = True if spec.grad is None else adapter.grad
+    extra: dict[str, Any] = {} if opts.mode is None else {"mode": opts.mode}
+    with warnings.catch_warnings(record=True) as caught:
+        # the core warns once per input (e.g. float32 precision): re-emitted once per run
+        warnings.simplefilter("always")
+        result = _check_grad(spec, opts, adapter, grad, x, args, extra)
+    for w in caught:
+        state.warned.setdefault(str(w.message), w.category)
+    state.n_evals += result.n_evals
+    for note in result.diagnosis.notes:
+        # the same note for another input differs only in its numbers: keep the first
+        if _NUMBER.sub("#", note) not in {_NUMBER.sub("#", n) for n in state.notes}:
+            state.notes.append(note)
+    state.last_result = result
+    if result.verdict == "inconclusive":
+        kinks = result.diagnosis.kinks
+        if spec.strict_kinks and kinks:
+            state.reason = f"kink at {', '.join(kinks[:3])} (strict_kinks=True)"
+            raise GradientError(f"{state.reason}\n{result}", result)
+        state.n_rejected += 1
+        summary = result.diagnosis.summary
+        if summary and summary not in state.reject_reasons and len(state.reject_reasons) < 3:
+            state.reject_reasons.append(summary)
+        if kinks:
+            state.n_kinks += 1
+            for label in kinks:
+                if label not in state.kink_labels and len(state.kink_labels) < 5:
+                    state.kink_labels.append(label)
+        hypothesis.event("gradtest: rejected (kink)" if kinks else "gradtest: rejected (noisy)")
+        hypothesis.assume(False)
+    state.n_examples += 1
+    if math.isfinite(result.max_rel_error):
+        hypothesis.target(result.max_rel_error, label=TARGET_LABEL)
+    if result.verdict == "fail":
+        raise GradientError(str(result), result)
+    if state.worst is None or result.max_rel_error > state.worst[0].max_rel_error:
+        state.worst = (result, state.last_example)
+    if opts.check_descent is not None:
+        descent = opts.check_descent(adapter.fun, grad, x, args=args, seed=CHECK_SEED)
+        state.last_descent = descent
+        if descent.verdict == "fail":
+            state.reason = "descent check failed"
+            raise GradientError(f"{state.reason}\n{descent}", result)
+
+
+def _used_seed(test: Callable[[], None]) -> int | None:
+    """The seed hypothesis used: ``--hypothesis-seed``'s, or the one it generated.
+
+    Hypothesis has no public getter; both are read where hypothesis keeps them (the
+    same places its own "add @seed(...) to reproduce" hint reads).
+    """
+    from hypothesis import core
+
+    forced = getattr(core, "global_force_seed", None)
+    if isinstance(forced, int):
+        return forced
+    generated = getattr(test, "_hypothesis_internal_use_generated_seed", None)
+    return generated if isinstance(generated, int) else None
+
+
+def _hypothesis_test(
+    spec: GradcheckSpec,
+    opts: _Options,
+    state: _RunState,
+    settings: hypothesis.settings,
+    seed: int | None,
+) -> Callable[[], None]:
+    adapter = _Adapter(spec)
+    names = list(spec.wrt) + list(spec.args)
+
+    def inner(**example: Any) -> None:
+        _check_one(spec, opts, state, adapter, example)
+
+    inner.__name__ = spec.name
+    inner.__qualname__ = spec.qualname
+    inner.__module__ = spec.module
+    inner.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY) for n in names]
+    )
+    # hypothesis keys its example database by the test function's source, which is this
+    # module's for every decorated loss; add the loss's identity, as hypothesis's own
+    # pytest plugin does for parametrized tests
+    inner._hypothesis_internal_add_digest = spec.key.encode()  # type: ignore[attr-defined]
+    strategies = {n: _as_strategy(n, spec.strategies[n]) for n in names}
+    test = hypothesis.given(**strategies)(inner)
+    test = settings(test)
+    if seed is not None:
+        test = hypothesis.seed(seed)(test)
+    return test
+
+
+#: hypothesis's own default deadline, meant for one call of a test
+HYPOTHESIS_DEFAULT_DEADLINE = datetime.timedelta(milliseconds=200)
+#: the deadline of one gradient check when the settings keep hypothesis's default
+DEFAULT_DEADLINE = datetime.timedelta(seconds=2)
+
+
+def _settings_for(spec: GradcheckSpec, max_examples: int | None) -> hypothesis.settings:
+    parent = spec.settings if spec.settings is not None else hypothesis.settings()
+    n = max_examples if max_examples is not None else spec.max_examples
+    deadline = parent.deadline
+    if deadline == HYPOTHESIS_DEFAULT_DEADLINE:
+        # one example is a whole gradient check (tens of evaluations), not one call
+        deadline = DEFAULT_DEADLINE
+    return hypothesis.settings(
+        parent,
+        deadline=deadline,
+        max_examples=n if n is not None else parent.max_examples,
+        report_multiple_bugs=False,
+        # the explain phase re-runs the (shrunk) failing input many times to annotate
+        # hypothesis's own printout, which gradtest's report replaces: skip it
+        phases=[p for p in parent.phases if p is not hypothesis.Phase.explain],
+    )
+
+
+def run_gradcheck(
+    target: Any,
+    *,
+    rtol: float | None = None,
+    atol: float | None = None,
+    max_examples: int | None = None,
+    mode: Any = None,
+    seed: int | None = None,
+    method: str | None = None,
+) -> GradcheckOutcome:
+    """Run a :func:`gradcheck` test and return its outcome; never raise for a wrong gradient.
+
+    Parameters
+    ----------
+    target : decorated function or GradcheckSpec
+        What :func:`gradcheck` returned, or its ``__gradtest__``.
+    rtol, atol, max_examples, mode, method : optional
+        Override the decorator's values when given.
+    seed : int, optional
+        Seed the run with ``hypothesis.seed(seed)`` (which, as in hypothesis, also skips
+        the example database). By default hypothesis seeds it: from
+        ``pytest --hypothesis-seed`` if given, else at random (none under
+        ``derandomize=True``). The seed used is recorded in the outcome; passing it
+        again reproduces the generated inputs.
+
+    Returns
+    -------
+    GradcheckOutcome
+
+    Raises
+    ------
+    FunctionEvaluationError
+        The loss (or gradient) raised; the message shows the (shrunk) input.
+    InvalidArgumentError
+        A bad override, or the loss returned something the core cannot check (the
+        message shows the input).
+    hypothesis.errors.HypothesisException
+        Hypothesis's own errors other than rejection (``DeadlineExceeded`` for a slow
+        loss, a failed health check, a flaky test) propagate as hypothesis raises them.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import gradtest
+    >>> import gradtest.strategies as gs
+    >>> @gradtest.gradcheck(wrt="w", w=gs.weights(3))
+    ... def test_sine(w):
+    ...     return float(np.sum(np.sin(w))), np.cos(w)
+    >>> outcome = gradtest.run_gradcheck(test_sine, max_examples=10, seed=1)
+    >>> outcome.verdict, outcome.n_examples, outcome.seed
+    ('pass', 10, 1)
+    """
+    __tracebackhide__ = True
+    return _run(
+        _spec_of(target),
+        rtol=rtol,
+        atol=atol,
+        max_examples=max_examples,
+        mode=mode,
+        seed=seed,
+        method=method,
+    )
+
+
+def _warn_once(spec: GradcheckSpec, state: _RunState) -> None:
+    """The core's warnings of the run, each once, pointing at the decorated function."""
+    code = getattr(spec.func, "__code__", None)
+    for message, category in state.warned.items():
+        if code is None:
+            warnings.warn(message, category, stacklevel=4)
+        else:
+            warnings.warn_explicit(
+                message, category, filename=code.co_filename, lineno=code.co_firstlineno
+            )
+
+
+def _silent(text: object) -> None:
+    """A hypothesis reporter that prints nothing."""
+
+
+def python_reproduce(spec: GradcheckSpec, seed: int | None) -> str:
+    """``gradtest.run_gradcheck(test_loss, seed=N)``: the call that replays a run."""
+    return f"gradtest.run_gradcheck({spec.name}, seed={seed})"
+
+
+def _run(
+    spec: GradcheckSpec,
+    *,
+    rtol: float | None = None,
+    atol: float | None = None,
+    max_examples: int | None = None,
+    mode: Any = None,
+    seed: int | None = None,
+    method: str | None = None,
+    accept_inconclusive: bool | None = None,
+    reproduce: Callable[[GradcheckSpec, int | None], str] = python_reproduce,
+) -> GradcheckOutcome:
+    """:func:`run_gradcheck` for the plugin and the command, which say how to replay it.
+
+    Every option left ``None`` comes from ``[tool.gradtest]`` of the nearest
+    ``pyproject.toml``, then from the decorator.
+    """
+    __tracebackhide__ = True
+    project = project_settings()
+    seed = _check_seed(seed if seed is not None else project.get("seed"))
+    rtol = rtol if rtol is not None else project.get("rtol")
+    mode = mode if mode is not None else project.get("mode")
+    if max_examples is None:
+        max_examples = project.get("max_examples")
+    if accept_inconclusive is None:
+        accept_inconclusive = bool(project.get("accept_inconclusive", False))
+    opts = _Options(
+        rtol=_check_tolerance(rtol, "rtol") if rtol is not None else spec.rtol,
+        atol=_check_tolerance(atol, "atol") if atol is not None else spec.atol,
+        method=_check_method(method) if method is not None else spec.method,
+        mode=_check_mode(mode) if mode is not None else spec.mode,
+        check_descent=_load_check_descent() if spec.descent else None,
+    )
+    settings = _settings_for(spec, _check_max_examples(max_examples))
+    state = _RunState()
+    # an explicit seed is applied with hypothesis.seed, which (as in hypothesis) also
+    # turns the example database off; otherwise hypothesis seeds the run itself
+    test = _hypothesis_test(spec, opts, state, settings, seed)
+    start = time.perf_counter()
+    error: Exception | None = None
+    verdict: Verdict = "pass"
+    try:
+        try:
+            # hypothesis's printout (falsifying example, "add @seed(...)") names its own
+            # test function; gradtest's report and reproduce line replace it
+            with hypothesis.reporting.with_reporter(_silent):
+                test()
+        finally:
+            if seed is None:
+                seed = _used_seed(test)
+            _warn_once(spec, state)
+    except GradientError:
+        verdict = "fail"
+        assert state.last_result is not None and state.last_example is not None
+        error = GradientError(
+            _failure_message(spec, state, _reproduce_line(reproduce(spec, seed), seed)),
+            state.last_result,
+        )
+    except (FunctionEvaluationError, InvalidArgumentError, NondeterminismError) as err:
+        _reraise_with_example(err, spec, state, seed, reproduce(spec, seed))
+    except (Unsatisfiable, FailedHealthCheck) as err:
+        if state.n_rejected == 0:
+            raise
+        verdict = "inconclusive"
+        error = InconclusiveGradcheckError(_inconclusive_message(spec, state))
+        error.__cause__ = err
+    elapsed = time.perf_counter() - start
+    if verdict == "pass" and (
+        state.n_examples == 0
+        or state.n_rejected > MAX_REJECTED_FRACTION * (state.n_examples + state.n_rejected)
+    ):
+        verdict = "inconclusive"
+        error = InconclusiveGradcheckError(_inconclusive_message(spec, state))
+    example_text = None
+    if verdict == "fail":
+        result, example = state.last_result, state.last_example
+        assert error is not None and example is not None
+        report = str(error)
+        example_text = format_example(example, indent="")
+    else:
+        result, example = state.worst if state.worst is not None else (None, None)
+        example = None
+        report = str(error) if error is not None else _pass_message(spec, state, seed)
+    accepted = verdict == "inconclusive" and accept_inconclusive
+    if accepted:
+        report += "\n(accepted: the accept_inconclusive setting counts this as a pass)"
+    return GradcheckOutcome(
+        name=spec.name,
+        verdict=verdict,
+        result=result,
+        example=example,
+        n_examples=state.n_examples,
+        n_rejected=state.n_rejected,
+        seed=seed,
+        elapsed=elapsed,
+        error=error,
+        report=report,
+        n_evals=state.n_evals,
+        accepted=accepted,
+        notes=tuple(state.notes),
+        example_text=example_text,
+        reproduce=None if verdict == "pass" else reproduce(spec, seed),
+    )
+
+
+def _counts(state: _RunState) -> str:
+    text = f"{state.n_examples} input{'s' if state.n_examples != 1 else ''} judged"
+    if state.n_rejected:
+        text += (
+            f", {state.n_rejected} rejected as inconclusive ({state.n_kinks} at a kink, "
+            f"{state.n_rejected - state.n_kinks} with an unreliable numeric derivative)"
+        )
+    return text
+
+
+def _reproduce_line(command: str, seed: int | None) -> str:
+    if seed is None:
+        return "the run is derandomized: running it again reproduces it"
+    return f"reproduce with: {command}"
+
+
+def _failure_message(spec: GradcheckSpec, state: _RunState, reproduce: str) -> str:
+    assert state.last_example is not None and state.last_result is not None
+    parts = [
+        f"gradcheck {spec.name}: {state.reason} wrt {', '.join(spec.wrt)} for this input "
+        f"(shrunk by hypothesis; {_counts(state)}):",
+        "",
+        format_example(state.last_example),
+        "",
+        str(state.last_result),
+    ]
+    if state.last_descent is not None:
+        parts += ["", str(state.last_descent)]
+    parts += ["", reproduce]
+    return "\n".join(parts)
+
+
+def _inconclusive_message(spec: GradcheckSpec, state: _RunState) -> str:
+    total = state.n_examples + state.n_rejected
+    share = f"{state.n_rejected} of {total}" if total else "every one"
+    kinks = f" (kinks at {', '.join(state.kink_labels)}, ...)" if state.kink_labels else ""
+    reasons = "".join(f"\n  - {reason}" for reason in state.reject_reasons)
+    return (
+        f"gradcheck {spec.name}: INCONCLUSIVE: {share} inputs were rejected because the "
+        f"gradient check could not judge them{kinks}; only {state.n_examples} were judged, "
+        "too few for a pass to mean much."
+        + (f"\nWhy the check could not judge them:{reasons}" if reasons else "")
+        + "\n"
+        "Fixes: keep the inputs away from the kinks of the loss (strategies with "
+        "kink_margin=..., or data that avoids ties), check a smooth variant of the loss, "
+        "or pass strict_kinks=True to fail on kinks."
+    )
+
+
+def _pass_message(spec: GradcheckSpec, state: _RunState, seed: int | None) -> str:
+    head = f"PASS gradcheck {spec.name} wrt {', '.join(spec.wrt)}: {_counts(state)}"
+    if state.worst is None:
+        return head
+    result, example = state.worst
+    return "\n".join(
+        [
+            head + f"; the worst input (max relative error {result.max_rel_error:.1e}):",
+            format_example(example),
+            f"seed: {seed}",
+        ]
+    )
+
+
+def _reraise_with_example(
+    err: GradtestError, spec: GradcheckSpec, state: _RunState, seed: int | None, command: str
+) -> None:
+    """Raise ``err`` again with the input that raised and the line that replays it.
+
+    The new error carries ``gradtest_example`` (the input as Python lines) and
+    ``gradtest_seed`` for the reports of the plugin and the command.
+    """
+    __tracebackhide__ = True
+    example = format_example(state.last_example or {})
+    new = type(err)(
+        f"gradcheck {spec.name}: {err}\nfor this input (shrunk by hypothesis):\n{example}"
+        f"\n{_reproduce_line(command, seed)}"
+    )
+    new.gradtest_example = format_example(state.last_example or {}, indent="")  # type: ignore[attr-defined]
+    new.gradtest_seed = seed  # type: ignore[attr-defined]
+    raise new from (err.__cause__ or err)

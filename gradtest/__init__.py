@@ -11,15 +11,9 @@ True
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from gradtest._check import assert_grad, check_grad, check_jacobian
-from gradtest._decorator import (
-    GradcheckOutcome,
-    GradcheckSpec,
-    InconclusiveGradcheckError,
-    gradcheck,
-    registered_checks,
-    run_gradcheck,
-)
 from gradtest._descent import DescentResult, SlopeRecord, assert_descent, check_descent
 from gradtest._result import Diagnosis, EntryRecord, GradCheckResult, StepSweep, TaylorTest
 from gradtest.errors import (
@@ -32,6 +26,38 @@ from gradtest.errors import (
 )
 
 __version__ = "0.1.0"
+
+#: the property-based half of the API needs hypothesis: imported on first use, so that
+#: ``import gradtest`` (and a plain check_grad) does not pay for it
+_LAZY = {
+    "GradcheckOutcome",
+    "GradcheckSpec",
+    "InconclusiveGradcheckError",
+    "gradcheck",
+    "registered_checks",
+    "run_gradcheck",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        from gradtest import _decorator
+
+        value = getattr(_decorator, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'gradtest' has no attribute {name!r}")
+
+
+if TYPE_CHECKING:
+    from gradtest._decorator import (
+        GradcheckOutcome,
+        GradcheckSpec,
+        InconclusiveGradcheckError,
+        gradcheck,
+        registered_checks,
+        run_gradcheck,
+    )
 
 __all__ = [
     "DescentResult",

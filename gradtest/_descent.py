@@ -440,23 +440,14 @@ def _slope(
     m, e = float(est.value[0]), float(est.error[0])
     p = float(g @ d)
     dot_err = eps * float(np.abs(g) @ np.abs(d))
-    t_ = float(
-        tol.tolerance(np.array([p]), np.array([m]), np.array([e]), eps=eps, rtol=None, atol=None)[0]
-    )
-    t_ += dot_err
+    precision = tol.Precision(eps_x=eps, eps_f=eps, eps_g=eps, rtol=None, atol=None)
+    t_ = tol.tolerance(p, m, e, precision) + dot_err
     lo_, hi_ = float(lo[0]), float(hi[0])
     outcome: SlopeOutcome
     note = ""
     slope_floor = tol.NEAR_ZERO * float(np.linalg.norm(g) * np.linalg.norm(d))
-    unreliable = bool(
-        tol.unreliable(
-            np.array([m]),
-            np.array([e]),
-            slope_floor or np.finfo(np.float64).tiny,
-            eps=eps,
-            rtol=None,
-        )[0]
-    )
+    # the descent check judges slopes at its own precision limit (a slope is one number)
+    unreliable = e > tol.DESCENT_TRUST * max(abs(m), slope_floor or np.finfo(np.float64).tiny)
     if bool(kinked[0]):
         kink_tol = (
             tol.SAFETY * 2.0 * float(sigma[0]) / float(est.step[0]) + 0.1 * (hi_ - lo_) + dot_err

@@ -62,6 +62,8 @@ TRUST_FLOOR = 1.0
 #: the largest relative error estimate a numeric value may have and still pass a gradient
 #: (so that a pass means agreement to about 10 x this): by the precision fun is computed in
 TRUST = {"float64": 1e-7, "float32": 1e-3, "float16": 1e-1}
+#: check_descent: a slope whose relative error estimate exceeds this cannot be judged
+DESCENT_TRUST = 1e-4
 #: a fail is confirmed when the two steps' values agree to this fraction of the discrepancy
 CONFIRM = 0.25
 #: two evaluations at x may differ by this much (relative) and count as noise
@@ -199,7 +201,18 @@ def judge(
         )  # fmt: skip
     kinked = [est for est in finite if est.kinked[k]]
     if kinked:
-        return _judge_kink(a, min(kinked, key=lambda est: est.h2), k, p, noise_measured, extra)
+        kinked = sorted(kinked, key=lambda est: est.h2)
+        j = _judge_kink(a, kinked[0], k, p, noise_measured, extra)
+        if j.outcome == "fail" and (
+            len(kinked) < 2 or _judge_kink(a, kinked[1], k, p, True, extra).outcome != "fail"
+        ):
+            # a kink persists at every scale: a fail needs it at a second pair of steps
+            return Judgement(
+                "unreliable", j.numeric, j.error, j.step, j.tolerance,
+                f"{j.note}, at one pair of steps only: not confirmed at smaller steps",
+                settled=False, want="down",
+            )  # fmt: skip
+        return j
     # every estimate is drowned in round-off or truncation: larger (or smaller) steps
     est = min(finite, key=lambda est: float(est.error[k]))
     r, e = float(est.value[k]), float(est.error[k])

@@ -432,8 +432,8 @@ def check_grad(
     >>> result.verdict
     'pass'
     >>> bad = gradtest.check_grad(loss, lambda w: -3 * w**2, w, seed=0)
-    >>> bad.verdict, bad.worst.label
-    ('fail', 'x[1]')
+    >>> bad.verdict, bad.worst.probe
+    ('fail', 'entry')
     >>> bad.diagnosis.summary
     'analytic = -1 × numeric over all entries (sign flipped?)'
     """

@@ -151,7 +151,9 @@ def plot_step_sweep(result: GradCheckResult, path: str | os.PathLike[str]) -> Pa
     >>> import numpy as np
     >>> import gradtest
     >>> from gradtest.plot import plot_step_sweep
-    >>> result = gradtest.check_grad(lambda w: float(np.sum(np.sin(w))), np.cos, np.ones(3))
+    >>> result = gradtest.check_grad(
+    ...     lambda w: float(np.sum(np.sin(w))), np.cos, np.ones(3), diagnose=True
+    ... )
     >>> with tempfile.TemporaryDirectory() as tmp:
     ...     written = plot_step_sweep(result, os.path.join(tmp, "sweep.png"))
     ...     written.read_bytes()[:4]

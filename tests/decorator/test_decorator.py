@@ -267,7 +267,7 @@ def test_kink_margin_keeps_a_relu_loss_judgeable() -> None:
 
 def test_slow_function_exceeds_the_hypothesis_deadline() -> None:
     def slow(w: Any) -> Any:
-        time.sleep(0.002)
+        time.sleep(0.005)
         return float(w @ w), 2 * w
 
     strict = hypothesis.settings(database=None, deadline=20)

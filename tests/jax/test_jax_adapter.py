@@ -145,7 +145,7 @@ def test_pytree_parameters_are_keyed_by_path() -> None:
     assert result.verdict == "pass", str(result)
     assert result.kind == "gradient"
     assert result.wrt == ("head", "layers.0.b", "layers.0.w")
-    assert result.entries[0].label == "head[0, 0]"
+    assert result.entries[0].array == "head"
     both = check_function(loss, params, x, seed=0)
     assert both.wrt == ("params.head", "params.layers.0.b", "params.layers.0.w", "x")
 

@@ -54,7 +54,9 @@ def test_plot_step_sweep_writes_a_png_for_a_failing_check(tmp_path: Path) -> Non
 
 @needs_matplotlib
 def test_plot_step_sweep_accepts_a_str_path_and_a_passing_check(tmp_path: Path) -> None:
-    result = gradtest.check_grad(lambda w: float(np.sum(np.sin(w))), np.cos, W, seed=0)
+    result = gradtest.check_grad(
+        lambda w: float(np.sum(np.sin(w))), np.cos, W, seed=0, mode="full", diagnose=True
+    )
     target = str(tmp_path / "ok.png")
     assert plot_step_sweep(result, target) == Path(target)
     assert Path(target).read_bytes()[:8] == PNG_MAGIC
@@ -82,7 +84,7 @@ def test_plot_descent_draws_diverged_and_failing_sweeps(tmp_path: Path) -> None:
 
 
 def test_plots_reject_the_other_result_type(tmp_path: Path) -> None:
-    grad_result = gradtest.check_grad(quad, quad_grad, W, seed=0)
+    grad_result = gradtest.check_grad(quad, quad_grad, W, seed=0, mode="full", diagnose=True)
     descent_result = check_descent(quad, quad_grad, W, seed=0)
     with pytest.raises(gradtest.InvalidArgumentError, match="use plot_step_sweep"):
         plot_descent(grad_result, tmp_path / "a.png")  # type: ignore[arg-type]
@@ -111,7 +113,7 @@ def test_missing_matplotlib_names_the_extra(
         ImportError, match=r"plot_descent needs matplotlib.*pip install gradtest\[plot\]"
     ):
         plot_descent(result, tmp_path / "x.png")
-    grad_result = gradtest.check_grad(quad, quad_grad, W, seed=0)
+    grad_result = gradtest.check_grad(quad, quad_grad, W, seed=0, mode="full", diagnose=True)
     with pytest.raises(ImportError, match=r"plot_step_sweep needs matplotlib"):
         plot_step_sweep(grad_result, tmp_path / "y.png")
     # the text report does not need matplotlib

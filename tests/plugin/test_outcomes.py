@@ -162,8 +162,9 @@ def test_table_counts_all_evaluations_judged_and_rejected_inputs(
     result.assert_outcomes(passed=1)
     check = json.loads((pytester.path / "r.json").read_text())["checks"][0]
     assert check["n_examples"] == 8 and check["n_rejected"] == 0
-    # every input costs tens of evaluations: the column is the sum, not one input's count
-    assert check["n_evals"] > 8 * 20
+    # every input costs at least the set-up and a screen: the column is the sum, not one
+    # input's count
+    assert check["n_evals"] > 8 * 8
     result.stdout.fnmatch_lines(
         [
             "check * verdict * max rel.err * evals * judged * rejected * time",

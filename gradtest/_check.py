@@ -269,7 +269,7 @@ def _scipy_check_grad(ctx: Context, direction: str) -> float:
         return float(ev.at_point(z, phase="scipy", what="scipy.optimize.check_grad"))
 
     def g(z: np.ndarray) -> np.ndarray:
-        return analytic
+        return np.asarray(analytic)
 
     with np.errstate(all="ignore"):
         return float(

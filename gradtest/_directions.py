@@ -157,7 +157,7 @@ def _records(
 ) -> list[EntryRecord]:
     a, _ = line.analytic(ctx)
     size = np.abs(a[np.isfinite(a)])
-    floor = tol.NEAR_ZERO * max(float(np.max(size, initial=0.0)), line.scale) or 1e-300
+    floor = tol.NEAR_ZERO * max(float(np.max(size, initial=0.0)), line.scale or 0.0) or 1e-300
     out = []
     for k, j in enumerate(judged):
         rel = float(tol.relative_error(float(a[k]), j.numeric, floor))
@@ -217,10 +217,10 @@ def _localise(
             break
         mid = (part.lo + part.hi) // 2
         half = part.restrict(part.lo, mid)
-        line = probe.line(half, f"{ctx.spec.names[d.block]} bisection")
-        fp, fm = line.values(ctx, h)
+        probe_line = probe.line(half, f"{ctx.spec.names[d.block]} bisection")
+        fp, fm = probe_line.values(ctx, h)
         numeric = float(((fp - fm) / (2 * h))[out])
-        a_half, cancel = line.analytic(ctx)
+        a_half, cancel = probe_line.analytic(ctx)
         d1 = float(a_half[out]) - numeric
         e1 = float(ctx.sigma[out]) / h + float(cancel[out])
         for sub, dsub, esub in (

@@ -92,7 +92,8 @@ def check_entries(ctx: Context, indices: NDArray[np.intp]) -> list[EntryRecord]:
                     outcome[k, c] = "unreliable"
                     notes[(k, c)] = f"not confirmed: {why}"
             ctx.note(
-                f"{len(flagged) - pos} entries disagreed at the screen and were not confirmed: {why}"
+                f"{len(flagged) - pos} entries disagreed at the screen and were not "
+                f"confirmed: {why}"
             )
             break
         judged = _lines.resolve(ctx, line, [_lines.first_pair(ctx, line)])
@@ -140,7 +141,7 @@ def check_entries(ctx: Context, indices: NDArray[np.intp]) -> list[EntryRecord]:
 
 def _outcome(o: object) -> Outcome:
     assert o in ("pass", "fail", "kink", "unreliable")
-    return o  # type: ignore[return-value]
+    return o  # type: ignore[return-value,unused-ignore]
 
 
 def _note_complex(

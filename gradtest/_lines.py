@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -95,7 +96,7 @@ class EntryLine(Line):
         return ctx.analytic[:, self.i], np.zeros(ctx.m)
 
 
-def _min_step(xi: float, dtype: np.dtype) -> float:  # type: ignore[type-arg]
+def _min_step(xi: float, dtype: np.dtype[Any]) -> float:
     """A step that surely moves ``xi`` in its dtype (subnormals and zeros included)."""
     return float(4 * np.spacing(dtype.type(abs(xi)) + dtype.type(0)))
 
@@ -286,7 +287,12 @@ def resolve(ctx: Context, line: Line, estimates: list[fd.PairEstimate]) -> list[
 
 
 def _exhausted(
-    ctx: Context, line: Line, estimates: list[fd.PairEstimate], wants: set[str], down: int, up: int
+    ctx: Context,
+    line: Line,
+    estimates: list[fd.PairEstimate],
+    wants: set[tol.Want],
+    down: int,
+    up: int,
 ) -> bool:
     """Whether the ladder has no step left to try for these wants."""
     if "down" in wants and down < LADDER_DOWN and ctx.ev.can_afford(2):

@@ -276,8 +276,9 @@ def as_output(value: Any, *, where: str, scalar: bool, allow_complex: bool) -> N
         ) from err
     if arr.dtype.kind == "b":
         raise InvalidArgumentError(
-            f"fun must return a real number: {where} returned a boolean ({_describe(value)}) where a real-valued loss was "
-            "expected: a bool has no derivative; return the loss as a float"
+            f"fun must return a real number: {where} returned a boolean ({_describe(value)}) "
+            "where a real-valued loss was expected: a bool has no derivative; return the loss "
+            "as a float"
         )
     if arr.dtype.kind == "c" and not allow_complex:
         raise InvalidArgumentError(f"{where} returned a complex value {value!r:.60}")

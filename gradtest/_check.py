@@ -75,7 +75,10 @@ def run_check(
     # floating-point warnings at perturbed points (log of a negative, overflow) are what
     # finite differences meet; the verdict reports non-finite values itself
     with np.errstate(all="ignore"):
-        return _run(fun, deriv, x, opts)
+        try:
+            return _run(fun, deriv, x, opts)
+        finally:
+            _directions.forget()
 
 
 def _run(

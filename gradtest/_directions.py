@@ -38,6 +38,11 @@ DIRECTION_COST = 4
 SPREAD_LIMIT = 8
 
 
+def forget() -> None:
+    """Drop the normals kept while a check ran."""
+    _lines._CHUNKS.clear()
+
+
 def n_directions(ctx: Context) -> int:
     n = max(DIRECTIONS, ctx.spec.n_blocks)
     budget = ctx.opts.budget

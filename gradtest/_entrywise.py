@@ -15,6 +15,8 @@ A passing check costs ``2 n`` evaluations after the set-up; each entry confirmed
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -49,38 +51,28 @@ def check_entries(ctx: Context, indices: NDArray[np.intp]) -> list[EntryRecord]:
     """Screen the given entries, confirm the ones that disagree; one record per output."""
     method = ctx.opts.method
     scales = entry_scales(ctx, indices)
-    lines = [_lines.EntryLine(ctx, int(i), float(s)) for i, s in zip(indices, scales, strict=True)]
-    numeric, error, steps, hint = _screen(ctx, lines, scales, method)
+    numeric, error, steps, hint, lines = _screen(ctx, indices, scales, method)
     analytic = ctx.analytic[:, indices]
-    with np.errstate(all="ignore"):
-        size = np.where(np.isfinite(numeric), np.abs(numeric), 0.0)
-    ctx.g_scale = max(ctx.g_scale, float(np.max(size, initial=0.0)))
+    finite_n = np.isfinite(numeric)
+    ctx.g_scale = max(ctx.g_scale, float(np.max(np.abs(numeric[finite_n]), initial=0.0)))
     p = ctx.precision
     m, n = analytic.shape
+    tolerance = tol.tolerances(analytic, numeric, error, p)
+    with np.errstate(all="ignore"):
+        ok = (
+            np.isfinite(analytic)
+            & finite_n
+            & (np.abs(analytic - numeric) <= tolerance)
+            & tol.informative(analytic, numeric, error, ctx.g_scale, p)
+            & ~hint
+        )
     outcome = np.full((m, n), "pass", dtype=object)
-    tolerance = np.zeros((m, n))
     notes: dict[tuple[int, int], str] = {}
-    flagged_cols = []
-    for col in range(n):
-        for k in range(m):
-            a, d, e = float(analytic[k, col]), float(numeric[k, col]), float(error[k, col])
-            t = tol.tolerance(a, d, e, p)
-            tolerance[k, col] = t
-            ok = (
-                np.isfinite(a)
-                and np.isfinite(d)
-                and abs(a - d) <= t
-                and tol._informative(a, d, e, ctx.g_scale, p)
-                and not hint[k, col]
-            )
-            if not ok:
-                flagged_cols.append(col)
-                break
     rel = tol.relative_error(analytic, numeric, tol.near_zero_floor(analytic, numeric))
     worst_rel = np.where(np.isnan(rel), np.inf, rel).max(axis=0)
-    flagged = sorted(set(flagged_cols), key=lambda c: -float(worst_rel[c]))
+    flagged = np.flatnonzero(~ok.all(axis=0))
+    flagged = flagged[np.argsort(-worst_rel[flagged], kind="stable")].tolist()
     for pos, col in enumerate(flagged):
-        line = lines[col]
         if pos >= MAX_CONFIRM or not ctx.ev.can_afford(2):
             why = (
                 f"more than {MAX_CONFIRM} entries disagreed at the screen"
@@ -96,6 +88,7 @@ def check_entries(ctx: Context, indices: NDArray[np.intp]) -> list[EntryRecord]:
                 f"confirmed: {why}"
             )
             break
+        line = lines(col)
         judged = _lines.resolve(ctx, line, [_lines.first_pair(ctx, line)])
         if method == "complex":
             _note_complex(notes, col, numeric[:, col], judged)
@@ -111,28 +104,40 @@ def check_entries(ctx: Context, indices: NDArray[np.intp]) -> list[EntryRecord]:
                 ctx.kinks.append(ctx.label(int(indices[col]), k))
     floor = tol.near_zero_floor(analytic, numeric)
     rel = tol.relative_error(analytic, numeric, floor)
-    records = []
     spec = ctx.spec
+    names = spec.labels(indices)
+    blocks = np.searchsorted(np.asarray(spec.offsets), indices, side="right") - 1
+    shapes = spec.shapes
+    index_of = [
+        tuple(int(j) for j in np.unravel_index(int(i) - spec.offsets[b], shapes[b]))
+        if shapes[b]
+        else ()
+        for i, b in zip(indices.tolist(), blocks.tolist(), strict=True)
+    ]
+    a_list, n_list = analytic.tolist(), numeric.tolist()
+    e_list, t_list, r_list = error.tolist(), tolerance.tolist(), rel.tolist()
+    step_list = steps.tolist()
+    records = []
     for k in range(m):
         out = ctx.out_index(k)
-        for col, i_ in enumerate(indices):
-            i = int(i_)
-            blk, index = spec.locate(i)
-            a, d = float(analytic[k, col]), float(numeric[k, col])
+        prefix = "" if not ctx.out_shape else f"d out[{', '.join(map(str, out))}] / d "
+        for col in range(n):
+            a, d = a_list[k][col], n_list[k][col]
+            b = int(blocks[col])
             records.append(
                 EntryRecord(
-                    array=spec.names[blk],
-                    index=index,
-                    label=ctx.label(i, k),
+                    array=spec.names[b],
+                    index=index_of[col],
+                    label=prefix + names[col],
                     output=out,
                     analytic=a,
                     numeric=d,
                     abs_error=abs(a - d),
-                    rel_error=float(rel[k, col]),
-                    error_estimate=float(error[k, col]),
-                    step=float(steps[col]),
-                    tolerance=float(tolerance[k, col]),
-                    outcome=_outcome(outcome[k, col]),
+                    rel_error=r_list[k][col],
+                    error_estimate=e_list[k][col],
+                    step=step_list[col],
+                    tolerance=t_list[k][col],
+                    outcome=outcome[k, col],
                     note=notes.get((k, col), ""),
                 )
             )
@@ -160,64 +165,82 @@ def _note_complex(
 
 def _screen(
     ctx: Context,
-    lines: list[_lines.EntryLine],
+    indices: NDArray[np.intp],
     scales: NDArray[np.float64],
     method: str,
-) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], NDArray[np.bool_]]:
-    """The method's stencil on every line: values (m, n), modelled errors, steps, kink hints."""
-    m, n = ctx.m, len(lines)
+) -> tuple[
+    NDArray[np.float64],
+    NDArray[np.float64],
+    NDArray[np.float64],
+    NDArray[np.bool_],
+    Callable[[int], _lines.EntryLine],
+]:
+    """The method's stencil on every entry: values (m, n), modelled errors, steps, kink
+    hints, and a maker of the entry's line (its screen values kept) for confirmation."""
+    m, n = ctx.m, indices.size
+    sigma, f0 = ctx.sigma[:, None], ctx.f0[:, None]
+    eps_f = ctx.precision.eps_f
+    user_c = ctx.opts.step
+    hint = np.zeros((m, n), dtype=bool)
+    if method == "central":
+        t, hp, hm = _lines.screen_steps(ctx, indices, scales)
+        pert = np.empty(2 * n)
+        pert[0::2], pert[1::2] = hp, -hm
+        idx = np.repeat(indices, 2)
+        vals = ctx.ev.entry_values(
+            list(zip(idx.tolist(), pert.tolist(), strict=True)), phase="entries"
+        ).T  # (m, 2n)
+        fp, fm = vals[:, 0::2], vals[:, 1::2]
+        with np.errstate(all="ignore"):
+            slope = (fp - fm) / (hp + hm)
+            fp = fp + slope * (t - hp)  # as if the step were t on both sides
+            fm = fm - slope * (t - hm)
+            d = (fp - fm) / (2 * t)
+            fwd, bwd = (fp - f0) / t, (f0 - fm) / t
+            jump = np.abs(fwd - bwd)
+            hint = jump > KINK_HINT * np.maximum(np.abs(fwd), np.abs(bwd)) + 40 * sigma / t
+            err = sigma / t + (t / scales) ** 2 * np.abs(d)
+
+        def line(col: int) -> _lines.EntryLine:
+            made = _lines.EntryLine(ctx, int(indices[col]), float(scales[col]), float(t[col]))
+            made._cache[float(t[col])] = (fp[:, col], fm[:, col])
+            return made
+
+        return d, err, t.copy(), hint, line
+
+    def plain_line(col: int) -> _lines.EntryLine:
+        return _lines.EntryLine(ctx, int(indices[col]), float(scales[col]))
+
     numeric = np.empty((m, n))
     error = np.empty((m, n))
     steps = np.empty(n)
-    hint = np.zeros((m, n), dtype=bool)
-    sigma, f0 = ctx.sigma, ctx.f0
     spec = fd.METHOD_TABLE[method]
-    eps_f = ctx.precision.eps_f
-    user_c = ctx.opts.step
-    if method == "central":
-        # one batch for the whole screen (vectorized and executor evaluation split it up)
-        flat = ctx.ev.entry_values(
-            [p for line in lines for p in line.plan(line.h0 / fd.PAIR_RATIO)], phase="entries"
-        )
-        for col, line in enumerate(lines):
-            line.prime(line.h0 / fd.PAIR_RATIO, flat[2 * col], flat[2 * col + 1])
-    for col, line in enumerate(lines):
-        s = float(scales[col])
-        if method == "central":
-            h = line.h0 / fd.PAIR_RATIO
-            fp, fm = line.values(ctx, h)
-            with np.errstate(all="ignore"):
-                d = (fp - fm) / (2 * h)
-                fwd, bwd = (fp - f0) / h, (f0 - fm) / h
-                jump = np.abs(fwd - bwd)
-                hint[:, col] = (
-                    jump > KINK_HINT * np.maximum(np.abs(fwd), np.abs(bwd)) + 40 * sigma / h
-                )
-                err = sigma / h + (h / s) ** 2 * np.abs(d)
-        elif method == "complex":
+    for col in range(n):
+        i, s = int(indices[col]), float(scales[col])
+        if method == "complex":
             h = (user_c or 1e-20) * s
-            (val,) = ctx.ev.at_entries([(line.i, complex(0.0, h))], phase="entries")
-            d = np.imag(np.ravel(val)) / h
-            err = 10 * eps_f * (np.abs(d) + tol.TRUST_FLOOR * ctx.g_scale)
+            (val,) = ctx.ev.at_entries([(i, complex(0.0, h))], phase="entries")
+            d1 = np.imag(np.ravel(val)) / h
+            err1 = 10 * eps_f * (np.abs(d1) + tol.TRUST_FLOOR * ctx.g_scale)
         elif method == "richardson":
             h = (user_c or fd.relative_step("richardson", eps_f)) * s
             hs = [h, h / 2, h / 4]
             centrals = []
             for hk in hs:
-                fp, fm = ctx.ev.entry_values([(line.i, hk), (line.i, -hk)], phase="entries")
-                centrals.append((fp - fm) / (2 * hk))
-            est = fd.richardson(centrals, hs, sigma)
-            d, err = est.value, est.error
+                vp, vm = ctx.ev.entry_values([(i, hk), (i, -hk)], phase="entries")
+                centrals.append((vp - vm) / (2 * hk))
+            est = fd.richardson(centrals, hs, ctx.sigma)
+            d1, err1 = est.value, est.error
         else:
             h = (user_c or fd.relative_step(method, eps_f)) * s
             moves = [o for o in spec.offsets if o != 0]
-            vals = ctx.ev.entry_values([(line.i, o * h) for o in moves], phase="entries")
-            it = iter(vals)
-            values = [f0 if o == 0 else next(it) for o in spec.offsets]
+            got = ctx.ev.entry_values([(i, o * h) for o in moves], phase="entries")
+            it = iter(got)
+            values = [ctx.f0 if o == 0 else next(it) for o in spec.offsets]
             with np.errstate(all="ignore"):
-                d, roundoff = fd.stencil_estimate(values, spec.weights, h, sigma)
-                err = roundoff + (h / s) ** spec.order * np.abs(d)
-        numeric[:, col] = d
-        error[:, col] = err
+                d1, roundoff = fd.stencil_estimate(values, spec.weights, h, ctx.sigma)
+                err1 = roundoff + (h / s) ** spec.order * np.abs(d1)
+        numeric[:, col] = d1
+        error[:, col] = err1
         steps[col] = h
-    return numeric, error, steps, hint
+    return numeric, error, steps, hint, plain_line

@@ -11,6 +11,7 @@ Every evaluation goes through :class:`Evaluator`, which
 
 from __future__ import annotations
 
+import bisect
 import itertools
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -218,45 +219,62 @@ class Evaluator:
 
     def entry_values(
         self, perturbations: Sequence[tuple[int, float]], *, phase: str
-    ) -> list[NDArray[np.float64]]:
-        """Values (flat float64) at ``x0`` with entry ``i`` moved by ``delta``.
+    ) -> NDArray[np.float64]:
+        """Values at ``x0`` with entry ``i`` moved by ``delta``: an array (k, m) of float64.
 
         The fast path of :meth:`at_entries`: one working copy kept for the whole check,
         messages built only when something goes wrong.
         """
         if self.vectorized or self.executor is not None:
-            return [
-                np.asarray(v, dtype=np.float64).reshape(-1)
-                for v in self.at_entries(perturbations, phase=phase)
-            ]
+            got = self.at_entries(perturbations, phase=phase)
+            return np.array([np.asarray(v, dtype=np.float64).reshape(-1) for v in got])
         if self._work is None:
             self._work = _WorkingCopy(self.spec, self.x0, False)
         work = self._work
-        out = []
-        for i, delta in perturbations:
-            k = self.spec.block_of(i)
-            flat = work.flats[k]
-            j = i - self.spec.offsets[k]
-            original = flat[j]
-            flat[j] = self.x0[i] + delta
-            try:
-                raw = self.call(
-                    work.xs,
-                    phase=phase,
-                    what=_Lazy(self.spec, i, delta),  # type: ignore[arg-type]
-                )
-            finally:
-                flat[j] = original
-            work.check_replaced(self.name)
-            if type(raw) is float and self.scalar and not self.returns_pair:
-                self.output_shape = self.output_shape or ()
-                out.append(np.array([raw]))
-            else:
-                out.append(
-                    np.asarray(
-                        self.value(raw, what=str(_Lazy(self.spec, i, delta))), dtype=np.float64
-                    ).reshape(-1)
-                )
+        spec, fun, args, xs, x0 = self.spec, self.fun, self.args, work.xs, self.x0
+        offsets, flats = spec.offsets, work.flats
+        single = spec.n_blocks == 1
+        is_dict = spec.kind == "dict"
+        fast = self.scalar and not self.returns_pair
+        rows: list[Any] = []
+        done = 0
+        try:
+            for i, delta in perturbations:
+                k = 0 if single else bisect.bisect_right(offsets, i) - 1
+                flat = flats[k]
+                j = i - offsets[k]
+                original = flat[j]
+                flat[j] = x0[i] + delta
+                done += 1
+                try:
+                    raw = fun(xs, *args)
+                finally:
+                    flat[j] = original
+                if is_dict:
+                    work.check_replaced(self.name)
+                if fast and type(raw) is float:
+                    rows.append(raw)
+                else:
+                    self.counts[phase] += done
+                    done = 0
+                    what = str(_Lazy(spec, i, delta))
+                    rows.append(np.asarray(self.value(raw, what=what), dtype=np.float64).ravel())
+        except GradtestError:
+            self.counts[phase] += done
+            raise
+        except Exception as err:
+            self.counts[phase] += done
+            i, delta = perturbations[len(rows)]
+            raise FunctionEvaluationError(
+                f"{self.name} raised {type(err).__name__} at evaluation "
+                f"{self.n_evals} ({phase}: {_Lazy(spec, i, delta)}): {err}"
+            ) from err
+        self.counts[phase] += done
+        if self.output_shape is None and rows and type(rows[0]) is float:
+            self.output_shape = ()
+        out = np.empty((len(rows), 1 if not rows else np.size(rows[0])))
+        for r, row in enumerate(rows):
+            out[r] = row
         return out
 
     def finish(self) -> None:

@@ -32,6 +32,9 @@ CLIMB = 16.0
 HMAX = 0.1
 #: directions are generated in chunks of this many entries (never a whole n-vector)
 CHUNK = 1 << 16
+#: arrays up to this size keep their directions' normals while a check runs
+CACHED_SIZE = 1 << 17
+_CHUNKS: dict[tuple[int, int, int], Float64Array] = {}
 
 
 class Line:
@@ -54,16 +57,25 @@ class Line:
 class EntryLine(Line):
     """The axis of flat entry ``i``, ``u = e_i``; steps are realised in the entry's dtype."""
 
-    def __init__(self, ctx: Context, i: int, scale: float) -> None:
+    def __init__(self, ctx: Context, i: int, scale: float, small: float | None = None) -> None:
         self.i = i
         self._xi = ctx.x0[i]
-        self.label = ctx.label(i)
         self.block = ctx.spec.block_of(i)
         self.dtype = ctx.spec.dtypes[self.block]
+        if small is None:
+            small = max(ctx.c * scale, _min_step(float(ctx.x0[i]), self.dtype))
         # the first pair is (PAIR_RATIO c s, c s): the screen's step c s is its smaller step
-        self.h0 = fd.PAIR_RATIO * max(ctx.c * scale, _min_step(float(ctx.x0[i]), self.dtype))
+        self.h0 = fd.PAIR_RATIO * small
         self.hmax = max(HMAX * max(scale, 1.0), self.h0)
         self._cache: dict[float, tuple[NDArray[np.float64], NDArray[np.float64]]] = {}
+        self._label: str | None = None
+        self._spec = ctx.spec
+
+    @property
+    def label(self) -> str:  # type: ignore[override]
+        if self._label is None:
+            self._label = self._spec.label(self.i)
+        return self._label
 
     def values(self, ctx: Context, t: float) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         if t not in self._cache:
@@ -101,6 +113,31 @@ def _min_step(xi: float, dtype: np.dtype[Any]) -> float:
     return float(4 * np.spacing(dtype.type(abs(xi)) + dtype.type(0)))
 
 
+def screen_steps(
+    ctx: Context, indices: NDArray[np.intp], scales: NDArray[np.float64]
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """The screen's step ``t = max(c s, 4 ulp)`` of each entry, and the steps ``x + t`` and
+    ``x - t`` realise in the entry's dtype (the vectorised :meth:`EntryLine.realised`)."""
+    spec = ctx.spec
+    x = ctx.x0[indices]
+    t = ctx.c * scales
+    hp = np.empty_like(t)
+    hm = np.empty_like(t)
+    blocks = np.searchsorted(np.asarray(spec.offsets), indices, side="right") - 1
+    for k in np.unique(blocks):
+        w = blocks == k
+        dt = spec.dtypes[k]
+        xk = x[w].astype(dt)
+        t[w] = np.maximum(t[w], 4 * np.spacing(np.abs(xk) + dt.type(0)).astype(np.float64))
+        if dt == np.float64:
+            hp[w] = (x[w] + t[w]) - x[w]
+            hm[w] = x[w] - (x[w] - t[w])
+        else:
+            hp[w] = (x[w] + t[w]).astype(dt).astype(np.float64) - x[w]
+            hm[w] = x[w] - (x[w] - t[w]).astype(dt).astype(np.float64)
+    return t, hp, hm
+
+
 @dataclass
 class Direction:
     """A random direction restricted to entries ``[lo, hi)`` of one array, made in chunks.
@@ -129,12 +166,16 @@ class Direction:
         return out
 
     def part(self, x0: Float64Array, a: int, b: int) -> Float64Array:
-        """``v[a:b]`` (``a, b`` within one chunk)."""
+        """``v[a:b]`` (``a, b`` within one chunk): a fresh array the caller may scale."""
         chunk = (a - self.block_start) // CHUNK
         base = self.block_start + chunk * CHUNK
-        rng = np.random.default_rng([self.seed, self.block, chunk])
-        z = rng.standard_normal(min(CHUNK, self.hi_block - base))[a - base : b - base]
-        z *= np.maximum(np.abs(x0[a:b]), self.rms)
+        cached = _CHUNKS.get((self.seed, self.block, chunk))
+        if cached is None:
+            rng = np.random.default_rng([self.seed, self.block, chunk])
+            cached = rng.standard_normal(min(CHUNK, self.hi_block - base))
+            if self.hi_block - self.block_start <= CACHED_SIZE:
+                _CHUNKS[(self.seed, self.block, chunk)] = cached
+        z = cached[a - base : b - base] * np.maximum(np.abs(x0[a:b]), self.rms)
         return z
 
     hi_block: int = 0

@@ -74,6 +74,23 @@ class ParamSpec:
         k, index = self.locate(i)
         return self.names[k] + _format_index(index)
 
+    def labels(self, indices: NDArray[np.intp]) -> list[str]:
+        """:meth:`label` of many entries at once (one unravel per array)."""
+        out = [""] * len(indices)
+        blocks = np.searchsorted(np.asarray(self.offsets), indices, side="right") - 1
+        for k in np.unique(blocks):
+            where = np.flatnonzero(blocks == k)
+            shape = self.shapes[k]
+            if not shape:
+                for w in where:
+                    out[w] = self.names[k]
+                continue
+            local = indices[where] - self.offsets[k]
+            coords = np.stack(np.unravel_index(local, shape), axis=1).tolist()
+            for w, c in zip(where.tolist(), coords, strict=True):
+                out[w] = f"{self.names[k]}[{', '.join(map(str, c))}]"
+        return out
+
     @property
     def eps(self) -> float:
         """Machine epsilon of the least precise parameter dtype."""

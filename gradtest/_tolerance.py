@@ -140,6 +140,31 @@ def _informative(a: float, r: float, e: float, scale: float, p: Precision) -> bo
     return e <= trust_limit(p.eps_f) * max(abs(a), abs(r), TRUST_FLOOR * scale)
 
 
+def informative(
+    a: NDArray[np.float64],
+    n: NDArray[np.float64],
+    e: NDArray[np.float64],
+    scale: float,
+    p: Precision,
+) -> NDArray[np.bool_]:
+    """:func:`_informative` elementwise."""
+    size = np.maximum(np.maximum(np.abs(a), np.abs(n)), TRUST_FLOOR * scale)
+    return np.asarray(e <= trust_limit(p.eps_f) * size)
+
+
+def tolerances(
+    a: NDArray[np.float64], n: NDArray[np.float64], e: NDArray[np.float64], p: Precision
+) -> NDArray[np.float64]:
+    """:func:`tolerance` elementwise."""
+    size = np.maximum(np.abs(a), np.abs(n))
+    if p.rtol is not None or p.atol is not None:
+        return np.asarray((p.atol or 0.0) + (p.rtol or 0.0) * size, dtype=np.float64)
+    with np.errstate(all="ignore"):
+        out = np.maximum(SAFETY * e, FLOOR_ULPS * p.eps_f * np.abs(n))
+        out = out + GRAD_ULPS * p.eps_g * np.abs(a)
+    return np.asarray(out, dtype=np.float64)
+
+
 def judge(
     a: float,
     estimates: Sequence[PairEstimate],

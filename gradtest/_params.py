@@ -78,7 +78,8 @@ class ParamSpec:
         """:meth:`label` of many entries at once (one unravel per array)."""
         out = [""] * len(indices)
         blocks = np.searchsorted(np.asarray(self.offsets), indices, side="right") - 1
-        for k in np.unique(blocks):
+        for kk in np.unique(blocks).tolist():
+            k = int(kk)
             where = np.flatnonzero(blocks == k)
             shape = self.shapes[k]
             if not shape:

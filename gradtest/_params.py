@@ -83,8 +83,8 @@ class ParamSpec:
             where = np.flatnonzero(blocks == k)
             shape = self.shapes[k]
             if not shape:
-                for w in where:
-                    out[w] = self.names[k]
+                for pos in where.tolist():
+                    out[pos] = self.names[k]
                 continue
             local = indices[where] - self.offsets[k]
             coords = np.stack(np.unravel_index(local, shape), axis=1).tolist()

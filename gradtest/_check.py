@@ -34,6 +34,8 @@ from gradtest.errors import GradientError, InconclusiveWarning, InvalidArgumentE
 #: scipy's check_grad over every entry (n + 1 evaluations) up to this n; above, its
 #: direction="random" variant (2 evaluations)
 SCIPY_ALL_MAX = 30
+#: above this n scipy's check_grad is not run: it holds several copies of x
+SCIPY_MAX_N = 100_000
 #: a directions-mode check without a budget spends at most this much in all on a report
 REPORT_BUDGET = 64
 #: mode="auto": when directions fail or cannot decide and n is at most this, every entry is
@@ -225,7 +227,12 @@ def _diagnose(
                 "the Taylor test suggests a wrong gradient although every entry passed: "
                 "the disagreement is below the finite-difference tolerances"
             )
-    if opts.kind == "gradient" and opts.compare_scipy:
+    if opts.kind == "gradient" and opts.compare_scipy and spec.size > SCIPY_MAX_N:
+        ctx.note(
+            f"scipy.optimize.check_grad skipped: at n = {spec.size} it would hold several "
+            "copies of x"
+        )
+    elif opts.kind == "gradient" and opts.compare_scipy:
         direction = "all" if mode_used == "full" and spec.size <= SCIPY_ALL_MAX else "random"
         cost = spec.size + 1 if direction == "all" else 2
         if ev.can_afford(cost) and np.all(np.isfinite(ctx.analytic)):

@@ -83,7 +83,10 @@ def taylor_test(
     eps, rem = [], []
     for k in range(TAYLOR_POINTS):
         e = TAYLOR_EPS0 / 2.0**k
-        fe = float(ev.at_point(x0 + e * v, phase="taylor", what=f"x + {e:.3g}·v"))
+        z = v * e
+        z += x0
+        fe = float(ev.at_point(z, phase="taylor", what=f"x + {e:.3g}·v", owned=True))
+        del z
         eps.append(e)
         rem.append(abs(fe - f0 - e * gv))
     slopes = [

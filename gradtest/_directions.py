@@ -22,6 +22,7 @@ import numpy as np
 from gradtest import _lines
 from gradtest import _tolerance as tol
 from gradtest._entrywise import entry_scales
+from gradtest._params import rms, weighted_norm
 from gradtest._result import EntryRecord
 from gradtest._setup import Context
 from gradtest.errors import InvalidArgumentError
@@ -70,13 +71,14 @@ class Probe:
         self.scale = []
         for k in range(spec.n_blocks):
             blk = spec.block(k)
-            r = float(np.sqrt(np.mean(np.square(ctx.x0[blk]))))
-            r = r if r > 0 else 1.0
+            r = rms(ctx.x0[blk])
             self.rms.append(r)
-            with np.errstate(all="ignore"):
-                a = np.where(np.isfinite(ctx.analytic[:, blk]), ctx.analytic[:, blk], 0.0)
-                s = np.maximum(np.abs(ctx.x0[blk]), r)
-                self.scale.append(float(np.max(np.sqrt(np.square(a) @ np.square(s)))))
+            self.scale.append(
+                max(
+                    weighted_norm(ctx.analytic[k_out, blk], ctx.x0[blk], r)
+                    for k_out in range(ctx.m)
+                )
+            )
         #: x . v of each direction, by label (for the regularisation pattern)
         self.x_dot_v: dict[str, float] = {}
 

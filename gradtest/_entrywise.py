@@ -23,6 +23,7 @@ from numpy.typing import NDArray
 from gradtest import _finite_diff as fd
 from gradtest import _lines
 from gradtest import _tolerance as tol
+from gradtest._params import rms as block_rms
 from gradtest._result import EntryRecord, Outcome
 from gradtest._setup import Context
 
@@ -37,8 +38,7 @@ def entry_scales(ctx: Context, indices: NDArray[np.intp]) -> NDArray[np.float64]
     spec = ctx.spec
     rms = np.empty(spec.n_blocks)
     for k in range(spec.n_blocks):
-        r = float(np.sqrt(np.mean(np.square(ctx.x0[spec.block(k)]))))
-        rms[k] = r if r > 0 else 1.0
+        rms[k] = block_rms(ctx.x0[spec.block(k)])
     blocks = np.searchsorted(np.asarray(spec.offsets), indices, side="right") - 1
     return np.maximum(np.abs(ctx.x0[indices]), rms[blocks])
 

@@ -310,3 +310,38 @@ def as_output(value: Any, *, where: str, scalar: bool, allow_complex: bool) -> N
             )
         arr = arr.reshape(())
     return arr
+
+
+#: chunk size of the memory-frugal reductions below
+_CHUNK = 1 << 16
+
+
+def rms(x: Float64Array) -> float:
+    """Root mean square of ``x`` without a temporary copy (1 for an all-zero array)."""
+    r = float(np.sqrt(np.dot(x, x) / x.size)) if x.size else 0.0
+    return r if r > 0 else 1.0
+
+
+def finite_abs_max(a: NDArray[np.float64]) -> float:
+    """The largest finite ``|a_i|``, computed in chunks (no copy of ``a``)."""
+    flat = a.reshape(-1)
+    best = 0.0
+    for start in range(0, flat.size, _CHUNK):
+        part = np.abs(flat[start : start + _CHUNK])
+        part = part[np.isfinite(part)]
+        if part.size:
+            best = max(best, float(part.max()))
+    return best
+
+
+def weighted_norm(a: NDArray[np.float64], x: Float64Array, floor: float) -> float:
+    """``sqrt(sum_i a_i**2 max(|x_i|, floor)**2)`` over finite ``a_i``, in chunks."""
+    total = 0.0
+    for start in range(0, x.size, _CHUNK):
+        stop = start + _CHUNK
+        part = a[start:stop]
+        part = np.where(np.isfinite(part), part, 0.0)
+        s = np.maximum(np.abs(x[start:stop]), floor)
+        part *= s
+        total += float(part @ part)
+    return float(np.sqrt(total))

@@ -30,7 +30,7 @@ from numpy.typing import NDArray
 from gradtest import _finite_diff as fd
 from gradtest._evaluate import Evaluator
 from gradtest._options import CheckOptions, name_of
-from gradtest._params import Float64Array, ParamSpec, flatten_params
+from gradtest._params import Float64Array, ParamSpec, finite_abs_max, flatten_params, rms
 from gradtest._tolerance import NONDET_RTOL, Precision
 from gradtest.errors import (
     FunctionEvaluationError,
@@ -56,8 +56,7 @@ def random_direction(spec: ParamSpec, x: Float64Array, rng: np.random.Generator)
     v = rng.standard_normal(spec.size)
     for k in range(spec.n_blocks):
         blk = spec.block(k)
-        rms = float(np.sqrt(np.mean(np.square(x[blk]))))
-        v[blk] *= rms if rms > 0 else 1.0
+        v[blk] *= rms(x[blk])
     return v
 
 
@@ -328,11 +327,11 @@ def setup(
             "allow for its rounding"
         )
     with np.errstate(all="ignore"):
-        finite_a = np.where(np.isfinite(analytic), analytic, 0.0)
-        g_scale = float(np.max(np.abs(finite_a), initial=0.0))
+        g_scale = finite_abs_max(analytic)
         sigma = 2 * eps_f * np.abs(f0)
         if eps_fun > eps_x:
             # fun rounds x to its own precision: f moves by up to EPS_f sum |g_i x_i|
+            finite_a = np.where(np.isfinite(analytic), analytic, 0.0)
             sigma = sigma + eps_f * (np.abs(finite_a) @ np.abs(x0))
     sigma = np.maximum(sigma, float(np.finfo(np.float64).tiny))
     if spread > 0:

@@ -371,28 +371,37 @@ def check_grad(
         accepts complex input and is complex-analytic.
     step : float, optional
         The step relative to the scale of each entry; by default a formula of the machine
-        epsilon of ``x``'s dtype (``EPS**(1/3)`` for ``"central"``).
+        epsilon ``EPS`` of the precision ``fun`` is computed in (``(8 EPS)**(1/3)`` for
+        ``"central"``). A fixed step is never searched around: where it gives no
+        information the verdict is ``"inconclusive"``.
     seed : int, optional
         Seed of the random directions (noise floor, Taylor test); recorded in the result.
     name : str, optional
         The name shown in the report (default: ``fun.__name__``).
     compare_scipy : bool, optional
-        Also run ``scipy.optimize.check_grad`` (n + 1 evaluations, skipped for n > 10,000;
-        with ``mode="directions"`` its ``direction="random"`` variant, 2 evaluations).
+        When a diagnosis is made, also run ``scipy.optimize.check_grad`` (over every
+        entry, n + 1 evaluations, for n <= 30; its ``direction="random"`` variant, 2
+        evaluations, up to n = 100,000) and show its figure beside gradtest's.
     mode : {"auto", "full", "directions"}, optional
-        ``"full"`` checks every entry; ``"directions"`` compares directional derivatives
-        along random directions (each array gets its own, scaled to it) plus sampled
-        entries, and bisects a failing direction down to the wrong entries; ``"auto"``
-        (default) is ``"full"`` up to 2,000 entries and ``"directions"`` above.
+        ``"full"`` checks every entry (2 evaluations each); ``"directions"`` compares
+        directional derivatives along 2 or 3 random directions (each array gets its own,
+        scaled to it; 4 evaluations each) and bisects a failing direction down to the
+        wrong entries; ``"auto"`` (default) takes whichever costs less for a passing
+        gradient (``"full"`` up to 6 entries), and when directions fail or cannot decide
+        at up to 2,000 entries it also checks every entry, for a report that names them.
     budget : int, optional
-        The most evaluations of ``fun`` to spend. By default ``"full"`` spends what it
-        needs and ``"directions"`` 64 for detection plus up to 512 to localise a failure.
+        The most evaluations of ``fun`` to spend (diagnosis included). Without one, a
+        directions check spends at most 64 evaluations on a failure and its report.
     vectorized : bool, optional
         ``fun`` accepts a stack of inputs (a leading axis on every array) and returns one
         value per input, so the perturbations go in a few calls.
     executor : concurrent.futures.Executor, optional
         Evaluate the perturbations on the executor's workers (a process pool, or a
         ``dask.distributed`` client's ``get_executor()``); ``fun`` must be picklable.
+    diagnose : bool, optional
+        Build the diagnosis (bug patterns, a step sweep, the Taylor test, scipy's figure):
+        ``None`` (default) for a fail or an inconclusive verdict only, ``True`` always,
+        ``False`` never (the cheapest verdict, as the property-based runner uses).
 
     Returns
     -------
@@ -417,17 +426,29 @@ def check_grad(
 
     Notes
     -----
-    Each entry ``i`` is first differenced with the chosen stencil at step
-    ``h_i = c * max(|x_i|, rms(x_array))``. Entries that agree with the analytic value
-    to 10 times their modelled error (round-off ``sigma * sum|w| / h`` plus truncation)
-    pass. Every other entry is verified: central differences at eight halving steps,
-    Richardson extrapolation with an error estimate ``e`` (Ridders), and a kink test on
-    the one-sided differences. Such an entry fails when ``|a - n| > max(10 e, 100 EPS |n|)``,
-    is a *kink* when the one-sided derivatives disagree (it fails only when the analytic
-    value lies outside them) and is *unreliable* when ``e`` is too large to judge by. The
-    verdict is ``fail`` if any entry fails, ``inconclusive`` if some entry could not be
+    A check first evaluates ``fun`` at ``x`` twice (a nondeterministic function is an
+    error) and once nearby, which tells the precision ``fun`` is computed in (values that
+    float32 or float16 represents exactly); tolerances follow that precision and the
+    gradient's dtype, and the report says so. Every entry (or direction) is then judged
+    along its line ``x + t u`` by central differences at a pair of steps ``4h, h`` with
+    ``h = c * max(|x_i|, rms(x_array))``: their Richardson extrapolation ``n`` and its
+    error estimate ``e`` (the step dependence, plus round-off ``sigma / h``). The rules:
+
+    - *pass*: ``|a - n| <= max(10 e, 100 EPS |n|)`` (plus 10 ulps of the gradient's dtype),
+      and ``e`` is at most ``TRUST`` (1e-7 in float64) of the gradient's scale;
+    - *fail*, only when confirmed: both steps agree with each other to a quarter of the
+      discrepancy, both disagree with ``a``, no kink lies inside the stencil, and the noise
+      of ``fun`` has been measured;
+    - *kink*: the one-sided slopes jump apart at both steps; ``a`` between them is not
+      judged, ``a`` outside both fails (confirmed at a second pair of steps);
+    - otherwise more steps are tried (smaller when the value changes with the step, larger
+      when it drowns in round-off); when none settles the entry it is *unreliable*.
+
+    The verdict is ``fail`` if any entry fails, ``inconclusive`` if some entry could not be
     judged, and ``pass`` otherwise. The relative error reported is
-    ``|a - n| / max(|a|, |n|, 1e-6 * max_j |g_j|)``.
+    ``|a - n| / max(|a|, |n|, 1e-6 * max_j |g_j|)``. In full mode the screen spends 2
+    evaluations an entry (a single step ``h``) and only the entries that disagree get the
+    second step.
 
     Examples
     --------

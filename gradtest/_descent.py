@@ -30,6 +30,7 @@ from gradtest._evaluate import Evaluator
 from gradtest._options import check_callables, check_seed
 from gradtest._options import name_of as _name_of
 from gradtest._params import Float64Array, ParamSpec, flatten_params
+from gradtest._report import sparkline
 from gradtest._setup import noise_floor, random_direction
 from gradtest._tolerance import NONDET_RTOL
 from gradtest.errors import (
@@ -40,7 +41,6 @@ from gradtest.errors import (
     InvalidArgumentError,
     NondeterminismError,
 )
-from gradtest.plot import sparkline
 
 __all__ = ["DescentResult", "SlopeRecord", "assert_descent", "check_descent"]
 

@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from numpy.typing import NDArray
 
+from gradtest._report import sparkline
 from gradtest._result import GradCheckResult
 from gradtest.errors import InvalidArgumentError
 
@@ -33,66 +32,8 @@ if TYPE_CHECKING:
 
 __all__ = ["plot_descent", "plot_step_sweep", "sparkline"]
 
-#: sparkline glyphs, lowest to highest
-_BARS = "▁▂▃▄▅▆▇█"
 #: relative errors are drawn no lower than this (an exact numeric derivative has error 0)
 _ERROR_FLOOR = 1e-17
-
-
-def sparkline(
-    values: Sequence[float] | NDArray[Any], *, lo: float | None = None, hi: float | None = None
-) -> str:
-    """A one-line bar chart of ``values`` (one glyph per value), for text reports.
-
-    Parameters
-    ----------
-    values : sequence of float
-        The values, in order.
-    lo, hi : float, optional
-        The values drawn as the lowest and the highest bar; by default the smallest and the
-        largest finite value. Values outside are clipped.
-
-    Returns
-    -------
-    str
-        One of ``▁▂▃▄▅▆▇█`` per value, ``×`` for a non-finite value (a diverged loss).
-
-    Examples
-    --------
-    >>> from gradtest.plot import sparkline
-    >>> sparkline([1, 2, 3, 4, 5, 6, 7, 8])
-    '▁▂▃▄▅▆▇█'
-    >>> sparkline([3.0, 1.0, float("inf"), 2.0])
-    '█▁×▅'
-    >>> sparkline([1.0, 5.0, 100.0], hi=5.0)
-    '▁██'
-    """
-    try:
-        arr = np.asarray(values, dtype=np.float64)
-    except (TypeError, ValueError) as err:
-        raise InvalidArgumentError(
-            f"values must be a sequence of numbers, got {values!r:.80}"
-        ) from err
-    if arr.ndim != 1:
-        raise InvalidArgumentError(
-            f"values must be a 1-D sequence of numbers, got an array of shape {arr.shape}"
-        )
-    finite = arr[np.isfinite(arr)]
-    if finite.size == 0:
-        return "×" * arr.size
-    low = float(np.min(finite)) if lo is None else float(lo)
-    high = float(np.max(finite)) if hi is None else float(hi)
-    span = high - low
-    top = len(_BARS) - 1
-    out = []
-    for v in arr.tolist():
-        if not math.isfinite(v):
-            out.append("×")
-        elif span <= 0:
-            out.append(_BARS[0] if v <= low else _BARS[top])
-        else:
-            out.append(_BARS[min(int((min(max(v, low), high) - low) / span * len(_BARS)), top)])
-    return "".join(out)
 
 
 def _figure(function: str) -> Figure:

@@ -320,11 +320,13 @@ def main(argv: list[str] | None = None) -> int:
         g_t, s_t = sum(r.g_time for r in rs), sum(r.s_time for r in rs)
         print(f"- {group} cases: evaluations {g_ev / s_ev:.1f}x, wall time {g_t / s_t:.1f}x")
     print(
-        "(scipy's check_grad costs n + 1 evaluations; gradtest spends 2 per entry on the "
-        "central screen plus the value twice, its noise floor and Taylor test, and, on "
-        "disagreeing entries, the verification at eight steps and the step sweeps of its report; "
-        "here it runs with compare_scipy=False, which saves the n + 1 evaluations of the scipy "
-        "figure it otherwise shows.)"
+        "(scipy's check_grad costs n + 1 evaluations; a passing gradtest check costs 3 "
+        "set-up evaluations plus 2 per entry (mode='full', up to 6 entries) or 4 per random "
+        "direction (2 or 3 of them); a failing or inconclusive one adds the confirmation of "
+        "the disagreeing entries, the noise floor and the diagnosis of its report (and, for "
+        "directions at up to 2,000 entries, a check of every entry); here it runs with "
+        "compare_scipy=False, which saves the evaluations of the scipy figure it otherwise "
+        "shows.)"
     )
     for label, flag, _, _ in checkers[1:]:
         alarms_s = [r.name for r in rows if r.expected == "correct" and flag(r)]

@@ -140,7 +140,13 @@ def render(result: GradCheckResult) -> str:
         lines.append("")
         lines.extend(_taylor_line(d.taylor))
     lines.append("")
-    lines.append(f"  noise floor of {result.name}: {d.noise_floor:.1e}")
+    if not d.noise_measured:
+        lines.append(
+            f"  noise floor of {result.name}: not measured (modelled as 2·EPS·|f(x)|; it is "
+            "measured when a verdict needs it)"
+        )
+    else:
+        lines.append(f"  noise floor of {result.name}: {d.noise_floor:.1e}")
     if d.scipy_check_grad is not None:
         finite = [e.analytic for e in result.entries if math.isfinite(e.analytic)]
         norm = math.hypot(*finite) if result.mode == "full" else math.nan

@@ -75,6 +75,8 @@ class Diagnosis:
     sweeps: tuple[StepSweep, ...] = ()
     scipy_check_grad: float | None = None
     notes: tuple[str, ...] = ()
+    #: whether ``noise_floor`` was measured (a passing check does not need it: 0.0 then)
+    noise_measured: bool = True
 
 
 @dataclass(frozen=True)

@@ -121,7 +121,7 @@ def check_directions(ctx: Context) -> tuple[list[EntryRecord], str, Probe]:
         per_block[k] += 1
         d = probe.direction(k, j)
         label = f"{spec.names[k]} · v{j}"
-        probe.x_dot_v[label] = float(d.dot(ctx.x0, ctx.x0[None, :])[0][0])
+        probe.x_dot_v[label] = float(d.dot(ctx.x0, ctx.x0[None, :], absolute=False)[0][0])
         line = probe.line(d, label)
         judged = _lines.resolve(ctx, line, [_lines.first_pair(ctx, line)])
         recs = _records(ctx, line, judged)

@@ -166,41 +166,44 @@ class Direction:
         return out
 
     def part(self, x0: Float64Array, a: int, b: int) -> Float64Array:
-        """``v[a:b]`` (``a, b`` within one chunk): a fresh array the caller may scale."""
+        """``v[a:b]`` (``a, b`` within one chunk), read-only: callers must not write to it."""
         chunk = (a - self.block_start) // CHUNK
         base = self.block_start + chunk * CHUNK
-        cached = _CHUNKS.get((self.seed, self.block, chunk))
-        if cached is None:
+        key = (self.seed, self.block, chunk)
+        scaled = _CHUNKS.get(key)
+        if scaled is None:
             rng = np.random.default_rng([self.seed, self.block, chunk])
-            cached = rng.standard_normal(min(CHUNK, self.hi_block - base))
+            scaled = rng.standard_normal(min(CHUNK, self.hi_block - base))
+            stop = base + scaled.size
+            scaled *= np.maximum(np.abs(x0[base:stop]), self.rms)
             if self.hi_block - self.block_start <= CACHED_SIZE:
-                _CHUNKS[(self.seed, self.block, chunk)] = cached
-        z = cached[a - base : b - base] * np.maximum(np.abs(x0[a:b]), self.rms)
-        return z
+                _CHUNKS[key] = scaled
+        return scaled[a - base : b - base]
 
     hi_block: int = 0
 
     def restrict(self, lo: int, hi: int) -> Direction:
         return Direction(self.seed, self.block, lo, hi, self.rms, self.block_start, self.hi_block)
 
-    def dot(self, x0: Float64Array, w: NDArray[np.float64]) -> NDArray[np.float64]:
-        """``w @ v`` for ``w`` of shape (m, n), and ``|w| @ |v|``."""
+    def dot(
+        self, x0: Float64Array, w: NDArray[np.float64], *, absolute: bool = True
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """``w @ v`` for ``w`` of shape (m, n), and ``|w| @ |v|`` (zeros unless asked)."""
         total = np.zeros(w.shape[0])
-        absolute = np.zeros(w.shape[0])
+        sizes = np.zeros(w.shape[0])
         for a, b in self.chunks(x0):
             v = self.part(x0, a, b)
-            with np.errstate(all="ignore"):
-                total += w[:, a:b] @ v
-                absolute += np.abs(w[:, a:b]) @ np.abs(v)
-        return total, absolute  # type: ignore[return-value]
+            total += w[:, a:b] @ v
+            if absolute:
+                sizes += np.abs(w[:, a:b]) @ np.abs(v)
+        return total, sizes
 
     def add_to(self, x0: Float64Array, z: Float64Array, t: float) -> None:
         """``z = x0 + t v`` (z is a full-size buffer)."""
         z[...] = x0
         for a, b in self.chunks(x0):
-            v = self.part(x0, a, b)
-            v *= t
-            z[a:b] += v
+            part = z[a:b]
+            part += t * self.part(x0, a, b)
 
 
 class DirectionLine(Line):

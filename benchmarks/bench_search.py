@@ -10,7 +10,8 @@ twin, and for each seed, three approaches:
 - **gradcheck**: ``@gradtest.gradcheck`` with default settings (the default
   :mod:`gradtest.strategies` of the case, the hypothesis profile's 100 examples), run by
   ``gradtest.run_gradcheck(test, seed=seed)``; a bug is found when the verdict is
-  ``"fail"``.
+  ``"fail"``. ``--no-target`` passes ``settings=`` without hypothesis's target phase
+  (which hill-climbs on the relative error, round-off noise while the gradient agrees).
 - **point**: one ``gradtest.check_grad`` at a typical random point (normal values,
   ``N = 8`` examples, ``D = 4`` features, ``C = 3`` classes), drawn with ``seed``.
 - **hyp+scipy**: a plain hypothesis test (``@given`` with the same strategies,
@@ -103,8 +104,17 @@ def _split(case: Any, example: dict[str, Any]) -> tuple[Any, list[str]]:
     return example[case.wrt], [k for k in example if k != case.wrt]
 
 
+#: ``--no-target``: the decorator's settings without hypothesis's target phase
+NO_TARGET = hypothesis.settings(
+    phases=[
+        p for p in hypothesis.Phase if p not in (hypothesis.Phase.target, hypothesis.Phase.explain)
+    ]
+)
+GRADCHECK_SETTINGS: hypothesis.settings | None = None
+
+
 def run_gradcheck(case: Any, loss: Counted, seed: int) -> str:
-    test = gradtest.gradcheck(wrt=case.wrt, **case.strategies())(loss)
+    test = gradtest.gradcheck(wrt=case.wrt, settings=GRADCHECK_SETTINGS, **case.strategies())(loss)
     return gradtest.run_gradcheck(test, seed=seed).verdict
 
 
@@ -246,7 +256,14 @@ def main(argv: list[str] | None = None) -> int:
         "--approach", action="append", choices=APPROACHES, default=[], help="only this one"
     )
     parser.add_argument("--per-case", action="store_true", help="also one row per case")
+    parser.add_argument(
+        "--no-target",
+        action="store_true",
+        help="run gradcheck with settings=hypothesis.settings(phases=...) without the target phase",
+    )
     opts = parser.parse_args(argv)
+    global GRADCHECK_SETTINGS
+    GRADCHECK_SETTINGS = NO_TARGET if opts.no_target else None
     corpus = load_corpus()
     cases = [c for c in corpus.CASES if not opts.case or c.name in opts.case]
     if not cases:

@@ -161,10 +161,11 @@ def _softplus_mean(w: np.ndarray, X: np.ndarray, bug: bool) -> Any:
 def _logistic(w: np.ndarray, X: np.ndarray, y: np.ndarray, bug: bool) -> Any:
     z = X @ w
     tail = z < -BRANCH  # log(1 + e^z) = e^z there, to full precision
-    loss = np.where(tail, np.exp(np.maximum(z, -700.0)), np.logaddexp(0.0, z)) - y * z
+    e_tail = np.exp(np.clip(z, -700.0, -BRANCH))
+    loss = np.where(tail, e_tail, np.logaddexp(0.0, z)) - y * z
     dz = expit(z) - y
     if bug:  # the tail branch forgets the label term
-        dz = np.where(tail, np.exp(np.maximum(z, -700.0)), dz)
+        dz = np.where(tail, e_tail, dz)
     return float(np.mean(loss)), X.T @ dz / len(z)
 
 

@@ -234,7 +234,7 @@ def _two_positions(draw: Any, n: int) -> tuple[int, int]:
     return i, (i + draw(st.integers(1, n - 1))) % n
 
 
-def _corner_zeros(draw: Any, a: NDArray[Any], nonnegative: bool) -> NDArray[Any]:
+def _corner_zeros(draw: Any, a: NDArray[Any], signs: str) -> NDArray[Any]:
     where = draw(st.sampled_from(["entry", "row", "column", "all"]))
     if where == "all" or a.ndim == 0:
         a[...] = 0
@@ -247,7 +247,7 @@ def _corner_zeros(draw: Any, a: NDArray[Any], nonnegative: bool) -> NDArray[Any]
     return a
 
 
-def _corner_ties(draw: Any, a: NDArray[Any], nonnegative: bool) -> NDArray[Any]:
+def _corner_ties(draw: Any, a: NDArray[Any], signs: str) -> NDArray[Any]:
     """Every line along an axis gets a second entry equal to its maximum."""
     axes = [ax for ax in sorted({a.ndim - 1, 0}, reverse=True) if a.ndim and a.shape[ax] >= 2]
     if not axes:
@@ -261,7 +261,7 @@ def _corner_ties(draw: Any, a: NDArray[Any], nonnegative: bool) -> NDArray[Any]:
     return a
 
 
-def _corner_duplicates(draw: Any, a: NDArray[Any], nonnegative: bool) -> NDArray[Any]:
+def _corner_duplicates(draw: Any, a: NDArray[Any], signs: str) -> NDArray[Any]:
     """One row (an example; an entry of a vector) repeats another exactly."""
     if a.ndim == 0 or a.shape[0] < 2:
         return a
@@ -270,14 +270,20 @@ def _corner_duplicates(draw: Any, a: NDArray[Any], nonnegative: bool) -> NDArray
     return a
 
 
-def _corner_large(draw: Any, a: NDArray[Any], nonnegative: bool) -> NDArray[Any]:
-    """One entry, and any others, get an integer magnitude in ``LARGE_MAGNITUDES``."""
+def _corner_large(draw: Any, a: NDArray[Any], signs: str) -> NDArray[Any]:
+    """One entry, and any others, get an integer magnitude in ``LARGE_MAGNITUDES``.
+
+    ``signs``: ``"drawn"`` at random, ``"positive"``, or ``"kept"`` from the values (a
+    zero counts as positive).
+    """
     lo, hi = LARGE_MAGNITUDES
     chosen = draw(npst.arrays(np.bool_, a.shape))
     chosen[_index(draw, a.shape)] = True
     values = draw(npst.arrays(np.int64, a.shape, elements=st.integers(lo, hi)))
-    if not nonnegative:
+    if signs == "drawn":
         values = np.where(draw(npst.arrays(np.bool_, a.shape)), -values, values)
+    elif signs == "kept":
+        values = np.where(a < 0, -values, values)
     a[chosen] = values[chosen]
     return a
 
@@ -295,7 +301,7 @@ def _cornered(
     draw: Any,
     arrays: st.SearchStrategy[NDArray[Any]],
     kinds: frozenset[str],
-    nonnegative: bool,
+    signs: str,
     kinks: tuple[float, ...],
     margin: float | None,
 ) -> NDArray[Any]:
@@ -304,7 +310,7 @@ def _cornered(
     if kind == "plain" or a.size == 0:
         return a
     out = np.array(a, copy=True)
-    out = _ARRAY_CORNER_MAKERS[kind](draw, out, nonnegative)
+    out = _ARRAY_CORNER_MAKERS[kind](draw, out, signs)
     if margin is not None and kind == "large":
         flat = out.reshape(-1)
         flat[:] = [_push_out(float(v), kinks, margin) for v in flat]
@@ -336,9 +342,10 @@ def with_corners(
         - ``"ties"``: along the last axis (or the first), every line gets a second entry
           equal to its maximum (ties for ``argmax``, max-pooling, top-k, ``sort``);
         - ``"duplicates"``: one row (an example) is an exact copy of another;
-        - ``"large"``: one entry, or all, get a magnitude from 30 to 700 with their sign
-          (``LARGE_MAGNITUDES``): past the switch of the stable branches of softplus,
-          sigmoid and log-sum-exp, below the overflow of ``exp`` (709).
+        - ``"large"``: one entry, and any others, get an integer magnitude from 30 to 700
+          with their sign, 0 counting as positive (``LARGE_MAGNITUDES``): past the switch
+          of the stable branches of softplus, sigmoid and log-sum-exp, below the overflow
+          of ``exp`` (709).
 
     Returns
     -------
@@ -346,9 +353,11 @@ def with_corners(
 
     Notes
     -----
-    Corners keep the sign of the values (a ``nonnegative`` array stays so), their
-    readability (zeros, copies, integers) and their dtype. A corner that does not fit
-    the drawn shape (a tie in a line of length 1) leaves the array as drawn. A ``large``
+    Corners keep the sign of the values (a nonnegative array stays so), their
+    readability (zeros, copies, integers) and their dtype. (In :func:`weights` and
+    :func:`data` the signs of large values are drawn, positive for ``nonnegative``.)
+    A corner that does not fit the drawn shape (a tie in a line of length 1) leaves the
+    array as drawn. A ``large``
     entry times another large entry can exceed 709, where a naive ``np.exp`` overflows:
     a loss that must work there is worth testing there; drop ``"large"`` otherwise.
 
@@ -381,7 +390,7 @@ def with_corners(
     kinds = _check_corners(corners, ARRAY_CORNERS)
     if not kinds:
         return arrays
-    return _cornered(arrays, kinds, False, (), None)
+    return _cornered(arrays, kinds, "kept", (), None)
 
 
 # -- scalars -------------------------------------------------------------------------------
@@ -679,7 +688,8 @@ def _float_arrays(
     kinds = _fitting_corners(_check_corners(corners, ARRAY_CORNERS), scale, kink_margin)
     if not kinds:
         return arrays
-    return _cornered(arrays, kinds, nonnegative, tuple(float(k) for k in kinks), kink_margin)
+    signs = "positive" if nonnegative else "drawn"
+    return _cornered(arrays, kinds, signs, tuple(float(k) for k in kinks), kink_margin)
 
 
 def weights(

@@ -297,3 +297,9 @@ def test_with_corners_composes_with_any_array_strategy() -> None:
     tied = find(cornered, lambda a: (a == 3).sum(axis=1).min() >= 2)
     assert tied.tolist() == [[1.0, 3.0, 3.0]] * 2 or tied.tolist() == [[3.0, 2.0, 3.0]] * 2
     assert gs.with_corners(ones, corners=False) is ones
+
+
+@CORNER_RUN
+@given(gs.with_corners(gs.data((3, 2), nonnegative=True, corners=False)))
+def test_with_corners_keeps_the_sign_of_the_values(X: np.ndarray) -> None:
+    assert np.all(X >= 0) and np.all(X <= 700)

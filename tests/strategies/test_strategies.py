@@ -25,7 +25,7 @@ def decimals(v: float) -> int:
 
 
 @FAST
-@given(gs.weights((3, 2)))
+@given(gs.weights((3, 2), corners=False))
 def test_weights_are_bounded_readable_float64(W: np.ndarray) -> None:
     assert W.shape == (3, 2) and W.dtype == np.float64
     assert np.all(np.isfinite(W)) and np.all(np.abs(W) <= 1.0)
@@ -40,7 +40,7 @@ def test_data_scale_sign_and_digits(X: np.ndarray) -> None:
 
 
 @FAST
-@given(gs.weights(4, scale=0.003, digits=None, dtype=np.float32))
+@given(gs.weights(4, scale=0.003, digits=None, dtype=np.float32, corners=False))
 def test_full_precision_and_float32(W: np.ndarray) -> None:
     assert W.dtype == np.float32 and np.all(np.abs(W) <= np.float32(0.003))
 
@@ -58,7 +58,8 @@ def test_badly_scaled_values_span_many_decades() -> None:
     for X in (big, tiny):  # shrunk: one short value, like 110000.0 or 1e-08
         assert np.count_nonzero(X) == 1
         assert len(repr(float(np.abs(X).max()))) <= 8, X
-    assert find(gs.data(2), lambda X: np.abs(X).max() > 0.99).max() <= 1.0  # not scaled
+    not_scaled = find(gs.data(2, corners=False), lambda X: np.abs(X).max() > 0.99)
+    assert not_scaled.max() <= 1.0
 
 
 @FAST
@@ -126,6 +127,19 @@ def test_strategies_compose_with_hypothesis() -> None:
         (lambda: gs.dim("N", min_value=3, max_value=2), "max_value=2 must be >= min_value=3"),
         (lambda: gs.shapes(min_dims=3, max_dims=2), "max_dims=2 must be >= min_dims=3"),
         (lambda: gs.shapes(max_side=True), "max_side=True must be an int"),
+        (
+            lambda: gs.weights(2, corners={"zero"}),
+            "corners={'zero'} names unknown corners ['zero']: the corners here are",
+        ),
+        (lambda: gs.data(2, corners="ties"), "corners='ties' must be True, False or a set"),
+        (lambda: gs.labels(2, 3, corners={"large"}), "names unknown corners ['large']"),
+        (lambda: gs.masks(2, corners=1), "corners=1 must be True, False or a set"),  # type: ignore[arg-type]
+        (lambda: gs.dim("N", corners=["one", 2]), "must be True, False or a set"),  # type: ignore[list-item]
+        (lambda: gs.scalars(corners={"ties"}), "names unknown corners ['ties']"),
+        (
+            lambda: gs.with_corners(np.zeros(2)),
+            "arrays=array([0., 0.]) must be a hypothesis strategy",
+        ),  # type: ignore[arg-type]
     ],
 )
 def test_invalid_arguments(build: Any, message: str) -> None:
@@ -146,3 +160,146 @@ def test_invalid_values_drawn_from_strategies_are_named() -> None:
         match=r"classes: the strategy just\(0\) drew 0, expected an int >= 1",
     ):
         find(gs.labels(2, classes=st.just(0)), lambda y: True)
+
+
+# -- corners -------------------------------------------------------------------------------
+
+CORNER_RUN = settings(max_examples=400, database=None, deadline=None)
+D3, N4 = gs.dim("D", max_value=3), gs.dim("N", min_value=2, max_value=4)
+
+
+def corner_shares(strategy: Any, measures: dict[str, Any]) -> dict[str, float]:
+    """The share of 400 draws of ``strategy`` for which each measure holds.
+
+    Each draw comes with an unrelated integer, as a loss's other arguments would:
+    hypothesis never repeats an example, so a corner drawn alone (a constant) would be
+    drawn once only.
+    """
+    hits = dict.fromkeys(measures, 0)
+    draws = [0]
+
+    @CORNER_RUN
+    @given(strategy, st.integers(0, 10**9))
+    def record(value: Any, _: int) -> None:
+        draws[0] += 1
+        for name, holds in measures.items():
+            hits[name] += bool(holds(value))
+
+    record()
+    return {name: count / draws[0] for name, count in hits.items()}
+
+
+def test_array_corners_come_in_5_to_20_percent_of_draws_by_default() -> None:
+    shares = corner_shares(
+        gs.weights((N4, 3)),
+        {
+            "large": lambda W: 30 <= np.abs(W).max() <= 700,
+            "zero row, column or array": lambda W: (
+                (W == 0).all(axis=1).any() or (W == 0).all(axis=0).any()
+            ),
+            "tie at the max of every row": lambda W: (
+                ((W == W.max(axis=1, keepdims=True)).sum(axis=1) >= 2).all() and W.any()
+            ),
+            "duplicated row": lambda W: (
+                len({tuple(r) for r in W.tolist()}) < len(W) and (W != 0).all(axis=1).any()
+            ),
+        },
+    )
+    # "zeros" also zeroes single entries, columns and whole arrays, so a zero row that is
+    # not all zeros is a part of its share; plain draws add a little to each
+    assert 0.05 <= shares["large"] <= 0.25, shares
+    assert 0.04 <= shares["zero row, column or array"] <= 0.25, shares
+    assert 0.05 <= shares["tie at the max of every row"] <= 0.25, shares
+    assert 0.05 <= shares["duplicated row"] <= 0.25, shares
+
+
+def test_corners_off_or_chosen_one_by_one() -> None:
+    large = {"large": lambda W: np.abs(W).max() > 1}
+    assert corner_shares(gs.weights(4, corners=False), large)["large"] == 0
+    no_large = gs.weights(4, corners=gs.ARRAY_CORNERS - {"large"})
+    assert corner_shares(no_large, large)["large"] == 0
+    only_large = corner_shares(gs.weights(4, corners={"large"}), large)["large"]
+    assert 0.05 <= only_large <= 0.25
+    assert (
+        corner_shares(gs.weights(4, scale=100.0), {"big": lambda W: np.abs(W).max() > 100})["big"]
+        == 0
+    )  # scale >= 30 already reaches the magnitudes: no "large" corner
+
+
+@CORNER_RUN
+@given(
+    gs.data((N4, D3), nonnegative=True),
+    gs.weights((N4, D3), kink_margin=0.1),
+    gs.scalars(nonnegative=True),
+    gs.weights(3, dtype=np.float16),
+)
+def test_corners_keep_sign_margin_dtype_and_finiteness(
+    X: np.ndarray, W: np.ndarray, r: float, H: np.ndarray
+) -> None:
+    assert np.all(X >= 0) and r >= 0
+    assert np.all(np.abs(W) >= 0.1)  # no zeros corner with a kink margin
+    assert np.all(np.abs(X) <= 700) and np.all(np.abs(W) <= 700) and abs(r) <= 700
+    assert H.dtype == np.float16 and np.all(np.isfinite(H))
+    large = np.abs(X) > 1
+    assert np.all(X[large] == np.round(X[large]))  # large values are readable integers
+
+
+def test_label_mask_and_scalar_corners() -> None:
+    y = corner_shares(
+        gs.labels(4, classes=5),
+        {
+            "all the same": lambda y: len(set(y.tolist())) == 1,
+            "ends": lambda y: 4 in y and set(y.tolist()) <= {0, 4},
+        },
+    )
+    plain = corner_shares(
+        gs.labels(4, classes=5, corners=False),
+        {
+            "all the same": lambda y: len(set(y.tolist())) == 1,
+            "ends": lambda y: 4 in y and set(y.tolist()) <= {0, 4},
+        },
+    )
+    assert y["all the same"] >= plain["all the same"] + 0.05, (y, plain)
+    assert y["ends"] >= plain["ends"] + 0.05, (y, plain)
+    masks = corner_shares(gs.masks(6), {"none": lambda m: not m.any(), "all": lambda m: m.all()})
+    assert masks["none"] >= 0.05 and masks["all"] >= 0.05, masks
+    r = corner_shares(gs.scalars(), {"zero": lambda v: v == 0.0, "large": lambda v: abs(v) >= 30})
+    assert r["zero"] >= 0.05 and 0.05 <= r["large"] <= 0.25, r
+
+
+def test_wide_dims_draw_one_and_an_odd_size() -> None:
+    sizes = corner_shares(
+        gs.dim("W", min_value=1, max_value=64),
+        {"one": lambda n: n == 1, "odd": lambda n: n == 63},
+    )
+    assert sizes["one"] >= 0.05 and sizes["odd"] >= 0.05, sizes
+    narrow = corner_shares(
+        gs.dim("V", max_value=4), {"one": lambda n: n == 1, "3": lambda n: n == 3}
+    )
+    assert narrow["one"] >= 0.1 and narrow["3"] >= 0.1, narrow
+
+
+def test_shrinking_removes_corners_a_failure_does_not_need() -> None:
+    assert find(gs.weights((3, 2)), lambda W: W.max() > 0.5).max() == 0.51
+    W = find(gs.weights((2, 2)), lambda W: W.max() > 20)
+    assert sorted(W.ravel().tolist()) == [0.0, 0.0, 0.0, 30.0]
+    X = find(gs.data((3, 2)), lambda X: (X[0] == X[1]).all() and (X[0] != 0).all())
+    assert X[0].tolist() == X[1].tolist() and np.count_nonzero(X) <= 4
+
+
+def test_with_corners_composes_with_any_array_strategy() -> None:
+    from hypothesis.extra import numpy as npst
+
+    ones = npst.arrays(np.float64, (2, 3), elements=st.just(1.0))
+    cornered = gs.with_corners(ones.map(lambda a: a * np.arange(1, 4)))
+    zero_column = find(cornered, lambda a: (a == 0).all(axis=0).any() and a.any())
+    assert zero_column.tolist() == [[0.0, 2.0, 3.0]] * 2
+    tied = find(cornered, lambda a: (a == 3).sum(axis=1).min() >= 2)
+    assert tied.tolist() == [[1.0, 3.0, 3.0]] * 2 or tied.tolist() == [[3.0, 2.0, 3.0]] * 2
+    assert gs.with_corners(ones, corners=False) is ones
+
+
+@CORNER_RUN
+@given(gs.with_corners(gs.data((3, 2), nonnegative=True, corners=False)))
+def test_with_corners_keeps_the_sign_of_the_values(X: np.ndarray) -> None:
+    assert np.all(X >= 0) and np.all(X <= 700)

@@ -314,6 +314,7 @@ class PairEstimate:
     lower_big: NDArray[np.float64]
     upper_big: NDArray[np.float64]
     finite: NDArray[np.bool_]
+    flat: NDArray[np.bool_]
 
 
 def pair_estimate(
@@ -323,10 +324,25 @@ def pair_estimate(
     h1: float,
     h2: float,
     sigma: NDArray[np.float64],
+    eps: float = float(np.finfo(np.float64).eps),
 ) -> PairEstimate:
-    """:class:`PairEstimate` from ``(f(x + h1 u), f(x - h1 u))`` and the same at ``h2``."""
+    """:class:`PairEstimate` from ``(f(x + h1 u), f(x - h1 u))`` and the same at ``h2``.
+
+    The round-off of a value is never taken below ``2 eps |f|`` at the points themselves
+    (``f(x)`` may be 0 at a minimum while ``f(x ± h)`` is not). When ``f`` takes exactly the
+    same value at all five points it has not resolved the step at all: the estimate is
+    ``flat``, and carries information only about a zero derivative.
+    """
     (fp1, fm1), (fp2, fm2) = big, small
     with np.errstate(all="ignore"):
+        sigma = np.maximum(
+            sigma,
+            2
+            * eps
+            * np.maximum(
+                np.maximum(np.abs(fp1), np.abs(fm1)), np.maximum(np.abs(fp2), np.abs(fm2))
+            ),
+        )
         d1 = (fp1 - fm1) / (2 * h1)
         d2 = (fp2 - fm2) / (2 * h2)
         r2 = min((h1 / h2) ** 2, PAIR_RATIO**2)
@@ -340,6 +356,7 @@ def pair_estimate(
         kinked = (jump_small > KINK_NOISE * 4 * sigma / h2) & (jump_small > KINK_KEEP * jump_big)
     finite = np.isfinite(fp1) & np.isfinite(fm1) & np.isfinite(fp2) & np.isfinite(fm2)
     finite &= np.isfinite(value) & np.isfinite(error)
+    flat = (fp1 == f0) & (fm1 == f0) & (fp2 == f0) & (fm2 == f0)
     return PairEstimate(
         h1=h1,
         h2=h2,
@@ -354,4 +371,5 @@ def pair_estimate(
         lower_big=np.minimum(fwd1, bwd1),
         upper_big=np.maximum(fwd1, bwd1),
         finite=finite,
+        flat=flat,
     )

@@ -63,7 +63,9 @@ class EntryLine(Line):
         self.block = ctx.spec.block_of(i)
         self.dtype = ctx.spec.dtypes[self.block]
         if small is None:
-            small = max(ctx.c * scale, _min_step(float(ctx.x0[i]), self.dtype))
+            small = max(
+                2.0 ** round(math.log2(ctx.c * scale)), _min_step(float(ctx.x0[i]), self.dtype)
+            )
         # the first pair is (PAIR_RATIO c s, c s): the screen's step c s is its smaller step
         self.h0 = fd.PAIR_RATIO * small
         self.hmax = max(HMAX * max(scale, 1.0), self.h0)
@@ -120,7 +122,8 @@ def screen_steps(
     ``x - t`` realise in the entry's dtype (the vectorised :meth:`EntryLine.realised`)."""
     spec = ctx.spec
     x = ctx.x0[indices]
-    t = ctx.c * scales
+    # a power of two: x ± t is then exact in the common case, so both sides are equal
+    t = 2.0 ** np.round(np.log2(ctx.c * scales))
     hp = np.empty_like(t)
     hm = np.empty_like(t)
     blocks = np.searchsorted(np.asarray(spec.offsets), indices, side="right") - 1
@@ -263,7 +266,10 @@ def _round_block(ctx: Context, k: int, z: Float64Array) -> None:
 
 
 def pair(ctx: Context, line: Line, h1: float, h2: float) -> fd.PairEstimate:
-    return fd.pair_estimate(line.values(ctx, h1), line.values(ctx, h2), ctx.f0, h1, h2, ctx.sigma)
+    return fd.pair_estimate(
+        line.values(ctx, h1), line.values(ctx, h2), ctx.f0, h1, h2, ctx.sigma,
+        ctx.precision.eps_f,
+    )  # fmt: skip
 
 
 def first_pair(ctx: Context, line: Line) -> fd.PairEstimate:

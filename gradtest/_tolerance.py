@@ -189,6 +189,15 @@ def judge(
             f"the analytic value is {a}: the gradient is not finite where fun is",
         )  # fmt: skip
     finite = [est for est in estimates if est.finite[k]]
+    flat = [est for est in finite if est.flat[k]]
+    if flat and a == 0.0:
+        est = flat[-1]
+        return Judgement(
+            "pass", 0.0, 0.0, est.h2, 0.0,
+            "fun does not change at all along this line, and the analytic value is 0",
+        )  # fmt: skip
+    # a flat estimate (fun did not resolve the step) says nothing about a nonzero value
+    finite = [est for est in finite if not est.flat[k]] or finite
     if not finite:
         est = estimates[-1]
         return Judgement(
@@ -197,8 +206,19 @@ def judge(
             settled=len(estimates) > 1, want="down",
         )  # fmt: skip
     smooth = [est for est in finite if not est.kinked[k]]
+    # the one-sided slopes set a scale too: at a minimum the derivative is 0 while f
+    # still changes at the rate |upper - lower| across the step
     useful = [
-        est for est in smooth if _informative(a, float(est.value[k]), float(est.error[k]), scale, p)
+        est
+        for est in smooth
+        if not est.flat[k]
+        and _informative(
+            a,
+            float(est.value[k]),
+            float(est.error[k]),
+            max(scale, float(est.upper[k]) - float(est.lower[k])),
+            p,
+        )
     ]
     if useful:
         best = min(useful, key=lambda est: float(est.error[k]))

@@ -123,7 +123,7 @@ def screen_steps(
     spec = ctx.spec
     x = ctx.x0[indices]
     # a power of two: x ± t is then exact in the common case, so both sides are equal
-    t = 2.0 ** np.round(np.log2(ctx.c * scales))
+    t = np.asarray(2.0 ** np.round(np.log2(ctx.c * scales)), dtype=np.float64)
     hp = np.empty_like(t)
     hm = np.empty_like(t)
     blocks = np.searchsorted(np.asarray(spec.offsets), indices, side="right") - 1

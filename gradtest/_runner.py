@@ -55,7 +55,9 @@ MAX_REJECTED_FRACTION = 0.5
 #: same verdict (hypothesis reports a flaky test otherwise)
 CHECK_SEED = 0
 #: the label of the relative error passed to hypothesis.target
-TARGET_LABEL = "gradtest relative error"
+TARGET_LABEL = "gradtest discrepancy / tolerance"
+#: hypothesis.target is told only discrepancies of at least this fraction of the tolerance
+TARGET_FLOOR = 0.3
 _NUMBER = re.compile(r"[-+]?\d+(\.\d+)?(e[-+]?\d+)?")
 
 
@@ -263,6 +265,8 @@ def format_example(example: Mapping[str, Any], indent: str = "    ") -> str:
 class _RunState:
     n_examples: int = 0
     n_rejected: int = 0
+    #: judged inputs with kinks at some entries (the other entries passed)
+    n_kinks_judged: int = 0
     n_evals: int = 0
     #: the warnings of the core, each kept once (message -> category)
     warned: dict[str, type[Warning]] = field(default_factory=dict)
@@ -308,6 +312,9 @@ def _check_grad(
     args: tuple[Any, ...],
     extra: dict[str, Any],
 ) -> GradCheckResult:
+    # cheap while hypothesis searches and shrinks (the verdict alone); the whole report,
+    # diagnosis and scipy's figure included, for the final replay of the minimal failure
+    final = _final_replay()
     return check_grad(
         adapter.fun,
         grad,
@@ -318,9 +325,20 @@ def _check_grad(
         method=opts.method,  # type: ignore[arg-type]
         seed=CHECK_SEED,
         name=spec.name,
-        compare_scipy=False,
+        compare_scipy=final,
+        diagnose=None if final else False,
         **extra,
     )
+
+
+def _final_replay() -> bool:
+    """Whether hypothesis is replaying the minimal failing example (its report is shown)."""
+    try:
+        from hypothesis.control import current_build_context
+
+        return bool(current_build_context().is_final)
+    except Exception:  # outside a hypothesis test (a direct call), or another version
+        return True
 
 
 def _check_one(
@@ -351,7 +369,17 @@ def _check_one(
         if _NUMBER.sub("#", note) not in {_NUMBER.sub("#", n) for n in state.notes}:
             state.notes.append(note)
     state.last_result = result
-    if result.verdict == "inconclusive":
+    if result.verdict == "inconclusive" and _only_kinks_besides_passes(result):
+        # kinks are no excuse to stop: every other entry was judged and passed, and an
+        # analytic value outside both one-sided derivatives would have failed
+        state.n_kinks_judged += 1
+        for label in result.diagnosis.kinks:
+            if label not in state.kink_labels and len(state.kink_labels) < 5:
+                state.kink_labels.append(label)
+        if spec.strict_kinks:
+            state.reason = f"kink at {', '.join(result.diagnosis.kinks[:3])} (strict_kinks=True)"
+            raise GradientError(f"{state.reason}\n{result}", result)
+    elif result.verdict == "inconclusive":
         kinks = result.diagnosis.kinks
         if spec.strict_kinks and kinks:
             state.reason = f"kink at {', '.join(kinks[:3])} (strict_kinks=True)"
@@ -368,8 +396,11 @@ def _check_one(
         hypothesis.event("gradtest: rejected (kink)" if kinks else "gradtest: rejected (noisy)")
         hypothesis.assume(False)
     state.n_examples += 1
-    if math.isfinite(result.max_rel_error):
-        hypothesis.target(result.max_rel_error, label=TARGET_LABEL)
+    signal = _discrepancy(result)
+    if signal >= TARGET_FLOOR:
+        # steer towards larger discrepancies, but only real ones: below a fraction of the
+        # tolerance the relative error is round-off, and chasing it wastes the budget
+        hypothesis.target(signal, label=TARGET_LABEL)
     if result.verdict == "fail":
         raise GradientError(str(result), result)
     if state.worst is None or result.max_rel_error > state.worst[0].max_rel_error:
@@ -380,6 +411,23 @@ def _check_one(
         if descent.verdict == "fail":
             state.reason = "descent check failed"
             raise GradientError(f"{state.reason}\n{descent}", result)
+
+
+def _only_kinks_besides_passes(result: GradCheckResult) -> bool:
+    """Every entry either passed or sits at a kink with the analytic value between the
+    one-sided derivatives (and at least one entry passed)."""
+    outcomes = {e.outcome for e in result.entries if e.probe == "entry"}
+    return "pass" in outcomes and outcomes <= {"pass", "kink"}
+
+
+def _discrepancy(result: GradCheckResult) -> float:
+    """The largest ``|a - n| / tolerance`` over the judged entries (>= 1 means a failure)."""
+    ratios = [
+        e.abs_error / e.tolerance
+        for e in result.entries
+        if e.outcome in ("pass", "fail") and e.tolerance > 0 and math.isfinite(e.abs_error)
+    ]
+    return max(ratios, default=0.0)
 
 
 def _used_seed(test: Callable[[], None]) -> int | None:
@@ -648,6 +696,11 @@ def _counts(state: _RunState) -> str:
         text += (
             f", {state.n_rejected} rejected as inconclusive ({state.n_kinks} at a kink, "
             f"{state.n_rejected - state.n_kinks} with an unreliable numeric derivative)"
+        )
+    if state.n_kinks_judged:
+        text += (
+            f"; {state.n_kinks_judged} judged input{'s' if state.n_kinks_judged != 1 else ''} "
+            "had entries at a kink, judged by their one-sided derivatives"
         )
     return text
 

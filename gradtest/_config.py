@@ -164,7 +164,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("report", path_value, "PATH", "also write the versioned JSON report to PATH",
            "no report"),
     Option("plots", path_value, "DIR",
-           "write PNG step-sweep plots of failing checks to DIR; needs gradtest[plot]",
+           "write PNG step-sweep plots of failing checks to DIR; needs the plot extra (matplotlib)",
            "no plots"),
     Option("modules", module_list, "MODULE[,MODULE...]",
            "also check the losses of these importable modules (they need not be test "

@@ -29,8 +29,6 @@ from gradtest._setup import Context
 
 #: at most this many entries get confirmed (worst first); the rest are not judged
 MAX_CONFIRM = 256
-#: at the screen, one-sided slopes differing by this fraction send an entry to confirmation
-KINK_HINT = 0.1
 
 
 def entry_scales(ctx: Context, indices: NDArray[np.intp]) -> NDArray[np.float64]:
@@ -198,7 +196,7 @@ def _screen(
             d = (fp - fm) / (2 * t)
             fwd, bwd = (fp - f0) / t, (f0 - fm) / t
             jump = np.abs(fwd - bwd)
-            hint = jump > KINK_HINT * np.maximum(np.abs(fwd), np.abs(bwd)) + 40 * sigma / t
+            hint = jump > tol.KINK_HINT * np.maximum(np.abs(fwd), np.abs(bwd)) + 40 * sigma / t
             err = sigma / t + (t / scales) ** 2 * np.abs(d)
 
         def line(col: int) -> _lines.EntryLine:

@@ -42,6 +42,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from gradtest import _tolerance as tol
 from gradtest._params import Float64Array, ParamSpec
 
 
@@ -280,11 +281,6 @@ def one_sided_jump(
 
 #: a pair of steps for judging a line: h and h / PAIR_RATIO
 PAIR_RATIO = 4.0
-#: the kink test flags a jump of the one-sided slopes above KINK_NOISE x their round-off
-KINK_NOISE = 10.0
-#: ... that keeps more than KINK_KEEP of its size when the step shrinks by PAIR_RATIO (a
-#: smooth function's jump h f'' keeps 1 / PAIR_RATIO of it)
-KINK_KEEP = 0.5
 
 
 @dataclass(frozen=True)
@@ -353,7 +349,9 @@ def pair_estimate(
         fwd1, bwd1 = (fp1 - f0) / h1, (f0 - fm1) / h1
         fwd2, bwd2 = (fp2 - f0) / h2, (f0 - fm2) / h2
         jump_small, jump_big = np.abs(fwd2 - bwd2), np.abs(fwd1 - bwd1)
-        kinked = (jump_small > KINK_NOISE * 4 * sigma / h2) & (jump_small > KINK_KEEP * jump_big)
+        kinked = (jump_small > tol.KINK_NOISE * 4 * sigma / h2) & (
+            jump_small > tol.KINK_KEEP * jump_big
+        )
     finite = np.isfinite(fp1) & np.isfinite(fm1) & np.isfinite(fp2) & np.isfinite(fm2)
     finite &= np.isfinite(value) & np.isfinite(error)
     flat = (fp1 == f0) & (fm1 == f0) & (fp2 == f0) & (fm2 == f0)

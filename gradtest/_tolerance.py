@@ -40,12 +40,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 from numpy.typing import NDArray
 
-from gradtest._finite_diff import PairEstimate
+if TYPE_CHECKING:
+    from gradtest._finite_diff import PairEstimate
 
 #: tolerance = SAFETY x the error estimate of the numeric value
 SAFETY = 10.0
@@ -64,6 +65,14 @@ TRUST_FLOOR = 1.0
 TRUST = {"float64": 1e-7, "float32": 1e-3, "float16": 1e-1}
 #: check_descent: a slope whose relative error estimate exceeds this cannot be judged
 DESCENT_TRUST = 1e-4
+#: the kink test flags a jump of the one-sided slopes above KINK_NOISE x their round-off
+KINK_NOISE = 10.0
+#: ... that keeps more than KINK_KEEP of its size when the step shrinks by 4 (a smooth
+#: function's jump h f'' keeps a quarter of it; a kink keeps all of it)
+KINK_KEEP = 0.5
+#: the full-mode screen sends an entry to confirmation when its one-sided slopes differ by
+#: more than KINK_HINT of their size (plus round-off): a hint of a kink, to be tested
+KINK_HINT = 0.1
 #: a fail is confirmed when the two steps' values agree to this fraction of the discrepancy
 CONFIRM = 0.25
 #: two evaluations at x may differ by this much (relative) and count as noise

@@ -92,13 +92,12 @@ def _run(
     ctx = setup(fun, deriv, x, opts)
     spec = ctx.spec
     mode_used = choose_mode(opts, spec.size, spec.n_blocks)
-    x_dot_v: dict[str, float] = {}
+    probe: _directions.Probe | None = None
     if mode_used == "full":
         records = _entrywise.check_entries(ctx, np.arange(spec.size))
         coverage = f"every entry ({spec.size}) by {fd.METHOD_NAMES[opts.method]}"
     else:
         records, coverage, probe = _directions.check_directions(ctx)
-        x_dot_v = probe.x_dot_v
     verdict = _verdict(records, ctx, mode_used)
     if (
         mode_used == "directions"
@@ -142,7 +141,7 @@ def _run(
                 np.array([r.outcome == "fail" for r in entries]),
             )
         else:
-            patterns = diag.direction_patterns(ctx, records, x_dot_v)
+            patterns = diag.direction_patterns(ctx, records, probe.x_dot_v if probe else {})
     if diagnose:
         if mode_used == "directions" and opts.budget is None:
             ctx.ev.limit = max(ctx.ev.n_evals, REPORT_BUDGET)

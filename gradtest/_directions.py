@@ -79,8 +79,17 @@ class Probe:
                     for k_out in range(ctx.m)
                 )
             )
-        #: x . v of each direction, by label (for the regularisation pattern)
-        self.x_dot_v: dict[str, float] = {}
+        #: the directions, by label
+        self.directions: dict[str, _lines.Direction] = {}
+
+    @property
+    def x_dot_v(self) -> dict[str, float]:
+        """``x . v`` of each direction (for the regularisation pattern of a failure)."""
+        x0 = self.ctx.x0
+        return {
+            label: float(d.dot(x0, x0[None, :], absolute=False)[0][0])
+            for label, d in self.directions.items()
+        }
 
     def direction(self, k: int, j: int) -> _lines.Direction:
         spec = self.ctx.spec
@@ -121,12 +130,12 @@ def check_directions(ctx: Context) -> tuple[list[EntryRecord], str, Probe]:
         per_block[k] += 1
         d = probe.direction(k, j)
         label = f"{spec.names[k]} · v{j}"
-        probe.x_dot_v[label] = float(d.dot(ctx.x0, ctx.x0[None, :], absolute=False)[0][0])
         line = probe.line(d, label)
         judged = _lines.resolve(ctx, line, [_lines.first_pair(ctx, line)])
         recs = _records(ctx, line, judged)
         records.extend(recs)
         bad = [r for r in recs if r.outcome == "fail"]
+        probe.directions[label] = d
         if bad:
             failing.append((d, max(bad, key=lambda r: r.abs_error / max(r.tolerance, 1e-300))))
     ctx.reserve = 0
@@ -136,7 +145,8 @@ def check_directions(ctx: Context) -> tuple[list[EntryRecord], str, Probe]:
     if failing:
         from gradtest._diagnosis import direction_patterns
 
-        patterns = direction_patterns(ctx, records, probe.x_dot_v)
+        x_dot_v = probe.x_dot_v
+        patterns = direction_patterns(ctx, records, x_dot_v)
         dense = bool(patterns) and not any(p.startswith("a single") for p in patterns)
         if dense:
             ctx.note(

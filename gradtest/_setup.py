@@ -284,7 +284,7 @@ def setup(
     eps_g = _gradient_eps(g_raw, spec, gname)
     del g_raw, raw0
     f0 = np.asarray(f0, dtype=np.float64).reshape(-1)  # (m,)
-    again_raw = ev.at_point(x0, phase="base", what="x (repeated)")
+    again_raw = ev.at_point(np.array(x0), phase="base", what="x (repeated)", owned=True)
     f0_again = np.asarray(again_raw, dtype=np.float64).reshape(-1)
     spread = float(np.max(np.abs(f0 - f0_again)))
     if spread > NONDET_RTOL * max(float(np.max(np.abs(f0))), 1e-300):

@@ -1,17 +1,39 @@
-"""Scale benchmark: gradtest against scipy, numdifftools and torch on large gradients.
+"""Scale benchmark: gradtest against scipy, numdifftools, torch and jax on large gradients.
 
 Run on demand (not in CI), from the project root::
 
-    python benchmarks/bench_scale.py            # every problem; torch slow mode where n <= 10,000
+    python benchmarks/bench_scale.py            # all three parts below (well over an hour)
     python benchmarks/bench_scale.py --quick    # smaller problems, for a smoke run
+    python benchmarks/bench_scale.py --parts false-alarms,scaling   # some parts only
     python benchmarks/bench_scale.py --problems svm     # one problem (svm, lsq, net)
     python benchmarks/bench_scale.py --tools gradtest   # only some tools (name prefixes)
+    python benchmarks/bench_scale.py --parts false-alarms --seeds 200
+    python benchmarks/bench_scale.py --parts scaling --max-n 10000
 
-For each problem (a CIFAR-size multiclass SVM, a 1,000,000-parameter least-squares loss,
-a two-layer net) and each seeded bug, every tool checks the same analytic gradient at the
-same point. The table shows whether it flagged the gradient, how many times it evaluated
-the loss, the wall time, and the peak memory traced by ``tracemalloc`` (NumPy and Python
-allocations; torch's own allocator is not traced).
+Three parts (``--parts``):
+
+``false-alarms``
+    The correct CS231n SVM at kink-dense points (W 3073x10 ~ N(0, 0.05²), 500 examples,
+    X standard normal with a bias column of ones, reg 0.5; fresh data and W for each of
+    ``--seeds`` seeds), checked by gradtest with its defaults (``grad=True``,
+    ``mode="auto"``, ``seed=`` the seed so that a seed's verdict can be reproduced), by
+    scipy's ``check_grad(direction="random")`` and by torch's fast ``gradcheck`` (on the
+    first ``--torch-seeds``). The target is no false alarm: every seed's ``fail`` report
+    is printed in full.
+``scaling``
+    A least-squares loss with a coupling term at n = 10, 100, ..., 1,000,000 (up to
+    ``--max-n``), correct, sign flipped and with one entry x(1 + 1e-3): verdict,
+    evaluations and wall time of gradtest (``mode="auto"``, and ``mode="full"`` up to
+    ``--full-max``), scipy's ``check_grad`` (random direction; all n + 1 evaluations up
+    to ``--scipy-max``), torch's ``gradcheck`` (fast; slow up to ``--torch-slow-max``) and
+    ``jax.test_util.check_grads(order=1, modes=["rev"])``, with ratios against gradtest's
+    default. Nothing is traced here, so times are not inflated by ``tracemalloc``.
+``problems``
+    For each problem (a CIFAR-size multiclass SVM, a 1,000,000-parameter least-squares
+    loss, a two-layer net) and each seeded bug, every tool checks the same analytic
+    gradient at the same point. The table shows whether it flagged the gradient, how many
+    times it evaluated the loss, the wall time, and the peak memory traced by
+    ``tracemalloc`` (NumPy and Python allocations; torch's own allocator is not traced).
 
 Flags: gradtest flags a gradient when its verdict is ``fail``. scipy's ``check_grad``
 returns ``||a - n||``; it flags when that exceeds 1e-6 x ||a|| (its forward differences
@@ -20,12 +42,17 @@ the largest relative error of its gradient exceeds 1e-6. torch's ``gradcheck`` f
 it raises (its defaults: eps 1e-6, atol 1e-5, rtol 1e-3), on a custom autograd.Function
 whose backward returns the analytic gradient under test. When torch's fast mode finds a
 mismatch it recomputes slow mode (2n evaluations) only to print the Jacobians; above
-10,000 parameters that recompute is cut short and the row says so.
+10,000 parameters that recompute is cut short and the row says so. jax's ``check_grads``
+flags when it raises ``AssertionError`` (its defaults in float64: eps 1e-4, atol = rtol =
+1e-5 on one random projection); the loss is a ``jax.custom_vjp`` that calls the numpy
+loss through ``jax.pure_callback``, so its evaluations are counted like everyone else's.
+Evaluations are calls of the numpy loss (value and gradient together) for every tool.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 import tracemalloc
 import warnings
@@ -42,6 +69,9 @@ Loss = Callable[[np.ndarray], tuple[float, np.ndarray]]
 
 #: torch's fast mode evaluates the loss a few times; more means its failure path started
 FAST_MODE_EVALS = 16
+
+#: issue 11: a correct gradient passes in at most this many evaluations with mode="auto"
+PASS_TARGET = 16
 
 
 @dataclass
@@ -61,21 +91,31 @@ def _single_entry(loss: Loss, index: int) -> Loss:
     return f
 
 
-def svm_problem(n: int, d: int, c: int, rng: np.random.Generator) -> Problem:
-    X = rng.standard_normal((n, d))
-    y = rng.integers(0, c, n)
-    reg = 0.5
+def svm_parts(
+    X: np.ndarray, y: np.ndarray, c: int, reg: float
+) -> Callable[[np.ndarray], tuple[float, np.ndarray, np.ndarray]]:
+    """The CS231n multiclass SVM: value, data gradient and regularisation gradient of W."""
+    n, d = X.shape
+    rows = np.arange(n)
 
     def parts(w: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
         W = w.reshape(d, c)
         s = X @ W
-        correct = s[np.arange(n), y][:, None]
+        correct = s[rows, y][:, None]
         m = np.maximum(0, s - correct + 1)
-        m[np.arange(n), y] = 0
+        m[rows, y] = 0
         b = (m > 0).astype(float)
-        b[np.arange(n), y] = -b.sum(1)
+        b[rows, y] = -b.sum(1)
         data_grad = (X.T @ b / n).ravel()
         return float(m.sum() / n + reg * np.sum(W * W)), data_grad, 2 * reg * w
+
+    return parts
+
+
+def svm_problem(n: int, d: int, c: int, rng: np.random.Generator) -> Problem:
+    X = rng.standard_normal((n, d))
+    y = rng.integers(0, c, n)
+    parts = svm_parts(X, y, c, reg=0.5)
 
     def correct(w: np.ndarray) -> tuple[float, np.ndarray]:
         value, dg, rg = parts(w)
@@ -210,17 +250,19 @@ class Row:
 
 
 def _measure(
-    run: Callable[[], tuple[bool | None, str]], counter: list[int]
+    run: Callable[[], tuple[bool | None, str]], counter: list[int], *, trace: bool = True
 ) -> tuple[bool | None, str, float, float]:
     counter[0] = 0
-    tracemalloc.start()
+    if trace:
+        tracemalloc.start()
     t = time.perf_counter()
     try:
         flagged, note = run()
     finally:
         seconds = time.perf_counter() - t
-        _, peak = tracemalloc.get_traced_memory()
-        tracemalloc.stop()
+        peak = tracemalloc.get_traced_memory()[1] if trace else 0
+        if trace:
+            tracemalloc.stop()
     return flagged, note, seconds, peak / 2**20
 
 
@@ -303,29 +345,9 @@ def run_tools(
             )
         )
     try:
-        import torch
+        import torch  # noqa: F401
     except ImportError:
         return rows
-
-    class Explaining(Exception):
-        """Fast mode found a mismatch and started its slow-mode recompute (2n evaluations)."""
-
-    limit = [0]
-
-    class Wrapped(torch.autograd.Function):
-        @staticmethod
-        def forward(ctx: Any, w: torch.Tensor) -> torch.Tensor:
-            if limit[0] and counter[0] >= limit[0]:
-                raise Explaining
-            value, g = counted(w.detach().numpy())
-            ctx.save_for_backward(torch.from_numpy(np.asarray(g, dtype=np.float64)))
-            return torch.tensor(value, dtype=torch.float64)
-
-        @staticmethod
-        def backward(ctx: Any, grad_out: torch.Tensor) -> torch.Tensor:
-            (g,) = ctx.saved_tensors
-            return grad_out * g
-
     for fast in (True, False):
         tool = f"torch gradcheck {'fast' if fast else 'slow'}"
         if not fast and n > torch_slow_max:
@@ -340,29 +362,393 @@ def run_tools(
                 )
             )
             continue
-
-        def tc(fast: bool = fast) -> tuple[bool | None, str]:
-            w = torch.tensor(x, dtype=torch.float64, requires_grad=True)
-            # fast mode needs a handful of evaluations; past that it has found a mismatch
-            # and recomputes slow mode only to print the Jacobians: stop it there
-            limit[0] = FAST_MODE_EVALS if fast and n > 10_000 else 0
-            try:
-                torch.autograd.gradcheck(Wrapped.apply, (w,), fast_mode=fast)
-            except Explaining:
-                return True, "GradcheckError (its 2n slow-mode recompute for the message cut short)"
-            except Exception as err:  # GradcheckError
-                return True, type(err).__name__
-            finally:
-                limit[0] = 0
-            return False, "passed"
-
-        add(tool, tc)
+        add(tool, lambda fast=fast: torch_gradcheck(counted, counter, x, fast=fast))
     return rows
+
+
+class _Explaining(Exception):
+    """torch's fast mode found a mismatch and started its slow-mode recompute (2n evaluations)."""
+
+
+def torch_gradcheck(
+    counted: Loss, counter: list[int], x: np.ndarray, *, fast: bool
+) -> tuple[bool, str]:
+    """``torch.autograd.gradcheck`` with its defaults on a custom autograd.Function.
+
+    The Function's forward calls the numpy loss (``counted``, which counts into
+    ``counter``) and its backward returns the analytic gradient under test.
+    """
+    import torch
+
+    limit = FAST_MODE_EVALS if fast and x.size > 10_000 else 0
+
+    class Wrapped(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx: Any, w: torch.Tensor) -> torch.Tensor:
+            if limit and counter[0] >= limit:
+                raise _Explaining
+            value, g = counted(w.detach().numpy())
+            ctx.save_for_backward(torch.from_numpy(np.asarray(g, dtype=np.float64)))
+            return torch.tensor(value, dtype=torch.float64)
+
+        @staticmethod
+        def backward(ctx: Any, grad_out: torch.Tensor) -> torch.Tensor:
+            (g,) = ctx.saved_tensors
+            return grad_out * g
+
+    w = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+    # fast mode needs a handful of evaluations; past that it has found a mismatch
+    # and recomputes slow mode only to print the Jacobians: stop it there
+    try:
+        torch.autograd.gradcheck(Wrapped.apply, (w,), fast_mode=fast)
+    except _Explaining:
+        return True, "GradcheckError (its 2n slow-mode recompute for the message cut short)"
+    except Exception as err:  # GradcheckError
+        if fast and counter[0] > FAST_MODE_EVALS:
+            return True, f"{type(err).__name__} (after its 2n slow-mode recompute for the message)"
+        return True, type(err).__name__
+    return False, "passed"
+
+
+def jax_check_grads(counted: Loss, x: np.ndarray) -> tuple[bool, str]:
+    """``jax.test_util.check_grads(f, (x,), order=1, modes=["rev"])`` with its defaults.
+
+    ``f`` is a ``jax.custom_vjp`` whose primal and forward call the numpy loss through
+    ``jax.pure_callback`` (so every call of the loss is counted) and whose backward
+    returns the analytic gradient under test. JAX runs in float64 (``jax_enable_x64``).
+    """
+    import jax
+
+    jax.config.update("jax_enable_x64", True)
+    from jax.test_util import check_grads
+
+    shapes = (
+        jax.ShapeDtypeStruct((), np.float64),
+        jax.ShapeDtypeStruct(x.shape, np.float64),
+    )
+
+    def both(w: Any) -> tuple[np.ndarray, np.ndarray]:
+        value, g = counted(np.asarray(w, dtype=np.float64))
+        return np.asarray(value, dtype=np.float64), np.asarray(g, dtype=np.float64)
+
+    @jax.custom_vjp
+    def f(w: Any) -> Any:
+        return jax.pure_callback(both, shapes, w)[0]
+
+    def f_fwd(w: Any) -> tuple[Any, Any]:
+        value, g = jax.pure_callback(both, shapes, w)
+        return value, g
+
+    def f_bwd(g: Any, cotangent: Any) -> tuple[Any]:
+        return (cotangent * g,)
+
+    f.defvjp(f_fwd, f_bwd)
+    try:
+        check_grads(f, (jax.numpy.asarray(x),), order=1, modes=["rev"])
+    except AssertionError as err:
+        lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+        return True, f"AssertionError: {' '.join(lines[:2])[:70]}"
+    return False, "passed"
+
+
+def _stats(values: list[int]) -> str:
+    if not values:
+        return "-"
+    return f"{min(values):,} / {int(np.median(values)):,} / {max(values):,}"
+
+
+def kink_dense_svm(
+    seed: int, n: int, d: int, c: int
+) -> tuple[Loss, np.ndarray, tuple[float, float]]:
+    """The correct CS231n SVM at a kink-dense point: fresh data and W for each seed.
+
+    X is standard normal with a bias column of ones (d columns in all), labels 0..c-1,
+    W ~ N(0, 0.05²) entry by entry, so that many of the n·(c-1) hinge margins sit
+    near zero, and reg = 0.5. Returns the loss, W (flat) and the shares of hinge
+    margins within 1e-3 and within 1e-2 of their kink.
+    """
+    rng = np.random.default_rng(seed)
+    X = np.hstack([rng.standard_normal((n, d - 1)), np.ones((n, 1))])
+    y = rng.integers(0, c, n)
+    parts = svm_parts(X, y, c, reg=0.5)
+
+    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
+        value, dg, rg = parts(w)
+        return value, dg + rg
+
+    w0 = 0.05 * rng.standard_normal(d * c)
+    s = X @ w0.reshape(d, c)
+    margins = s - s[np.arange(n), y][:, None] + 1
+    margins[np.arange(n), y] = np.inf  # the correct class has no hinge
+    share = [float(np.mean(np.abs(margins) < t) * c / (c - 1)) for t in (1e-3, 1e-2)]
+    return loss, w0, (share[0], share[1])
+
+
+def false_alarms(
+    seeds: int, n: int, d: int, c: int, torch_seeds: int, tools: tuple[str, ...]
+) -> None:
+    """Check the correct kink-dense SVM once per seed and count what each tool says."""
+    print(
+        f"\n## False alarms: correct SVM, W {d}x{c}, {n} examples, W ~ N(0, 0.05²), {seeds} seeds\n"
+    )
+    verdicts: dict[str, list[int]] = {"pass": [], "inconclusive": [], "fail": []}
+    seconds: list[float] = []
+    phases: dict[str, list[int]] = {}
+    reasons: dict[str, int] = {}
+    reports: list[tuple[int, str]] = []
+    near_kink: list[tuple[float, float]] = []
+    scipy_flags: list[int] = []
+    scipy_rel: list[float] = []
+    torch_flags: list[int] = []
+    torch_evals: list[int] = []
+    torch_seconds: list[float] = []
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        torch_seeds = 0
+    counter = [0]
+    for seed in range(seeds):
+        loss, w0, near = kink_dense_svm(seed, n, d, c)
+
+        def counted(z: np.ndarray, loss: Loss = loss) -> tuple[float, np.ndarray]:
+            counter[0] += 1
+            return loss(z)
+
+        g0 = loss(w0)[1]
+        gnorm = float(np.linalg.norm(g0))
+        if "gradtest (defaults)".startswith(tools):
+            counter[0] = 0
+            t = time.perf_counter()
+            r = gradtest.check_grad(counted, True, w0, seed=seed)
+            seconds.append(time.perf_counter() - t)
+            verdicts[r.verdict].append(counter[0])
+            for phase, k in r.evals_by_phase.items():
+                phases.setdefault(phase, []).append(k)
+            if r.verdict != "pass":
+                key = f"{r.verdict}: {r.diagnosis.summary[:90]}"
+                reasons[key] = reasons.get(key, 0) + 1
+            if r.verdict == "fail":
+                reports.append((seed, str(r)))
+            if r.n_evals != counter[0]:
+                reasons[f"n_evals {r.n_evals} != counted {counter[0]}"] = 1
+        if "scipy check_grad random".startswith(tools):
+            err = scipy_check_grad(
+                lambda z, loss=loss: loss(z)[0],
+                lambda z, g0=g0: g0,
+                w0.copy(),
+                direction="random",
+                rng=np.random.default_rng(seed),
+            )
+            scipy_rel.append(err / gnorm)
+            scipy_flags.append(int(err > 1e-6 * gnorm))
+        if seed < torch_seeds and "torch gradcheck fast".startswith(tools):
+            counter[0] = 0
+            t = time.perf_counter()
+            flagged, _ = torch_gradcheck(counted, counter, w0, fast=True)
+            torch_seconds.append(time.perf_counter() - t)
+            torch_flags.append(int(flagged))
+            torch_evals.append(counter[0])
+        near_kink.append(near)
+    all_evals = [k for v in verdicts.values() for k in v]
+    print(
+        "| tool | seeds | false alarms (flagged) | inconclusive | passed "
+        "| evaluations min / median / max | median time (s) |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    if all_evals:
+        print(
+            f"| gradtest (defaults) | {len(all_evals)} | {len(verdicts['fail'])} "
+            f"| {len(verdicts['inconclusive'])} | {len(verdicts['pass'])} | {_stats(all_evals)} "
+            f"| {np.median(seconds):.2f} |"
+        )
+    if scipy_flags:
+        print(
+            f"| scipy check_grad random, err > 1e-6 ‖g‖ | {len(scipy_flags)} | {sum(scipy_flags)} "
+            f"| - | {len(scipy_flags) - sum(scipy_flags)} | 2 / 2 / 2 | - |"
+        )
+    if torch_flags:
+        print(
+            f"| torch gradcheck fast | {len(torch_flags)} | {sum(torch_flags)} | - "
+            f"| {len(torch_flags) - sum(torch_flags)} | {_stats(torch_evals)} "
+            f"| {np.median(torch_seconds):.2f} |"
+        )
+    print()
+    for verdict, evals in verdicts.items():
+        if evals:
+            print(f"gradtest {verdict}: {len(evals)} seeds, evaluations {_stats(evals)}")
+    over = sum(k > PASS_TARGET for k in all_evals)
+    print(f"gradtest seeds above the issue's target of {PASS_TARGET} evaluations: {over}")
+    for phase, counts in phases.items():
+        print(
+            f"gradtest evaluations in phase {phase!r}: {len(counts)} seeds ran it, {_stats(counts)}"
+        )
+    if scipy_rel:
+        print(
+            "scipy err / ‖g‖ (min / median / max): "
+            f"{min(scipy_rel):.1e} / {np.median(scipy_rel):.1e} / {max(scipy_rel):.1e}"
+        )
+    for k, t in enumerate(("1e-3", "1e-2")):
+        share = [near[k] for near in near_kink]
+        print(
+            f"share of the {n * (c - 1):,} hinge margins within {t} of their kink "
+            f"(min / median / max over seeds): "
+            f"{min(share):.2%} / {np.median(share):.2%} / {max(share):.2%}"
+        )
+    for reason, count in sorted(reasons.items(), key=lambda kv: -kv[1]):
+        print(f"  {count} x {reason}")
+    for seed, report in reports:
+        print(f"\n### FALSE ALARM at seed {seed}\n\n```text\n{report}\n```")
+
+
+SCALING_VARIANTS = ("correct", "sign flipped", "one entry x(1+1e-3)")
+
+
+def scaling_tools(
+    x: np.ndarray,
+    loss: Loss,
+    *,
+    full_max: int,
+    scipy_max: int,
+    torch_slow_max: int,
+    tools: tuple[str, ...],
+    frameworks: set[str],
+) -> list[Row]:
+    """Every tool on one loss at one point: what it says, its evaluations and wall time."""
+    n = x.size
+    counter = [0]
+    rows: list[Row] = []
+
+    def counted(z: np.ndarray) -> tuple[float, np.ndarray]:
+        counter[0] += 1
+        return loss(z)
+
+    g0 = loss(x)[1]
+    gnorm = float(np.linalg.norm(g0))
+
+    def add(tool: str, run: Callable[[], tuple[bool | None, str]]) -> None:
+        if tool.startswith(tools):
+            flagged, note, seconds, _ = _measure(run, counter, trace=False)
+            rows.append(Row(tool, flagged, counter[0], seconds, 0.0, note))
+
+    def skip(tool: str, evals: int, why: str) -> None:
+        if tool.startswith(tools):
+            rows.append(Row(tool, None, evals, float("nan"), float("nan"), why))
+
+    def gt(mode: Any) -> Callable[[], tuple[bool | None, str]]:
+        def run() -> tuple[bool | None, str]:
+            r = gradtest.check_grad(counted, True, x, seed=0, mode=mode)
+            phases = ", ".join(f"{k} {v}" for k, v in r.evals_by_phase.items())
+            summary = "" if r.verdict == "pass" else f": {r.diagnosis.summary[:60]}"
+            return r.verdict == "fail", f"{r.verdict} ({phases}){summary}"
+
+        return run
+
+    add("gradtest auto", gt("auto"))
+    if n <= full_max:
+        add("gradtest full", gt("full"))
+    else:
+        skip("gradtest full", 2 * n, f"skipped above n = {full_max:,}")
+    for direction in ("random", "all"):
+        tool = f"scipy check_grad {direction}"
+        if direction == "all" and n > scipy_max:
+            skip(tool, n + 1, f"skipped: n + 1 = {n + 1:,} evaluations")
+            continue
+
+        def sc(direction: str = direction) -> tuple[bool | None, str]:
+            err = scipy_check_grad(
+                lambda z: counted(z)[0],
+                lambda z: g0,
+                x.copy(),
+                direction=direction,
+                rng=np.random.default_rng(0),
+            )
+            return err > 1e-6 * gnorm, f"err/‖g‖ = {err / gnorm:.1e}"
+
+        add(tool, sc)
+    if "torch" in frameworks:
+        add("torch gradcheck fast", lambda: torch_gradcheck(counted, counter, x, fast=True))
+        if n <= torch_slow_max:
+            add("torch gradcheck slow", lambda: torch_gradcheck(counted, counter, x, fast=False))
+        else:
+            skip("torch gradcheck slow", 2 * n, f"skipped: 2n = {2 * n:,} evaluations")
+    if "jax" in frameworks:
+        add("jax check_grads rev", lambda: jax_check_grads(counted, x))
+    return rows
+
+
+def scaling(
+    sizes: list[int],
+    full_max: int,
+    scipy_max: int,
+    torch_slow_max: int,
+    tools: tuple[str, ...],
+) -> None:
+    """Evaluations and wall time of every tool on the least-squares loss at each size."""
+    print("\n## Evaluations against n: least squares with a coupling term\n")
+    frameworks = set()
+    for name in ("torch", "jax"):
+        try:
+            __import__(name)
+        except ImportError:
+            print(f"{name} is not importable: its rows are left out")
+        else:
+            frameworks.add(name)
+    rows: list[tuple[int, str, Row]] = []
+    for n in sizes:
+        problem = least_squares_problem(n, np.random.default_rng(n))
+        for variant in SCALING_VARIANTS:
+            for row in scaling_tools(
+                problem.x,
+                problem.variants[variant],
+                full_max=full_max,
+                scipy_max=scipy_max,
+                torch_slow_max=torch_slow_max,
+                tools=tools,
+                frameworks=frameworks,
+            ):
+                rows.append((n, variant, row))
+    base = {(n, v): row for n, v, row in rows if row.tool == "gradtest auto"}
+    print(
+        "| n | variant | tool | flagged | evaluations | time (s) "
+        "| evals ÷ gradtest | time ÷ gradtest | note |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    for n, variant, row in rows:
+        expected = variant != "correct"
+        mark = "-" if row.flagged is None else ("yes" if row.flagged else "no")
+        wrong = row.flagged is not None and row.flagged != expected
+        ref = base.get((n, variant))
+        if ref is None or row.flagged is None:
+            ratios = "- | -"
+        else:
+            ratios = f"{row.evals / ref.evals:.3g} | {row.seconds / ref.seconds:.3g}"
+        print(
+            f"| {n:,} | {variant} | {row.tool} | {mark}{' ✗' if wrong else ''} | {row.evals:,} "
+            f"| {row.seconds:.3f} | {ratios} | {row.note} |"
+        )
+    print("\nEvaluations (✗ marks a wrong verdict: a false alarm or a missed bug; - not run)\n")
+    tools_seen = list(dict.fromkeys(row.tool for _, _, row in rows))
+    print("| tool | variant | " + " | ".join(f"n = {n:,}" for n in sizes) + " |")
+    print("|---|---|" + "---|" * len(sizes))
+    cells = {(n, v, row.tool): row for n, v, row in rows}
+    for tool in tools_seen:
+        for variant in SCALING_VARIANTS:
+            out = []
+            for n in sizes:
+                row = cells.get((n, variant, tool))
+                if row is None or row.flagged is None:
+                    out.append("-")
+                else:
+                    wrong = row.flagged != (variant != "correct")
+                    out.append(f"{row.evals:,}{' ✗' if wrong else ''}")
+            print(f"| {tool} | {variant} | " + " | ".join(out) + " |")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="smaller problems")
+    parser.add_argument(
+        "--quick", action="store_true", help="smaller problems, fewer sizes (n <= 1000)"
+    )
     parser.add_argument(
         "--torch-slow-max",
         type=int,
@@ -378,13 +764,77 @@ def main() -> None:
     )
     parser.add_argument(
         "--tools",
-        default="gradtest,scipy,numdifftools,torch",
+        default="gradtest,scipy,numdifftools,torch,jax",
         metavar="LIST",
         help="comma-separated tool name prefixes to run (default: all)",
     )
+    parser.add_argument(
+        "--parts",
+        default="problems,false-alarms,scaling",
+        metavar="LIST",
+        help="comma-separated subset of problems, false-alarms, scaling (default: all)",
+    )
+    parser.add_argument(
+        "--seeds",
+        type=int,
+        default=100,
+        metavar="N",
+        help="false-alarms: correct SVMs checked, one per seed (default 100)",
+    )
+    parser.add_argument(
+        "--torch-seeds",
+        type=int,
+        default=None,
+        metavar="N",
+        help="false-alarms: run torch's fast mode on the first N seeds (default: all)",
+    )
+    parser.add_argument(
+        "--max-n",
+        type=int,
+        default=1_000_000,
+        metavar="N",
+        help="scaling: largest n, from 10, 100, ..., 1000000 (default 1000000)",
+    )
+    parser.add_argument(
+        "--full-max",
+        type=int,
+        default=10_000,
+        metavar="N",
+        help='scaling: run gradtest mode="full" only up to N parameters (default 10000)',
+    )
+    parser.add_argument(
+        "--scipy-max",
+        type=int,
+        default=10_000,
+        metavar="N",
+        help="scaling: run scipy's check_grad over all n entries only up to N (default 10000)",
+    )
     opts = parser.parse_args()
     chosen = set(opts.problems.split(","))
+    parts = set(opts.parts.split(","))
     tools = tuple(opts.tools.split(","))
+    warnings.simplefilter("ignore")
+    print(
+        f"numpy {np.__version__}, gradtest {gradtest.__version__}; flags: "
+        f"{' '.join(sys.argv[1:]) or '(none)'}"
+    )
+    if "false-alarms" in parts:
+        seeds = opts.seeds
+        torch_seeds = seeds if opts.torch_seeds is None else opts.torch_seeds
+        if opts.quick:
+            false_alarms(seeds, 100, 301, 10, torch_seeds, tools)
+        else:
+            false_alarms(seeds, 500, 3073, 10, torch_seeds, tools)
+    if "scaling" in parts:
+        top = 1_000 if opts.quick else 1_000_000
+        sizes = [10**k for k in range(1, 7) if 10**k <= min(top, opts.max_n)]
+        scaling(sizes, opts.full_max, opts.scipy_max, opts.torch_slow_max, tools)
+    if "problems" in parts:
+        run_problems(opts, chosen, tools)
+
+
+def run_problems(opts: argparse.Namespace, chosen: set[str], tools: tuple[str, ...]) -> None:
+    """The three problems of issue 3, each correct and with seeded bugs."""
     rng = np.random.default_rng(2026)
     if opts.quick:
         problems = [
@@ -400,7 +850,6 @@ def main() -> None:
         ]
     # every problem is built (the random stream stays the same); only the chosen ones run
     problems = [p for p, key in zip(problems, ("svm", "lsq", "net"), strict=True) if key in chosen]
-    warnings.simplefilter("ignore")
     summary: dict[str, list[int]] = {}
     for problem in problems:
         print(f"\n## {problem.name}\n")

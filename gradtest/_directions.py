@@ -131,7 +131,17 @@ def check_directions(ctx: Context) -> tuple[list[EntryRecord], str, Probe]:
         d = probe.direction(k, j)
         label = f"{spec.names[k]} · v{j}"
         line = probe.line(d, label)
-        judged = _lines.resolve(ctx, line, [_lines.first_pair(ctx, line)])
+        first = [_lines.first_pair(ctx, line)]
+        if j >= least:
+            # an extra direction, beyond what the verdict needs: when its first pair does
+            # not settle it (a kink crossed), it is dropped rather than paid for, unless it
+            # hints at a wrong gradient
+            peek = _lines.judge_all(ctx, line, first)
+            if not all(x.settled for x in peek) and not any(x.want == "noise" for x in peek):
+                ctx.note(f"{label} crossed a kink or met noise at its first steps: dropped")
+                per_block[k] -= 1
+                break
+        judged = _lines.resolve(ctx, line, first)
         recs = _records(ctx, line, judged)
         records.extend(recs)
         bad = [r for r in recs if r.outcome == "fail"]

@@ -311,6 +311,8 @@ class PairEstimate:
     upper_big: NDArray[np.float64]
     finite: NDArray[np.bool_]
     flat: NDArray[np.bool_]
+    #: the round-off part of ``error`` (``sigma / h2``)
+    roundoff: NDArray[np.float64]
 
 
 def pair_estimate(
@@ -370,4 +372,5 @@ def pair_estimate(
         upper_big=np.maximum(fwd1, bwd1),
         finite=finite,
         flat=flat,
+        roundoff=roundoff,
     )

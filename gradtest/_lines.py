@@ -288,6 +288,7 @@ def judge_all(ctx: Context, line: Line, estimates: list[fd.PairEstimate]) -> lis
             noise_measured=ctx.noise_measured,
             extra=float(extra[k]),
             where=f" along {line.label}",
+            axis=isinstance(line, EntryLine),
         )
         for k in range(ctx.m)
     ]
@@ -331,9 +332,97 @@ def resolve(ctx: Context, line: Line, estimates: list[fd.PairEstimate]) -> list[
             break
         estimates = [*estimates, pair(ctx, line, h1, h2)]
         judged = judge_all(ctx, line, estimates)
+    if not fixed_step:
+        judged = _constant_along(ctx, line, estimates, judged)
     if fixed_step:
         judged = [_fixed_step_note(ctx, j) for j in judged]
+    elif ctx.rough and any(j.outcome == "fail" for j in judged):
+        judged = _deep_check(ctx, line, estimates, judged)
     return judged
+
+
+def _constant_along(
+    ctx: Context, line: Line, estimates: list[fd.PairEstimate], judged: list[tol.Judgement]
+) -> list[tol.Judgement]:
+    """A fun that takes exactly the same value at every step up to the largest one, where
+    the analytic value predicts a change far above the resolution of ``f(x)``, is constant
+    along the line: a nonzero analytic value there is wrong."""
+    top = max(estimates, key=lambda e: e.h1)
+    if top.h1 < line.hmax:
+        return judged
+    a, _ = line.analytic(ctx)
+    out = []
+    for k, j in enumerate(judged):
+        flat_everywhere = all(bool(e.flat[k]) for e in estimates if e.finite[k])
+        predicted = abs(float(a[k])) * top.h1
+        resolution = tol.FLOOR_ULPS * ctx.precision.eps_f * abs(float(ctx.f0[k]))
+        if j.outcome == "unreliable" and flat_everywhere and predicted > resolution:
+            out.append(
+                tol.Judgement(
+                    "fail",
+                    0.0,
+                    0.0,
+                    top.h2,
+                    resolution / top.h1,
+                    f"fun does not change at all along {line.label} at steps up to "
+                    f"{top.h1:.2g}, where the analytic value {float(a[k]):.6g} predicts a "
+                    f"change of {predicted:.2g}: fun is constant here, the gradient is not",
+                )
+            )
+        else:
+            out.append(j)
+    return out
+
+
+def _deep_check(
+    ctx: Context, line: Line, estimates: list[fd.PairEstimate], judged: list[tol.Judgement]
+) -> list[tol.Judgement]:
+    """Confirm a fail of a rough ``fun`` at the smallest step its noise allows.
+
+    A function that varies far above round-off at small scales (an oscillation finer than
+    the steps) is averaged by finite differences while its analytic gradient is not: a
+    fail must hold where the step is as small as the noise allows (``SAFETY sigma`` below
+    the discrepancy), or it is not trusted.
+    """
+    a, _ = line.analytic(ctx)
+    out = []
+    for k, j in enumerate(judged):
+        if j.outcome != "fail":
+            out.append(j)
+            continue
+        diff = abs(float(a[k]) - j.numeric)
+        h2 = tol.SAFETY * float(ctx.sigma[k]) / max(diff, 1e-300)
+        h2 = min(max(h2, line.h0 * 1e-6), min(e.h2 for e in estimates) / fd.PAIR_RATIO)
+        if not ctx.ev.can_afford(4):
+            deep = None
+        else:
+            deep = tol.judge(
+                float(a[k]),
+                [pair(ctx, line, fd.PAIR_RATIO * h2, h2)],
+                k,
+                scale=line.scale if line.scale is not None else ctx.g_scale,
+                p=ctx.precision,
+                noise_measured=True,
+                where=f" along {line.label}",
+                axis=isinstance(line, EntryLine),
+            )
+        if deep is not None and deep.outcome == "fail":
+            out.append(j)
+            continue
+        out.append(
+            tol.Judgement(
+                "unreliable",
+                j.numeric,
+                j.error,
+                j.step,
+                j.tolerance,
+                f"fun is rough at the scale of the steps (noise {float(ctx.sigma[k]):.2g}, "
+                "far above round-off): finite differences measure a smoothed slope, and "
+                f"at the smallest step the noise allows ({h2:.2g}) the disagreement did not "
+                "hold",
+            )
+        )
+    return out
 
 
 def _exhausted(

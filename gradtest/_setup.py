@@ -47,6 +47,8 @@ NOISE_POINTS = 9
 NOISE_OFFSET = 1e-3
 #: evaluations of fun before any probing: value, repeated value, precision probe
 SETUP_COST = 3
+#: measured noise above ROUGH x the round-off model makes fun "rough" (see _lines.resolve)
+ROUGH = 1e3
 
 _LOW_PRECISIONS = (np.float16, np.float32)
 
@@ -124,6 +126,7 @@ class Context:
     measured_noise: float = math.nan
     #: evaluations the noise measurement must leave for probes still planned
     reserve: int = 0
+    rough: bool = False
 
     @property
     def m(self) -> int:
@@ -167,9 +170,14 @@ class Context:
         self.noise_measured = True
         if not self.ev.can_afford(NOISE_POINTS + self.reserve):
             return
+        modelled = self.sigma
         sigma, measured = noise_floor(self.ev, self.x0, self.f0, self.rng)
         self.measured_noise = measured
         self.sigma = np.maximum(self.sigma, sigma)
+        #: fun varies far more than round-off at the noise line's spacing: noise, or
+        #: structure finer than the steps (an oscillation), which finite differences
+        #: average out while the analytic gradient does not
+        self.rough = bool(np.any(sigma > ROUGH * modelled))
 
 
 def analytic_matrix(

@@ -145,6 +145,18 @@ class Judgement:
     want: Want = ""
 
 
+def _stable(est: PairEstimate, k: int, diff: float) -> bool:
+    """The two steps of ``est`` agree with each other: to ``CONFIRM`` of the discrepancy
+    ``diff`` they are to confirm, and to ``CONFIRM`` of their own size, or to their
+    round-off (two values a factor 4 apart are not in the asymptotic regime, whatever
+    their distance from the analytic value)."""
+    dep = float(est.step_dep[k])
+    size = max(abs(float(est.d1[k])), abs(float(est.d2[k])))
+    return dep <= CONFIRM * diff and (
+        dep <= CONFIRM * size or dep <= SAFETY * float(est.roundoff[k])
+    )
+
+
 def _informative(a: float, r: float, e: float, scale: float, p: Precision) -> bool:
     return e <= trust_limit(p.eps_f) * max(abs(a), abs(r), TRUST_FLOOR * scale)
 
@@ -184,8 +196,14 @@ def judge(
     noise_measured: bool,
     extra: float = 0.0,
     where: str = "",
+    axis: bool = True,
 ) -> Judgement:
     """Judge the analytic value ``a`` of output ``k`` by the estimates of one line.
+
+    ``axis``: the line is an entry's axis. Only there does an analytic value outside both
+    one-sided derivatives of a kink prove the gradient wrong: along a direction that
+    crosses several kinks at once, a valid subgradient of each term can sum to a value
+    outside them.
 
     ``scale`` is ``G``, the size of the largest gradient entry (for the trust floor);
     ``extra`` widens the tolerance by the rounding of ``a`` itself (a directional
@@ -206,7 +224,16 @@ def judge(
             "fun does not change at all along this line, and the analytic value is 0",
         )  # fmt: skip
     # a flat estimate (fun did not resolve the step) says nothing about a nonzero value
-    finite = [est for est in finite if not est.flat[k]] or finite
+    if flat and len(flat) == len(finite):
+        est = flat[-1]
+        return Judgement(
+            "unreliable", 0.0, float("inf"), est.h2, float("inf"),
+            f"fun takes exactly the same value at x and at x ± {est.h1:.2g}{where}: it does "
+            f"not resolve a change of the size the analytic value {a:.6g} predicts (its "
+            "precision is coarser than its value suggests)",
+            settled=False, want="up",
+        )  # fmt: skip
+    finite = [est for est in finite if not est.flat[k]]
     if not finite:
         est = estimates[-1]
         return Judgement(
@@ -238,7 +265,7 @@ def judge(
             return Judgement("pass", r, e, best.h2, t)
         confirmed = (
             diff > max(t, SAFETY * e)
-            and float(best.step_dep[k]) <= CONFIRM * diff
+            and _stable(best, k, diff)
             and abs(a - float(best.d1[k])) > t
             and abs(a - float(best.d2[k])) > t
         )
@@ -257,6 +284,13 @@ def judge(
     if kinked:
         kinked = sorted(kinked, key=lambda est: est.h2)
         j = _judge_kink(a, kinked[0], k, p, noise_measured, extra)
+        if j.outcome == "fail" and not axis:
+            return Judgement(
+                "unreliable", j.numeric, j.error, j.step, j.tolerance,
+                f"kinks along this direction: one-sided derivatives "
+                f"[{float(kinked[0].lower[k]):.6g}, {float(kinked[0].upper[k]):.6g}]; a "
+                "direction crossing several kinks cannot judge a subgradient",
+            )  # fmt: skip
         if j.outcome == "fail" and (
             len(kinked) < 2 or _judge_kink(a, kinked[1], k, p, True, extra).outcome != "fail"
         ):
@@ -272,7 +306,7 @@ def judge(
     r, e = float(est.value[k]), float(est.error[k])
     t = tolerance(a, r, e, p, extra)
     diff = abs(a - r)
-    if diff > max(t, SAFETY * e) and float(est.step_dep[k]) <= CONFIRM * diff:
+    if diff > max(t, SAFETY * e) and _stable(est, k, diff):
         # the numeric value is imprecise, but still far from a: a confirmed disagreement
         if noise_measured:
             return Judgement("fail", r, e, est.h2, t)
@@ -307,7 +341,7 @@ def _judge_kink(
         )  # fmt: skip
     dist = lo - a if a < lo else a - hi
     nearest = lo if a < lo else hi
-    if drift <= CONFIRM * dist and dist > SAFETY * roundoff:
+    if drift <= CONFIRM * dist and drift <= CONFIRM * size and dist > SAFETY * roundoff:
         note = (
             f"a kink, and the analytic value {a:.6g} is outside the one-sided derivatives "
             f"[{lo:.6g}, {hi:.6g}]: it matches neither side"

@@ -190,7 +190,7 @@ def _guarded_softmax(W: np.ndarray, X: np.ndarray, y: np.ndarray, bug: bool) -> 
     n = X.shape[0]
     S = X @ W
     loss = -float(np.sum(log_softmax(S, axis=1)[np.arange(n), y])) / n
-    if S.max() > 50:  # overflow guard: shift by the row maxima
+    if np.abs(S).max() > 50:  # overflow (and underflow) guard: shift by the row maxima
         E = np.exp(S - S.max(axis=1, keepdims=True))
         P = E / (E.sum() if bug else E.sum(axis=1, keepdims=True))  # bug: the whole batch
     else:

@@ -12,6 +12,7 @@ truncation or a kink crossed) or larger ones (a value drowned in round-off), up 
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,7 +38,7 @@ CACHED_SIZE = 1 << 17
 _CHUNKS: dict[tuple[int, int, int], Float64Array] = {}
 
 
-class Line:
+class Line(ABC):
     """A line ``x + t u``; subclasses say what ``u`` is and how ``fun`` is evaluated on it."""
 
     label: str
@@ -46,12 +47,13 @@ class Line:
     #: the size the trust floor is relative to (None: the gradient's largest entry)
     scale: float | None = None
 
+    @abstractmethod
     def values(self, ctx: Context, t: float) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-        raise NotImplementedError  # pragma: no cover - abstract
+        """``f(x + t u)`` and ``f(x - t u)``, one value per output."""
 
+    @abstractmethod
     def analytic(self, ctx: Context) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """The analytic derivative along ``u`` (m,) and its rounding (m,)."""
-        raise NotImplementedError  # pragma: no cover - abstract
 
 
 class EntryLine(Line):
@@ -156,6 +158,8 @@ class Direction:
     hi: int
     rms: float
     block_start: int
+    #: the end of the array in the flat vector (chunks are counted from ``block_start``)
+    hi_block: int = 0
 
     def chunks(self, x0: Float64Array) -> list[tuple[int, int]]:
         out = []
@@ -182,8 +186,6 @@ class Direction:
             if self.hi_block - self.block_start <= CACHED_SIZE:
                 _CHUNKS[key] = scaled
         return scaled[a - base : b - base]
-
-    hi_block: int = 0
 
     def restrict(self, lo: int, hi: int) -> Direction:
         return Direction(self.seed, self.block, lo, hi, self.rms, self.block_start, self.hi_block)
@@ -447,7 +449,3 @@ def _fixed_step_note(ctx: Context, j: tol.Judgement) -> tol.Judgement:
         f"{j.note} (step={ctx.opts.step:g} was fixed; leave step=None to let gradtest search "
         "for a step that works)",
     )  # fmt: skip
-
-
-def finite_or(value: float, default: float) -> float:
-    return value if math.isfinite(value) else default

@@ -333,14 +333,10 @@ def pair_estimate(
     """
     (fp1, fm1), (fp2, fm2) = big, small
     with np.errstate(all="ignore"):
-        sigma = np.maximum(
-            sigma,
-            2
-            * eps
-            * np.maximum(
-                np.maximum(np.abs(fp1), np.abs(fm1)), np.maximum(np.abs(fp2), np.abs(fm2))
-            ),
+        largest = np.maximum(
+            np.maximum(np.abs(fp1), np.abs(fm1)), np.maximum(np.abs(fp2), np.abs(fm2))
         )
+        sigma = np.maximum(sigma, 2 * eps * largest)
         d1 = (fp1 - fm1) / (2 * h1)
         d2 = (fp2 - fm2) / (2 * h2)
         r2 = min((h1 / h2) ** 2, PAIR_RATIO**2)

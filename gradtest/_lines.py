@@ -369,15 +369,10 @@ def _second_pair(
             out.append(j)
         else:
             out.append(
-                tol.Judgement(
-                    "unreliable",
-                    j.numeric,
-                    j.error,
-                    j.step,
-                    j.tolerance,
+                j.demoted(
                     f"the numeric derivative {j.numeric:.6g} (h = {j.step:.2g}) disagrees with "
                     f"the analytic value but not consistently: {j2.numeric:.6g} at "
-                    f"h = {h2:.2g}",
+                    f"h = {h2:.2g}"
                 )
             )
     return out
@@ -454,16 +449,11 @@ def _deep_check(
             out.append(j)
             continue
         out.append(
-            tol.Judgement(
-                "unreliable",
-                j.numeric,
-                j.error,
-                j.step,
-                j.tolerance,
+            j.demoted(
                 f"fun is rough at the scale of the steps (noise {float(ctx.sigma[k]):.2g}, "
                 "far above round-off): finite differences measure a smoothed slope, and "
                 f"at the smallest step the noise allows ({h2:.2g}) the disagreement did not "
-                "hold",
+                "hold"
             )
         )
     return out
@@ -486,8 +476,7 @@ def _exhausted(
 def _fixed_step_note(ctx: Context, j: tol.Judgement) -> tol.Judgement:
     if j.settled or j.outcome != "unreliable":
         return j
-    return tol.Judgement(
-        j.outcome, j.numeric, j.error, j.step, j.tolerance,
+    return j.demoted(
         f"{j.note} (step={ctx.opts.step:g} was fixed; leave step=None to let gradtest search "
-        "for a step that works)",
-    )  # fmt: skip
+        "for a step that works)"
+    )

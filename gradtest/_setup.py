@@ -226,23 +226,18 @@ def _precision_of(values: list[Any]) -> tuple[float, str]:
     flat = flat[np.isfinite(flat)]
     if np.all(flat == np.round(flat)):
         return float(np.finfo(np.float64).eps), ""
-    if np.unique(flat).size < 2:
-        # the same value at x and at a point moved by ~1e-5: a float64 function hardly
-        # ever does that, a function that rounds to a coarser precision does
-        for dt in _LOW_PRECISIONS:
-            with np.errstate(all="ignore"):
-                same = np.all(flat.astype(dt).astype(np.float64) == flat)
-            if same:
-                return float(np.finfo(dt).eps), (
-                    f"it returned the same {np.dtype(dt).name} number at x and at a nearby point"
-                )
-        return float(np.finfo(np.float64).eps), ""
+    # the same value at x and at a point moved by ~1e-5: a float64 function hardly ever
+    # does that, a function that rounds to a coarser precision does
+    same = np.unique(flat).size < 2
     for dt in _LOW_PRECISIONS:
         with np.errstate(all="ignore"):
-            same = np.all(flat.astype(dt).astype(np.float64) == flat)
-        if same:
+            exact = bool(np.all(flat.astype(dt).astype(np.float64) == flat))
+        if exact:
+            name = np.dtype(dt).name
             return float(np.finfo(dt).eps), (
-                f"every value fun returned is exactly a {np.dtype(dt).name} number"
+                f"it returned the same {name} number at x and at a nearby point"
+                if same
+                else f"every value fun returned is exactly a {name} number"
             )
     return float(np.finfo(np.float64).eps), ""
 

@@ -144,6 +144,10 @@ class Judgement:
     settled: bool = True
     want: Want = ""
 
+    def demoted(self, note: str) -> Judgement:
+        """The same numbers, judged *unreliable* for the reason ``note``."""
+        return Judgement("unreliable", self.numeric, self.error, self.step, self.tolerance, note)
+
 
 def _stable(est: PairEstimate, k: int, diff: float) -> bool:
     """The two steps of ``est`` agree with each other: to ``CONFIRM`` of the discrepancy

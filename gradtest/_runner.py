@@ -706,8 +706,7 @@ def _counts(state: _RunState) -> str:
 
 
 def _reproduce_line(command: str, seed: int | None) -> str:
-    if seed is None:
-        return "the run is derandomized: running it again reproduces it"
+    """The line that replays a run; a derandomized run (no seed) replays without one."""
     return f"reproduce with: {command}"
 
 

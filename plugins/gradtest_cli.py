@@ -699,8 +699,9 @@ def _changed_targets(paths: Sequence[str], out: IO[str]) -> list[str]:
 
 
 def _replay_command(check_id: str, seed: int | None, settings: dict[str, Any]) -> str:
-    """``gradtest --seed N path.py::test_loss``: the command that replays one check."""
-    parts = ["gradtest", f"--seed {seed}"]
+    """``gradtest --seed N path.py::test_loss``: the command that replays one check (without
+    ``--seed`` for a derandomized run, which replays the same inputs anyway)."""
+    parts = ["gradtest"] if seed is None else ["gradtest", f"--seed {seed}"]
     for name in ("rtol", "max_examples", "mode"):
         if settings.get(name) is not None:
             parts.append(f"--{name.replace('_', '-')} {settings[name]}")
@@ -739,7 +740,7 @@ def _run(
             seed = getattr(err, "gradtest_seed", None)
             record = records_module.record_from_exception(
                 spec.name, check_id, err, source="cli", elapsed=time.perf_counter() - t0,
-                reproduce=None if seed is None else reproduce(spec, seed),
+                reproduce=reproduce(spec, seed),
             )  # fmt: skip
             report = f"ERROR {check_id}: {type(err).__name__}: {err}"
         else:

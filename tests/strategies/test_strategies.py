@@ -259,8 +259,10 @@ def test_label_mask_and_scalar_corners() -> None:
             "ends": lambda y: 4 in y and set(y.tolist()) <= {0, 4},
         },
     )
-    assert y["all the same"] >= plain["all the same"] + 0.05, (y, plain)
-    assert y["ends"] >= plain["ends"] + 0.05, (y, plain)
+    # each corner in at least 5% of draws (the 5-20%), and never rarer than without
+    # corners (hypothesis itself favours boundary values, more or less by version)
+    assert y["all the same"] >= max(0.05, plain["all the same"]), (y, plain)
+    assert y["ends"] >= max(0.05, plain["ends"]), (y, plain)
     masks = corner_shares(gs.masks(6), {"none": lambda m: not m.any(), "all": lambda m: m.all()})
     assert masks["none"] >= 0.05 and masks["all"] >= 0.05, masks
     r = corner_shares(gs.scalars(), {"zero": lambda v: v == 0.0, "large": lambda v: abs(v) >= 30})

@@ -267,7 +267,7 @@ def _sweep(ctx: Context, target: EntryRecord, reserve: int) -> StepSweep:
     local = int(np.ravel_multi_index(target.index, spec.shapes[block])) if target.index else 0
     i = spec.offsets[block] + local
     k = int(np.ravel_multi_index(target.output, ctx.out_shape)) if ctx.out_shape else 0
-    scale = float(_entrywise.entry_scales(ctx, np.array([i]))[0])
+    scale = float(fd.entry_scales(spec, ctx.x0, np.array([i]))[0])
     floor = tol.near_zero_floor(ctx.analytic, ctx.analytic)
     limit = ev.limit
     if limit is not None:

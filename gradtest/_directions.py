@@ -19,9 +19,9 @@ import heapq
 
 import numpy as np
 
+from gradtest import _finite_diff as fd
 from gradtest import _lines
 from gradtest import _tolerance as tol
-from gradtest._entrywise import entry_scales
 from gradtest._params import rms, weighted_norm
 from gradtest._result import EntryRecord
 from gradtest._setup import Context
@@ -234,7 +234,7 @@ def _localise(
             i = part.lo
             if not ctx.ev.can_afford(4):
                 break
-            scale = float(entry_scales(ctx, np.array([i]))[0])
+            scale = float(fd.entry_scales(ctx.spec, ctx.x0, np.array([i]))[0])
             line = _lines.EntryLine(ctx, i, scale)
             judged = _lines.resolve(ctx, line, [_lines.first_pair(ctx, line)])
             found.extend(r for r in _entry_records(ctx, i, judged) if r.output == rec.output)

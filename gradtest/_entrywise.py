@@ -23,22 +23,11 @@ from numpy.typing import NDArray
 from gradtest import _finite_diff as fd
 from gradtest import _lines
 from gradtest import _tolerance as tol
-from gradtest._params import rms as block_rms
 from gradtest._result import EntryRecord, Outcome
 from gradtest._setup import Context
 
 #: at most this many entries get confirmed (worst first); the rest are not judged
 MAX_CONFIRM = 256
-
-
-def entry_scales(ctx: Context, indices: NDArray[np.intp]) -> NDArray[np.float64]:
-    """``s_i = max(|x_i|, rms(x_block))`` for the given entries (1 for an all-zero array)."""
-    spec = ctx.spec
-    rms = np.empty(spec.n_blocks)
-    for k in range(spec.n_blocks):
-        rms[k] = block_rms(ctx.x0[spec.block(k)])
-    blocks = np.searchsorted(np.asarray(spec.offsets), indices, side="right") - 1
-    return np.maximum(np.abs(ctx.x0[indices]), rms[blocks])
 
 
 def screen_cost(method: str, n: int) -> int:
@@ -48,14 +37,14 @@ def screen_cost(method: str, n: int) -> int:
 def check_entries(ctx: Context, indices: NDArray[np.intp]) -> list[EntryRecord]:
     """Screen the given entries, confirm the ones that disagree; one record per output."""
     method = ctx.opts.method
-    scales = entry_scales(ctx, indices)
+    scales = fd.entry_scales(ctx.spec, ctx.x0, indices)
     numeric, error, steps, hint, lines = _screen(ctx, indices, scales, method)
     analytic = ctx.analytic[:, indices]
     finite_n = np.isfinite(numeric)
     ctx.g_scale = max(ctx.g_scale, float(np.max(np.abs(numeric[finite_n]), initial=0.0)))
     p = ctx.precision
     m, n = analytic.shape
-    tolerance = tol.tolerances(analytic, numeric, error, p)
+    tolerance = np.asarray(tol.tolerance(analytic, numeric, error, p), dtype=np.float64)
     with np.errstate(all="ignore"):
         ok = (
             np.isfinite(analytic)
@@ -104,7 +93,7 @@ def check_entries(ctx: Context, indices: NDArray[np.intp]) -> list[EntryRecord]:
     rel = tol.relative_error(analytic, numeric, floor)
     spec = ctx.spec
     names = spec.labels(indices)
-    blocks = np.searchsorted(np.asarray(spec.offsets), indices, side="right") - 1
+    blocks = spec.blocks_of(indices)
     shapes = spec.shapes
     index_of = [
         tuple(int(j) for j in np.unravel_index(int(i) - spec.offsets[b], shapes[b]))

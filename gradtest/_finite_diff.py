@@ -43,7 +43,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gradtest import _tolerance as tol
-from gradtest._params import Float64Array, ParamSpec
+from gradtest._params import Float64Array, ParamSpec, rms
 
 
 @dataclass(frozen=True)
@@ -87,8 +87,6 @@ METHOD_TABLE: dict[str, MethodSpec] = {
 }
 METHODS = tuple(METHOD_TABLE)
 METHOD_NAMES = {k: m.label for k, m in METHOD_TABLE.items()}
-STENCILS = {k: (m.offsets, m.weights) for k, m in METHOD_TABLE.items() if m.offsets}
-ORDER = {k: m.order for k, m in METHOD_TABLE.items()}
 
 
 def relative_step(method: str, eps: float) -> float:
@@ -96,14 +94,15 @@ def relative_step(method: str, eps: float) -> float:
     return float(METHOD_TABLE[method].step(eps))
 
 
-def entry_scales(spec: ParamSpec, x: Float64Array) -> Float64Array:
-    """``s_i = max(|x_i|, rms(x_block))``, 1 for an all-zero array."""
-    scales = np.abs(x).copy()
-    for k in range(spec.n_blocks):
-        blk = spec.block(k)
-        rms = float(np.sqrt(np.mean(x[blk] ** 2)))
-        np.maximum(scales[blk], rms if rms > 0 else 1.0, out=scales[blk])
-    return scales
+def entry_scales(
+    spec: ParamSpec, x: Float64Array, indices: NDArray[np.intp] | None = None
+) -> Float64Array:
+    """``s_i = max(|x_i|, rms(x_block))`` (rms 1 for an all-zero array), for every entry or
+    for the given ones."""
+    block_rms = np.array([rms(x[spec.block(k)]) for k in range(spec.n_blocks)])
+    if indices is None:
+        return np.asarray(np.maximum(np.abs(x), np.repeat(block_rms, np.diff(spec.offsets))))
+    return np.asarray(np.maximum(np.abs(x[indices]), block_rms[spec.blocks_of(indices)]))
 
 
 def realise(spec: ParamSpec, x: Float64Array, h: Float64Array) -> Float64Array:

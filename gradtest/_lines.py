@@ -11,10 +11,8 @@ truncation or a kink crossed) or larger ones (a value drowned in round-off), up 
 
 from __future__ import annotations
 
-import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -65,9 +63,7 @@ class EntryLine(Line):
         self.block = ctx.spec.block_of(i)
         self.dtype = ctx.spec.dtypes[self.block]
         if small is None:
-            small = max(
-                2.0 ** round(math.log2(ctx.c * scale)), _min_step(float(ctx.x0[i]), self.dtype)
-            )
+            small = float(screen_steps(ctx, np.array([i]), np.array([scale]))[0][0])
         # the first pair is (PAIR_RATIO c s, c s): the screen's step c s is its smaller step
         self.h0 = fd.PAIR_RATIO * small
         self.hmax = max(HMAX * max(scale, 1.0), self.h0)
@@ -112,11 +108,6 @@ class EntryLine(Line):
         return ctx.analytic[:, self.i], np.zeros(ctx.m)
 
 
-def _min_step(xi: float, dtype: np.dtype[Any]) -> float:
-    """A step that surely moves ``xi`` in its dtype (subnormals and zeros included)."""
-    return float(4 * np.spacing(dtype.type(abs(xi)) + dtype.type(0)))
-
-
 def screen_steps(
     ctx: Context, indices: NDArray[np.intp], scales: NDArray[np.float64]
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
@@ -128,7 +119,7 @@ def screen_steps(
     t = np.asarray(2.0 ** np.round(np.log2(ctx.c * scales)), dtype=np.float64)
     hp = np.empty_like(t)
     hm = np.empty_like(t)
-    blocks = np.searchsorted(np.asarray(spec.offsets), indices, side="right") - 1
+    blocks = spec.blocks_of(indices)
     for k in np.unique(blocks):
         w = blocks == k
         dt = spec.dtypes[k]

@@ -74,10 +74,14 @@ class ParamSpec:
         k, index = self.locate(i)
         return self.names[k] + _format_index(index)
 
+    def blocks_of(self, indices: NDArray[np.intp]) -> NDArray[np.intp]:
+        """:meth:`block_of` for many entries at once."""
+        return np.searchsorted(np.asarray(self.offsets), indices, side="right") - 1
+
     def labels(self, indices: NDArray[np.intp]) -> list[str]:
         """:meth:`label` of many entries at once (one unravel per array)."""
         out = [""] * len(indices)
-        blocks = np.searchsorted(np.asarray(self.offsets), indices, side="right") - 1
+        blocks = self.blocks_of(indices)
         for kk in np.unique(blocks).tolist():
             k = int(kk)
             where = np.flatnonzero(blocks == k)

@@ -40,7 +40,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -122,14 +122,6 @@ class Precision:
     atol: float | None
 
 
-def tolerance(a: float, n: float, e: float, p: Precision, extra: float = 0.0) -> float:
-    """The tolerance on ``|a - n|`` (see the module notes)."""
-    size = max(abs(a), abs(n))
-    if p.rtol is not None or p.atol is not None:
-        return (p.atol or 0.0) + (p.rtol or 0.0) * size + extra
-    return max(SAFETY * e, FLOOR_ULPS * p.eps_f * abs(n)) + GRAD_ULPS * p.eps_g * abs(a) + extra
-
-
 @dataclass(frozen=True)
 class Judgement:
     """The outcome of one line (an entry or a direction) for one output of ``fun``."""
@@ -161,33 +153,20 @@ def _stable(est: PairEstimate, k: int, diff: float) -> bool:
     )
 
 
-def _informative(a: float, r: float, e: float, scale: float, p: Precision) -> bool:
-    return e <= trust_limit(p.eps_f) * max(abs(a), abs(r), TRUST_FLOOR * scale)
-
-
-def informative(
-    a: NDArray[np.float64],
-    n: NDArray[np.float64],
-    e: NDArray[np.float64],
-    scale: float,
-    p: Precision,
-) -> NDArray[np.bool_]:
-    """:func:`_informative` elementwise."""
+def informative(a: Any, n: Any, e: Any, scale: float, p: Precision) -> Any:
+    """Whether a numeric value ``n`` with error ``e`` can pass an analytic ``a`` (the trust
+    rule of the module notes); elementwise for arrays, a NumPy bool for numbers."""
     size = np.maximum(np.maximum(np.abs(a), np.abs(n)), TRUST_FLOOR * scale)
-    return np.asarray(e <= trust_limit(p.eps_f) * size)
+    return e <= trust_limit(p.eps_f) * size
 
 
-def tolerances(
-    a: NDArray[np.float64], n: NDArray[np.float64], e: NDArray[np.float64], p: Precision
-) -> NDArray[np.float64]:
-    """:func:`tolerance` elementwise."""
+def tolerance(a: Any, n: Any, e: Any, p: Precision, extra: float = 0.0) -> Any:
+    """The tolerance on ``|a - n|`` (see the module notes); elementwise for arrays."""
     size = np.maximum(np.abs(a), np.abs(n))
     if p.rtol is not None or p.atol is not None:
-        return np.asarray((p.atol or 0.0) + (p.rtol or 0.0) * size, dtype=np.float64)
-    with np.errstate(all="ignore"):
-        out = np.maximum(SAFETY * e, FLOOR_ULPS * p.eps_f * np.abs(n))
-        out = out + GRAD_ULPS * p.eps_g * np.abs(a)
-    return np.asarray(out, dtype=np.float64)
+        return (p.atol or 0.0) + (p.rtol or 0.0) * size + extra
+    out = np.maximum(SAFETY * e, FLOOR_ULPS * p.eps_f * np.abs(n))
+    return out + GRAD_ULPS * p.eps_g * np.abs(a) + extra
 
 
 def judge(
@@ -252,7 +231,7 @@ def judge(
         est
         for est in smooth
         if not est.flat[k]
-        and _informative(
+        and informative(
             a,
             float(est.value[k]),
             float(est.error[k]),

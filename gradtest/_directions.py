@@ -1,6 +1,6 @@
 """Checking random directions (``mode="directions"``), and localising a failure by bisection.
 
-Each parameter array gets random directions ``v`` (standard normal, scaled entrywise to
+Each parameter array gets random directions ``v`` (unit variance, scaled entrywise to
 the array: ``s_i = max(|x_i|, rms)``), at least ``DIRECTIONS`` in all; the analytic
 ``g . v`` is compared with the derivative of ``t -> f(x + t v)`` by the rules every line
 follows (:func:`gradtest._lines.resolve`): a pair of steps, 4 evaluations a direction.
@@ -40,7 +40,7 @@ SPREAD_LIMIT = 8
 
 
 def forget() -> None:
-    """Drop the normals kept while a check ran."""
+    """Drop the directions kept while a check ran."""
     _lines._CHUNKS.clear()
 
 

@@ -39,6 +39,10 @@ def _describe_delta(delta: complex | float) -> str:
     return f"{delta:+.3g}"
 
 
+#: loss values that need no validation
+_PLAIN_FLOATS = (float, np.float64)
+
+
 class Evaluator:
     """Evaluate ``fun(x, *args)`` at ``x0`` and at perturbations of it.
 
@@ -189,9 +193,12 @@ class Evaluator:
         temporary of gradtest's own that ``fun`` may receive as it is.
         """
         if owned and not self.vectorized and self.executor is None:
-            xs = self.spec.unflatten(z, complex_=np.iscomplexobj(z), copy=False)
+            complex_ = z.dtype.kind == "c"
+            xs = self.spec.unflatten(z, complex_=complex_, copy=False)
             raw = self.call(xs, phase=phase, what=what)
-            return self.value(raw, what=what, allow_complex=np.iscomplexobj(z))
+            if self.scalar and not self.returns_pair and type(raw) in _PLAIN_FLOATS:
+                return np.asarray(raw)  # a float loss: nothing to validate
+            return self.value(raw, what=what, allow_complex=complex_)
         return self.at_points([z], phase=phase, what=[what])[0]
 
     def at_points(

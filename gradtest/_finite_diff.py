@@ -282,39 +282,40 @@ def one_sided_jump(
 PAIR_RATIO = 4.0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PairEstimate:
-    """A derivative along a line from central differences at two steps ``h1 > h2``.
+    """The derivative of one output along a line, from central differences at ``h1 > h2``.
 
-    All arrays have one value per output of ``fun``. ``value`` is the Richardson
-    extrapolation ``d2 + (d2 - d1) / (r**2 - 1)`` (``r = h1 / h2``); ``step_dep`` is
-    ``|d2 - d1|``, how much the estimate moves with the step; ``error`` bounds the error
-    of ``value``: the truncation left in ``d2`` (``step_dep / (r**2 - 1)``, Ridders'
-    estimate, never credited with more than a ratio of 4) plus round-off ``sigma / h2``.
-    ``kinked`` marks outputs whose one-sided slopes jump apart at both steps (the kink test
-    of :func:`one_sided_jump`); ``lower``/``upper`` are the one-sided slopes at ``h2``,
-    ``lower_big``/``upper_big`` at ``h1``.
+    ``value`` is the Richardson extrapolation ``d2 + (d2 - d1) / (r**2 - 1)``
+    (``r = h1 / h2``); ``step_dep`` is ``|d2 - d1|``, how much the estimate moves with the
+    step; ``error`` bounds the error of ``value``: the truncation left in ``d2``
+    (``step_dep / (r**2 - 1)``, Ridders' estimate, never credited with more than a ratio of
+    4) plus round-off ``sigma / h2``. ``kinked``: the one-sided slopes jump apart at both
+    steps (the kink test of :func:`one_sided_jump`); ``lower``/``upper`` are the one-sided
+    slopes at ``h2``, ``lower_big``/``upper_big`` at ``h1``. Plain floats: a line is judged
+    output by output, and Python arithmetic on numbers is far cheaper than NumPy's on
+    one-element arrays.
     """
 
     h1: float
     h2: float
-    d1: NDArray[np.float64]
-    d2: NDArray[np.float64]
-    value: NDArray[np.float64]
-    step_dep: NDArray[np.float64]
-    error: NDArray[np.float64]
-    kinked: NDArray[np.bool_]
-    lower: NDArray[np.float64]
-    upper: NDArray[np.float64]
-    lower_big: NDArray[np.float64]
-    upper_big: NDArray[np.float64]
-    finite: NDArray[np.bool_]
-    flat: NDArray[np.bool_]
+    d1: float
+    d2: float
+    value: float
+    step_dep: float
+    error: float
+    kinked: bool
+    lower: float
+    upper: float
+    lower_big: float
+    upper_big: float
+    finite: bool
+    flat: bool
     #: the round-off part of ``error`` (``sigma / h2``)
-    roundoff: NDArray[np.float64]
+    roundoff: float
 
 
-def pair_estimate(
+def pair_estimates(
     big: tuple[NDArray[np.float64], NDArray[np.float64]],
     small: tuple[NDArray[np.float64], NDArray[np.float64]],
     f0: NDArray[np.float64],
@@ -322,50 +323,58 @@ def pair_estimate(
     h2: float,
     sigma: NDArray[np.float64],
     eps: float = float(np.finfo(np.float64).eps),
-) -> PairEstimate:
-    """:class:`PairEstimate` from ``(f(x + h1 u), f(x - h1 u))`` and the same at ``h2``.
+) -> list[PairEstimate]:
+    """A :class:`PairEstimate` for each output, from ``(f(x + h1 u), f(x - h1 u))`` and the
+    same at ``h2`` (arrays of one value per output).
 
     The round-off of a value is never taken below ``2 eps |f|`` at the points themselves
     (``f(x)`` may be 0 at a minimum while ``f(x ± h)`` is not). When ``f`` takes exactly the
     same value at all five points it has not resolved the step at all: the estimate is
     ``flat``, and carries information only about a zero derivative.
     """
-    (fp1, fm1), (fp2, fm2) = big, small
-    with np.errstate(all="ignore"):
-        largest = np.maximum(
-            np.maximum(np.abs(fp1), np.abs(fm1)), np.maximum(np.abs(fp2), np.abs(fm2))
-        )
-        sigma = np.maximum(sigma, 2 * eps * largest)
+    ratio2 = (h1 / h2) * (h1 / h2)
+    r2 = min(ratio2, PAIR_RATIO * PAIR_RATIO)
+    isfinite = math.isfinite
+    out = []
+    for fp1, fm1, fp2, fm2, c, s in zip(
+        big[0].tolist(), big[1].tolist(), small[0].tolist(), small[1].tolist(),
+        f0.tolist(), sigma.tolist(), strict=True,
+    ):  # fmt: skip
+        finite = isfinite(fp1) and isfinite(fm1) and isfinite(fp2) and isfinite(fm2)
+        if finite:
+            s = max(s, 2 * eps * max(abs(fp1), abs(fm1), abs(fp2), abs(fm2)))
         d1 = (fp1 - fm1) / (2 * h1)
         d2 = (fp2 - fm2) / (2 * h2)
-        r2 = min((h1 / h2) ** 2, PAIR_RATIO**2)
-        value = d2 + (d2 - d1) / ((h1 / h2) ** 2 - 1)
-        step_dep = np.abs(d2 - d1)
-        roundoff = sigma / h2
+        value = d2 + (d2 - d1) / (ratio2 - 1)
+        step_dep = abs(d2 - d1)
+        roundoff = s / h2
         error = step_dep / (r2 - 1) + roundoff * r2 / (r2 - 1)
-        fwd1, bwd1 = (fp1 - f0) / h1, (f0 - fm1) / h1
-        fwd2, bwd2 = (fp2 - f0) / h2, (f0 - fm2) / h2
-        jump_small, jump_big = np.abs(fwd2 - bwd2), np.abs(fwd1 - bwd1)
-        kinked = (jump_small > tol.KINK_NOISE * 4 * sigma / h2) & (
-            jump_small > tol.KINK_KEEP * jump_big
+        finite = finite and isfinite(value) and isfinite(error)
+        fwd1, bwd1 = (fp1 - c) / h1, (c - fm1) / h1
+        fwd2, bwd2 = (fp2 - c) / h2, (c - fm2) / h2
+        jump_small, jump_big = abs(fwd2 - bwd2), abs(fwd1 - bwd1)
+        kinked = (
+            finite
+            and jump_small > tol.KINK_NOISE * 4 * s / h2
+            and jump_small > tol.KINK_KEEP * jump_big
         )
-    finite = np.isfinite(fp1) & np.isfinite(fm1) & np.isfinite(fp2) & np.isfinite(fm2)
-    finite &= np.isfinite(value) & np.isfinite(error)
-    flat = (fp1 == f0) & (fm1 == f0) & (fp2 == f0) & (fm2 == f0)
-    return PairEstimate(
-        h1=h1,
-        h2=h2,
-        d1=d1,
-        d2=d2,
-        value=value,
-        step_dep=step_dep,
-        error=error,
-        kinked=kinked & finite,
-        lower=np.minimum(fwd2, bwd2),
-        upper=np.maximum(fwd2, bwd2),
-        lower_big=np.minimum(fwd1, bwd1),
-        upper_big=np.maximum(fwd1, bwd1),
-        finite=finite,
-        flat=flat,
-        roundoff=roundoff,
-    )
+        out.append(
+            PairEstimate(
+                h1=h1,
+                h2=h2,
+                d1=d1,
+                d2=d2,
+                value=value,
+                step_dep=step_dep,
+                error=error,
+                kinked=kinked,
+                lower=min(fwd2, bwd2),
+                upper=max(fwd2, bwd2),
+                lower_big=min(fwd1, bwd1),
+                upper_big=max(fwd1, bwd1),
+                finite=finite,
+                flat=fp1 == c and fm1 == c and fp2 == c and fm2 == c,
+                roundoff=roundoff,
+            )
+        )
+    return out

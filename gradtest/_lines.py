@@ -20,7 +20,7 @@ from numpy.typing import NDArray
 from gradtest import _finite_diff as fd
 from gradtest import _tolerance as tol
 from gradtest._params import Float64Array
-from gradtest._setup import Context
+from gradtest._setup import Context, unit_random
 
 #: further step pairs tried below / above the first when a line is unsettled
 LADDER_DOWN = 2
@@ -31,7 +31,7 @@ CLIMB = 16.0
 HMAX = 0.1
 #: directions are generated in chunks of this many entries (never a whole n-vector)
 CHUNK = 1 << 16
-#: arrays up to this size keep their directions' normals while a check runs
+#: arrays up to this size keep their directions while a check runs
 CACHED_SIZE = 1 << 17
 _CHUNKS: dict[tuple[int, int, int], Float64Array] = {}
 
@@ -138,9 +138,10 @@ def screen_steps(
 class Direction:
     """A random direction restricted to entries ``[lo, hi)`` of one array, made in chunks.
 
-    ``v_i = z_i * s_i`` with ``z`` standard normal from a generator seeded by
-    ``(seed, chunk)``, and ``s_i = max(|x_i|, rms of the array)``: any part of it can be
-    regenerated, so no n-vector is stored.
+    ``v_i = z_i * s_i`` with ``z`` of mean 0 and variance 1
+    (:func:`gradtest._setup.unit_random`) from a generator seeded by ``(seed, chunk)``, and
+    ``s_i = max(|x_i|, rms of the array)``: any part of it can be regenerated, so no
+    n-vector is stored.
     """
 
     seed: int
@@ -171,7 +172,7 @@ class Direction:
         scaled = _CHUNKS.get(key)
         if scaled is None:
             rng = np.random.default_rng([self.seed, self.block, chunk])
-            scaled = rng.standard_normal(min(CHUNK, self.hi_block - base))
+            scaled = unit_random(rng, min(CHUNK, self.hi_block - base))
             stop = base + scaled.size
             scaled *= np.maximum(np.abs(x0[base:stop]), self.rms)
             if self.hi_block - self.block_start <= CACHED_SIZE:
@@ -196,10 +197,12 @@ class Direction:
 
     def add_to(self, x0: Float64Array, z: Float64Array, t: float) -> None:
         """``z = x0 + t v`` (z is a full-size buffer)."""
-        z[...] = x0
+        if self.lo > 0 or self.hi < z.size:
+            z[...] = x0
         for a, b in self.chunks(x0):
             part = z[a:b]
-            part += t * self.part(x0, a, b)
+            np.multiply(self.part(x0, a, b), t, out=part)
+            part += x0[a:b]
 
 
 class DirectionLine(Line):
@@ -258,24 +261,27 @@ def _round_block(ctx: Context, k: int, z: Float64Array) -> None:
     z[blk] = z[blk].astype(ctx.spec.dtypes[k]).astype(np.float64)
 
 
-def pair(ctx: Context, line: Line, h1: float, h2: float) -> fd.PairEstimate:
-    return fd.pair_estimate(
+#: the estimates of a line at one pair of steps, one per output of ``fun``
+Pair = list[fd.PairEstimate]
+
+
+def pair(ctx: Context, line: Line, h1: float, h2: float) -> Pair:
+    return fd.pair_estimates(
         line.values(ctx, h1), line.values(ctx, h2), ctx.f0, h1, h2, ctx.sigma,
         ctx.precision.eps_f,
     )  # fmt: skip
 
 
-def first_pair(ctx: Context, line: Line) -> fd.PairEstimate:
+def first_pair(ctx: Context, line: Line) -> Pair:
     return pair(ctx, line, line.h0, line.h0 / fd.PAIR_RATIO)
 
 
-def judge_all(ctx: Context, line: Line, estimates: list[fd.PairEstimate]) -> list[tol.Judgement]:
+def judge_all(ctx: Context, line: Line, estimates: list[Pair]) -> list[tol.Judgement]:
     a, extra = line.analytic(ctx)
     return [
         tol.judge(
             float(a[k]),
-            estimates,
-            k,
+            [e[k] for e in estimates],
             scale=line.scale if line.scale is not None else ctx.g_scale,
             p=ctx.precision,
             noise_measured=ctx.noise_measured,
@@ -287,7 +293,7 @@ def judge_all(ctx: Context, line: Line, estimates: list[fd.PairEstimate]) -> lis
     ]
 
 
-def resolve(ctx: Context, line: Line, estimates: list[fd.PairEstimate]) -> list[tol.Judgement]:
+def resolve(ctx: Context, line: Line, estimates: list[Pair]) -> list[tol.Judgement]:
     """Judge a line, trying more steps while it is unsettled and the budget allows."""
     judged = judge_all(ctx, line, estimates)
     if all(j.settled for j in judged):
@@ -303,19 +309,19 @@ def resolve(ctx: Context, line: Line, estimates: list[fd.PairEstimate]) -> list[
             # a fail or a kink is final only with the noise measured; a line the ladder
             # cannot settle gets it measured before giving up
             ctx.measure_noise()
-            estimates = [pair(ctx, line, e.h1, e.h2) for e in estimates]  # cached values
+            estimates = [pair(ctx, line, e[0].h1, e[0].h2) for e in estimates]  # cached values
             judged = judge_all(ctx, line, estimates)
             continue
         if fixed_step:
             break
         if "down" in wants and down < LADDER_DOWN:
-            h1 = min(e.h2 for e in estimates)
+            h1 = min(e[0].h2 for e in estimates)
             h2 = h1 / fd.PAIR_RATIO
             if not ctx.ev.can_afford(2) or h2 < line.h0 * 1e-6:
                 break
             down += 1
         elif "up" in wants and up < LADDER_UP:
-            top = max(e.h1 for e in estimates)
+            top = max(e[0].h1 for e in estimates)
             if top >= line.hmax or not ctx.ev.can_afford(4):
                 break
             h1 = min(top * CLIMB, line.hmax)
@@ -337,13 +343,13 @@ def resolve(ctx: Context, line: Line, estimates: list[fd.PairEstimate]) -> list[
 
 
 def _second_pair(
-    ctx: Context, line: Line, estimates: list[fd.PairEstimate], judged: list[tol.Judgement]
+    ctx: Context, line: Line, estimates: list[Pair], judged: list[tol.Judgement]
 ) -> list[tol.Judgement]:
     """A fail found only after the first steps failed to settle the line (the ladder moved)
     must hold at the next pair of steps too: away from the error-model step, an agreement
     of two steps can be a coincidence of rounding (a value quantized far above its ulp)."""
-    last = estimates[-1]
-    going_up = last.h1 > estimates[0].h1
+    last = estimates[-1][0]
+    going_up = last.h1 > estimates[0][0].h1
     h2 = last.h2 * CLIMB if going_up else last.h2 / fd.PAIR_RATIO
     if (going_up and fd.PAIR_RATIO * h2 > line.hmax) or not ctx.ev.can_afford(4):
         return judged
@@ -370,18 +376,18 @@ def _second_pair(
 
 
 def _constant_along(
-    ctx: Context, line: Line, estimates: list[fd.PairEstimate], judged: list[tol.Judgement]
+    ctx: Context, line: Line, estimates: list[Pair], judged: list[tol.Judgement]
 ) -> list[tol.Judgement]:
     """A fun that takes exactly the same value at every step up to the largest one, where
     the analytic value predicts a change far above what fun resolves, is constant along
     the line: a nonzero analytic value there is wrong."""
-    top = max(estimates, key=lambda e: e.h1)
+    top = max((e[0] for e in estimates), key=lambda e: e.h1)
     if top.h1 < line.hmax:
         return judged
     a, _ = line.analytic(ctx)
     out = []
     for k, j in enumerate(judged):
-        flat_everywhere = all(bool(e.flat[k]) for e in estimates if e.finite[k])
+        flat_everywhere = all(e[k].flat for e in estimates if e[k].finite)
         predicted = abs(float(a[k])) * top.h1
         # what fun resolves near f(x): its own ulps, and at least those of 1 (a loss of 0
         # may still be computed from terms of size 1, whose rounding hides smaller changes)
@@ -405,7 +411,7 @@ def _constant_along(
 
 
 def _deep_check(
-    ctx: Context, line: Line, estimates: list[fd.PairEstimate], judged: list[tol.Judgement]
+    ctx: Context, line: Line, estimates: list[Pair], judged: list[tol.Judgement]
 ) -> list[tol.Judgement]:
     """Confirm a fail of a rough ``fun`` at the smallest step its noise allows.
 
@@ -422,14 +428,13 @@ def _deep_check(
             continue
         diff = abs(float(a[k]) - j.numeric)
         h2 = tol.SAFETY * float(ctx.sigma[k]) / max(diff, 1e-300)
-        h2 = min(max(h2, line.h0 * 1e-6), min(e.h2 for e in estimates) / fd.PAIR_RATIO)
+        h2 = min(max(h2, line.h0 * 1e-6), min(e[0].h2 for e in estimates) / fd.PAIR_RATIO)
         if not ctx.ev.can_afford(4):
             deep = None
         else:
             deep = tol.judge(
                 float(a[k]),
-                [pair(ctx, line, fd.PAIR_RATIO * h2, h2)],
-                k,
+                [pair(ctx, line, fd.PAIR_RATIO * h2, h2)[k]],
                 scale=line.scale if line.scale is not None else ctx.g_scale,
                 p=ctx.precision,
                 noise_measured=True,
@@ -453,7 +458,7 @@ def _deep_check(
 def _exhausted(
     ctx: Context,
     line: Line,
-    estimates: list[fd.PairEstimate],
+    estimates: list[Pair],
     wants: set[tol.Want],
     down: int,
     up: int,
@@ -461,7 +466,7 @@ def _exhausted(
     """Whether the ladder has no step left to try for these wants."""
     if "down" in wants and down < LADDER_DOWN and ctx.ev.can_afford(2):
         return False
-    return not ("up" in wants and up < LADDER_UP and max(e.h1 for e in estimates) < line.hmax)
+    return not ("up" in wants and up < LADDER_UP and max(e[0].h1 for e in estimates) < line.hmax)
 
 
 def _fixed_step_note(ctx: Context, j: tol.Judgement) -> tol.Judgement:

@@ -9,6 +9,7 @@ of ``z`` has a readable label such as ``W[3, 7]``.
 from __future__ import annotations
 
 import bisect
+import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -106,6 +107,8 @@ class ParamSpec:
 
         Fresh copies, unless ``copy=False`` allows views of ``z`` where the dtype matches.
         """
+        if not copy and not complex_ and self.kind == "array" and self.dtypes[0] == np.float64:
+            return z.reshape(self.shapes[0])
         arrays = []
         for k in range(self.n_blocks):
             dtype: Any = self.dtypes[k]
@@ -265,7 +268,7 @@ def flatten_params(x: Any, argname: str = "x") -> tuple[ParamSpec, Float64Array]
         names = (argname,)
         arrays = [_check_x_array(x, argname)]
         kind = "array"
-    offsets = tuple(int(o) for o in np.concatenate([[0], np.cumsum([a.size for a in arrays])]))
+    offsets = (0, *itertools.accumulate(int(a.size) for a in arrays))
     spec = ParamSpec(
         kind=kind,
         names=names,

@@ -172,7 +172,7 @@ def _run(
         diagnosis=diagnosis,
         method=opts.method,
         seed=opts.seed,
-        dtype=", ".join(sorted({str(d) for d in spec.dtypes})),
+        dtype=", ".join(sorted({d.type.__name__ for d in spec.dtypes})),
         kind=opts.kind,
         wrt=spec.names,
         evals_by_phase=dict(ctx.ev.counts),

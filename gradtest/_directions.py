@@ -118,6 +118,8 @@ def check_directions(ctx: Context) -> tuple[list[EntryRecord], str, Probe]:
     records: list[EntryRecord] = []
     failing: list[tuple[_lines.Direction, EntryRecord]] = []
     per_block = [0] * spec.n_blocks
+    #: the first step of the next direction of each array, when smaller than the default
+    start: dict[int, float] = {}
     least = max(MIN_DIRECTIONS, spec.n_blocks)
     for j in range(n_dirs):
         if j >= least and (
@@ -131,6 +133,10 @@ def check_directions(ctx: Context) -> tuple[list[EntryRecord], str, Probe]:
         d = probe.direction(k, j)
         label = f"{spec.names[k]} · v{j}"
         line = probe.line(d, label)
+        if k in start:
+            # smaller steps were needed before: start there, and do not climb (larger
+            # steps cross the kinks that made them necessary)
+            line.h0 = line.hmax = start[k]
         first = [_lines.first_pair(ctx, line)]
         if j >= least:
             # an extra direction, beyond what the verdict needs: when its first pair does
@@ -142,6 +148,11 @@ def check_directions(ctx: Context) -> tuple[list[EntryRecord], str, Probe]:
                 per_block[k] -= 1
                 break
         judged = _lines.resolve(ctx, line, first)
+        settled_at = [fd.PAIR_RATIO * x.step for x in judged if x.outcome == "pass"]
+        if settled_at and max(settled_at) < line.h0:
+            # the steps had to shrink (kinks close by, crossed by larger steps): the next
+            # directions of this array start where this one settled
+            start[k] = max(settled_at)
         recs = _records(ctx, line, judged)
         records.extend(recs)
         bad = [r for r in recs if r.outcome == "fail"]

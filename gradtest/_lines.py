@@ -6,7 +6,8 @@ an error estimate and a kink test (:func:`gradtest._finite_diff.pair_estimate`),
 rules of ``gradtest._tolerance`` judge it. A line they cannot settle gets more steps: the
 noise of ``fun`` is measured, then smaller steps (a value that changes with the step:
 truncation or a kink crossed) or larger ones (a value drowned in round-off), up to
-``LADDER_DOWN`` and ``LADDER_UP`` more pairs; when none settles it, it is *unreliable*.
+``LADDER_DOWN`` (``LADDER_DOWN_DIRECTION`` along a direction) and ``LADDER_UP`` more
+pairs; when none settles it, it is *unreliable*.
 """
 
 from __future__ import annotations
@@ -20,10 +21,13 @@ from numpy.typing import NDArray
 from gradtest import _finite_diff as fd
 from gradtest import _tolerance as tol
 from gradtest._params import Float64Array
-from gradtest._setup import Context, unit_random
+from gradtest._setup import Context, keyed_generator, unit_random
 
 #: further step pairs tried below / above the first when a line is unsettled
 LADDER_DOWN = 2
+#: ... below, along a direction: a kink there decides nothing, so it is worth a further
+#: pair to pass under one that sits near x (the kink-dense SVM of bench_scale.py)
+LADDER_DOWN_DIRECTION = 3
 LADDER_UP = 12
 #: the ladder climbs by this factor a rung
 CLIMB = 16.0
@@ -44,6 +48,8 @@ class Line(ABC):
     hmax: float
     #: the size the trust floor is relative to (None: the gradient's largest entry)
     scale: float | None = None
+    #: how many pairs of smaller steps an unsettled line may try
+    ladder_down: int = LADDER_DOWN
 
     @abstractmethod
     def values(self, ctx: Context, t: float) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
@@ -171,7 +177,7 @@ class Direction:
         key = (self.seed, self.block, chunk)
         scaled = _CHUNKS.get(key)
         if scaled is None:
-            rng = np.random.default_rng([self.seed, self.block, chunk])
+            rng = keyed_generator(self.seed, self.block, chunk)
             scaled = unit_random(rng, min(CHUNK, self.hi_block - base))
             stop = base + scaled.size
             scaled *= np.maximum(np.abs(x0[base:stop]), self.rms)
@@ -207,6 +213,8 @@ class Direction:
 
 class DirectionLine(Line):
     """A directional derivative along a :class:`Direction` (one buffer of x reused)."""
+
+    ladder_down = LADDER_DOWN_DIRECTION
 
     def __init__(self, ctx: Context, d: Direction, label: str, buffer: Float64Array) -> None:
         self.d = d
@@ -304,23 +312,28 @@ def resolve(ctx: Context, line: Line, estimates: list[Pair]) -> list[tol.Judgeme
     while not all(j.settled for j in judged):
         wants = {j.want for j in judged if not j.settled}
         if not ctx.noise_measured and (
-            "noise" in wants or fixed_step or _exhausted(ctx, line, estimates, wants, down, up)
+            "noise" in wants
+            or fixed_step
+            or (wants != {"up"} and _exhausted(ctx, line, estimates, wants, down, up))
         ):
             # a fail or a kink is final only with the noise measured; a line the ladder
-            # cannot settle gets it measured before giving up
+            # cannot settle gets it measured before giving up (unless it only wants larger
+            # steps: a measured noise can only raise its error)
             ctx.measure_noise()
             estimates = [pair(ctx, line, e[0].h1, e[0].h2) for e in estimates]  # cached values
             judged = judge_all(ctx, line, estimates)
             continue
         if fixed_step:
             break
-        if "down" in wants and down < LADDER_DOWN:
+        if "down" in wants and down < line.ladder_down:
             h1 = min(e[0].h2 for e in estimates)
             h2 = h1 / fd.PAIR_RATIO
             if not ctx.ev.can_afford(2) or h2 < line.h0 * 1e-6:
                 break
             down += 1
-        elif "up" in wants and up < LADDER_UP:
+        elif "up" in wants and up < LADDER_UP and not down:
+            # (after the ladder went down, larger steps were step-dependent: kinks or
+            # truncation there; climbing above them again cannot settle the line)
             top = max(e[0].h1 for e in estimates)
             if top >= line.hmax or not ctx.ev.can_afford(4):
                 break
@@ -464,9 +477,10 @@ def _exhausted(
     up: int,
 ) -> bool:
     """Whether the ladder has no step left to try for these wants."""
-    if "down" in wants and down < LADDER_DOWN and ctx.ev.can_afford(2):
+    if "down" in wants and down < line.ladder_down and ctx.ev.can_afford(2):
         return False
-    return not ("up" in wants and up < LADDER_UP and max(e[0].h1 for e in estimates) < line.hmax)
+    top = max(e[0].h1 for e in estimates)
+    return not ("up" in wants and up < LADDER_UP and not down and top < line.hmax)
 
 
 def _fixed_step_note(ctx: Context, j: tol.Judgement) -> tol.Judgement:

@@ -18,7 +18,10 @@ Everything the probing strategies (``_entrywise``, ``_directions``) share is gat
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import math
+import threading
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -51,8 +54,35 @@ SETUP_COST = 3
 ROUGH = 1e3
 
 _LOW_PRECISIONS = (np.float16, np.float32)
+#: each thread's scratch generator for keyed_generator
+_SCRATCH = threading.local()
 #: sqrt(12): uniform values on [-0.5, 0.5) times this have variance 1
 _UNIT_VARIANCE = math.sqrt(12.0)
+
+
+def keyed_generator(*key: int) -> np.random.Generator:
+    """A generator whose stream is fixed by ``key`` (a seed and indices), made cheaply.
+
+    PCG64 started at a state and increment hashed from ``key`` (BLAKE2b): the thread's own
+    scratch generator is set to that state, which costs a microsecond where seeding a new
+    generator through ``SeedSequence`` costs ten. The generator returned is valid until
+    the next call in the same thread.
+    """
+    scratch = getattr(_SCRATCH, "pair", None)
+    if scratch is None:
+        bits = np.random.PCG64(0)
+        scratch = _SCRATCH.pair = (bits, np.random.Generator(bits))
+    digest = hashlib.blake2b(repr(key).encode(), digest_size=32).digest()
+    scratch[0].state = {
+        "bit_generator": "PCG64",
+        "state": {
+            "state": int.from_bytes(digest[:16], "little"),
+            "inc": int.from_bytes(digest[16:], "little") | 1,
+        },
+        "has_uint32": 0,
+        "uinteger": 0,
+    }
+    return scratch[1]
 
 
 def unit_random(rng: np.random.Generator, size: int) -> Float64Array:
@@ -100,8 +130,8 @@ def noise_floor(
     estimates = []
     z = np.empty(spec.size)
     for line in range(lines):
-        v = random_direction(spec, x0, rng)
-        centre = random_direction(spec, x0, rng)
+        v = _spanning(spec, x0, random_direction(spec, x0, rng))
+        centre = _spanning(spec, x0, random_direction(spec, x0, rng))
         centre *= NOISE_OFFSET
         centre += x0
         values = []
@@ -119,6 +149,16 @@ def noise_floor(
     return sigma, float(np.max(measured))
 
 
+def _spanning(spec: ParamSpec, x0: Float64Array, v: Float64Array) -> Float64Array:
+    """``v`` rescaled so that each array's part has the RMS of that array (1 if zero): a
+    noise line spans what ``NOISE_SPAN`` says whatever the draw (in one dimension a normal
+    draw of 0.01 would shrink it a hundredfold, below the scale where round-off shows)."""
+    for k in range(spec.n_blocks):
+        blk = spec.block(k)
+        v[blk] *= rms(x0[blk]) / rms(v[blk])
+    return v
+
+
 @dataclass
 class Context:
     """What every stage of a check needs, set up once."""
@@ -132,7 +172,6 @@ class Context:
     analytic: NDArray[np.float64]  # (m, n)
     precision: Precision
     sigma: NDArray[np.float64]  # (m,) noise of fun: modelled, then measured
-    rng: np.random.Generator
     #: scale of the gradient: the largest |analytic| (finite) entry
     g_scale: float
     notes: list[str] = field(default_factory=list)
@@ -142,6 +181,11 @@ class Context:
     #: evaluations the noise measurement must leave for probes still planned
     reserve: int = 0
     rough: bool = False
+
+    @functools.cached_property
+    def rng(self) -> np.random.Generator:
+        """The generator of the noise lines and the diagnosis (made when first needed)."""
+        return np.random.default_rng(self.opts.seed)
 
     @property
     def m(self) -> int:
@@ -280,7 +324,6 @@ def setup(
         executor=opts.executor,
     )
     ev.limit = opts.budget
-    rng = np.random.default_rng(opts.seed)
     raw0 = ev.call_at_x(what="x")
     f0 = ev.value(raw0, what="x")
     if not np.all(np.isfinite(f0)):
@@ -318,7 +361,7 @@ def setup(
     notes: list[str] = []
     # the precision probe: fun at a nearby point
     c64 = fd.relative_step("central", eps_x)
-    z = random_direction(spec, x0, rng, uniform=True)
+    z = random_direction(spec, x0, keyed_generator(opts.seed, -1), uniform=True)
     z *= c64
     z += x0
     probe = ev.at_point(z, phase="base", what="a point near x (precision probe)", owned=True)
@@ -367,7 +410,6 @@ def setup(
         analytic=analytic,
         precision=Precision(eps_x=eps_x, eps_f=eps_f, eps_g=eps_g, rtol=opts.rtol, atol=opts.atol),
         sigma=sigma,
-        rng=rng,
         g_scale=g_scale,
         notes=notes,
     )

@@ -121,6 +121,7 @@ def check_directions(ctx: Context) -> tuple[list[EntryRecord], str, Probe]:
     #: the first step of the next direction of each array, when smaller than the default
     start: dict[int, float] = {}
     least = max(MIN_DIRECTIONS, spec.n_blocks)
+    done: list[tuple[_lines.DirectionLine, list[_lines.Pair], list[tol.Judgement]]] = []
     for j in range(n_dirs):
         if j >= least and (
             ctx.ev.n_evals + DIRECTION_COST > max(PASS_BUDGET, ctx.opts.budget or 0)
@@ -147,19 +148,29 @@ def check_directions(ctx: Context) -> tuple[list[EntryRecord], str, Probe]:
                 ctx.note(f"{label} crossed a kink or met noise at its first steps: dropped")
                 per_block[k] -= 1
                 break
-        judged = _lines.resolve(ctx, line, first)
+        judged = _lines.resolve(ctx, line, first, defer_noise=True)
         settled_at = [fd.PAIR_RATIO * x.step for x in judged if x.outcome == "pass"]
         if settled_at and max(settled_at) < line.h0:
             # the steps had to shrink (kinks close by, crossed by larger steps): the next
             # directions of this array start where this one settled
             start[k] = max(settled_at)
+        done.append((line, first, judged))
+        probe.directions[label] = d
+    ctx.reserve = 0
+    passed = {line.block for line, _, judged in done if any(x.outcome == "pass" for x in judged)}
+    for i, (line, first, judged) in enumerate(done):
+        if line.block not in passed and not all(x.settled for x in judged):
+            # no direction of this array passed: what noise may have hidden (a kink flagged
+            # by noise) now decides the verdict, so the noise is measured and the line
+            # judged again (from its cached values, unless it asks for new steps)
+            done[i] = (line, first, _lines.resolve(ctx, line, first))
+    for line, _, judged in done:
         recs = _records(ctx, line, judged)
         records.extend(recs)
         bad = [r for r in recs if r.outcome == "fail"]
-        probe.directions[label] = d
         if bad:
-            failing.append((d, max(bad, key=lambda r: r.abs_error / max(r.tolerance, 1e-300))))
-    ctx.reserve = 0
+            worst = max(bad, key=lambda r: r.abs_error / max(r.tolerance, 1e-300))
+            failing.append((line.d, worst))
     n_dirs = sum(per_block)
     counts = ", ".join(f"{per_block[k]} for {spec.names[k]}" for k in range(spec.n_blocks))
     coverage = f"{n_dirs} random directions ({counts}), each moving every entry of its array"
@@ -176,13 +187,13 @@ def check_directions(ctx: Context) -> tuple[list[EntryRecord], str, Probe]:
             )
         else:
             located = 0
-            done: set[int] = set()
+            bisected: set[int] = set()
             for d, rec in sorted(
                 failing, key=lambda t: -t[1].abs_error / max(t[1].tolerance, 1e-300)
             ):
-                if d.block in done:
+                if d.block in bisected:
                     continue
-                done.add(d.block)
+                bisected.add(d.block)
                 found = _localise(ctx, probe, d, rec)
                 located += len(found)
                 records.extend(found)

@@ -13,7 +13,7 @@ pairs; when none settles it, it is *unreliable*.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
@@ -158,6 +158,10 @@ class Direction:
     block_start: int
     #: the end of the array in the flat vector (chunks are counted from ``block_start``)
     hi_block: int = 0
+    #: (buffer, [(buffer part, x part, v part)]) of the last :meth:`add_to`, for reuse
+    _views: tuple[Float64Array, list[tuple[Float64Array, ...]]] | None = field(
+        default=None, repr=False, compare=False
+    )
 
     def chunks(self, x0: Float64Array) -> list[tuple[int, int]]:
         out = []
@@ -205,10 +209,16 @@ class Direction:
         """``z = x0 + t v`` (z is a full-size buffer)."""
         if self.lo > 0 or self.hi < z.size:
             z[...] = x0
-        for a, b in self.chunks(x0):
-            part = z[a:b]
-            np.multiply(self.part(x0, a, b), t, out=part)
-            part += x0[a:b]
+        memo = self._views
+        if memo is not None and memo[0] is z:
+            views = memo[1]
+        else:
+            views = [(z[a:b], x0[a:b], self.part(x0, a, b)) for a, b in self.chunks(x0)]
+            if self.hi_block - self.block_start <= CACHED_SIZE:
+                self._views = (z, views)  # the parts of v are kept while the check runs
+        for zs, xs, vs in views:
+            np.multiply(vs, t, out=zs)
+            zs += xs
 
 
 class DirectionLine(Line):
@@ -301,8 +311,15 @@ def judge_all(ctx: Context, line: Line, estimates: list[Pair]) -> list[tol.Judge
     ]
 
 
-def resolve(ctx: Context, line: Line, estimates: list[Pair]) -> list[tol.Judgement]:
-    """Judge a line, trying more steps while it is unsettled and the budget allows."""
+def resolve(
+    ctx: Context, line: Line, estimates: list[Pair], *, defer_noise: bool = False
+) -> list[tol.Judgement]:
+    """Judge a line, trying more steps while it is unsettled and the budget allows.
+
+    ``defer_noise``: a line the ladder cannot settle is left unsettled instead of having
+    the noise measured (a fail still gets it measured); the caller measures it and judges
+    the line again if the verdict turns on that line.
+    """
     judged = judge_all(ctx, line, estimates)
     if all(j.settled for j in judged):
         return judged
@@ -314,7 +331,11 @@ def resolve(ctx: Context, line: Line, estimates: list[Pair]) -> list[tol.Judgeme
         if not ctx.noise_measured and (
             "noise" in wants
             or fixed_step
-            or (wants != {"up"} and _exhausted(ctx, line, estimates, wants, down, up))
+            or (
+                not defer_noise
+                and wants != {"up"}
+                and _exhausted(ctx, line, estimates, wants, down, up)
+            )
         ):
             # a fail or a kink is final only with the noise measured; a line the ladder
             # cannot settle gets it measured before giving up (unless it only wants larger

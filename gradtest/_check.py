@@ -24,7 +24,7 @@ from typing import Any, Literal
 import numpy as np
 
 from gradtest import _diagnosis as diag
-from gradtest import _directions, _entrywise
+from gradtest import _directions, _entrywise, _random
 from gradtest import _finite_diff as fd
 from gradtest import _tolerance as tol
 from gradtest._options import CheckOptions, Method, Mode, make_options
@@ -81,7 +81,7 @@ def run_check(
         try:
             return _run(fun, deriv, x, opts)
         finally:
-            _directions.forget()
+            _random.forget()
 
 
 def _run(

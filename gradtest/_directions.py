@@ -23,6 +23,7 @@ from gradtest import _finite_diff as fd
 from gradtest import _lines
 from gradtest import _tolerance as tol
 from gradtest._params import rms, weighted_norm
+from gradtest._random import Direction, direction
 from gradtest._result import EntryRecord
 from gradtest._setup import Context
 from gradtest.errors import InvalidArgumentError
@@ -37,11 +38,6 @@ PASS_BUDGET = 16
 DIRECTION_COST = 4
 #: bisection stops when more than this many parts of an array disagree at once
 SPREAD_LIMIT = 8
-
-
-def forget() -> None:
-    """Drop the directions kept while a check ran."""
-    _lines._CHUNKS.clear()
 
 
 def n_directions(ctx: Context) -> int:
@@ -80,7 +76,7 @@ class Probe:
                 )
             )
         #: the directions, by label
-        self.directions: dict[str, _lines.Direction] = {}
+        self.directions: dict[str, Direction] = {}
 
     @property
     def x_dot_v(self) -> dict[str, float]:
@@ -91,20 +87,10 @@ class Probe:
             for label, d in self.directions.items()
         }
 
-    def direction(self, k: int, j: int) -> _lines.Direction:
-        spec = self.ctx.spec
-        blk = spec.block(k)
-        return _lines.Direction(
-            seed=self.ctx.opts.seed * 1009 + j,
-            block=k,
-            lo=blk.start,
-            hi=blk.stop,
-            rms=self.rms[k],
-            block_start=blk.start,
-            hi_block=blk.stop,
-        )
+    def direction(self, k: int, j: int) -> Direction:
+        return direction(self.ctx.spec, self.ctx.opts.seed, k, j, self.rms[k])
 
-    def line(self, d: _lines.Direction, label: str) -> _lines.DirectionLine:
+    def line(self, d: Direction, label: str) -> _lines.DirectionLine:
         line = _lines.DirectionLine(self.ctx, d, label, self.buffer)
         line.scale = self.scale[d.block]
         return line
@@ -116,7 +102,7 @@ def check_directions(ctx: Context) -> tuple[list[EntryRecord], str, Probe]:
     n_dirs = n_directions(ctx)
     probe = Probe(ctx)
     records: list[EntryRecord] = []
-    failing: list[tuple[_lines.Direction, EntryRecord]] = []
+    failing: list[tuple[Direction, EntryRecord]] = []
     per_block = [0] * spec.n_blocks
     #: the first step of the next direction of each array, when smaller than the default
     start: dict[int, float] = {}
@@ -233,15 +219,13 @@ def _records(
     return out
 
 
-def _localise(
-    ctx: Context, probe: Probe, d: _lines.Direction, rec: EntryRecord
-) -> list[EntryRecord]:
+def _localise(ctx: Context, probe: Probe, d: Direction, rec: EntryRecord) -> list[EntryRecord]:
     """Bisect a failing direction down to single entries (see the module notes)."""
     out = int(np.ravel_multi_index(rec.output, ctx.out_shape)) if ctx.out_shape else 0
     h = rec.step
     d0 = rec.analytic - rec.numeric
     err = max(rec.error_estimate, float(ctx.sigma[out]) / h)
-    heap: list[tuple[float, int, _lines.Direction, float, float]] = [(-abs(d0), 0, d, d0, err)]
+    heap: list[tuple[float, int, Direction, float, float]] = [(-abs(d0), 0, d, d0, err)]
     counter = 1
     found: list[EntryRecord] = []
     while heap:

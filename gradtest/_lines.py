@@ -13,7 +13,6 @@ pairs; when none settles it, it is *unreliable*.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
@@ -21,7 +20,8 @@ from numpy.typing import NDArray
 from gradtest import _finite_diff as fd
 from gradtest import _tolerance as tol
 from gradtest._params import Float64Array
-from gradtest._setup import Context, keyed_generator, unit_random
+from gradtest._random import Direction
+from gradtest._setup import Context
 
 #: further step pairs tried below / above the first when a line is unsettled
 LADDER_DOWN = 2
@@ -33,11 +33,6 @@ LADDER_UP = 12
 CLIMB = 16.0
 #: the largest step, relative to max(scale of the line, 1)
 HMAX = 0.1
-#: directions are generated in chunks of this many entries (never a whole n-vector)
-CHUNK = 1 << 16
-#: arrays up to this size keep their directions while a check runs
-CACHED_SIZE = 1 << 17
-_CHUNKS: dict[tuple[int, int, int], Float64Array] = {}
 
 
 class Line(ABC):
@@ -140,87 +135,6 @@ def screen_steps(
     return t, hp, hm
 
 
-@dataclass
-class Direction:
-    """A random direction restricted to entries ``[lo, hi)`` of one array, made in chunks.
-
-    ``v_i = z_i * s_i`` with ``z`` of mean 0 and variance 1
-    (:func:`gradtest._setup.unit_random`) from a generator seeded by ``(seed, chunk)``, and
-    ``s_i = max(|x_i|, rms of the array)``: any part of it can be regenerated, so no
-    n-vector is stored.
-    """
-
-    seed: int
-    block: int
-    lo: int
-    hi: int
-    rms: float
-    block_start: int
-    #: the end of the array in the flat vector (chunks are counted from ``block_start``)
-    hi_block: int = 0
-    #: (buffer, [(buffer part, x part, v part)]) of the last :meth:`add_to`, for reuse
-    _views: tuple[Float64Array, list[tuple[Float64Array, ...]]] | None = field(
-        default=None, repr=False, compare=False
-    )
-
-    def chunks(self, x0: Float64Array) -> list[tuple[int, int]]:
-        out = []
-        start = self.lo
-        while start < self.hi:
-            stop = min(
-                self.hi, (start - self.block_start) // CHUNK * CHUNK + CHUNK + self.block_start
-            )
-            out.append((start, stop))
-            start = stop
-        return out
-
-    def part(self, x0: Float64Array, a: int, b: int) -> Float64Array:
-        """``v[a:b]`` (``a, b`` within one chunk), read-only: callers must not write to it."""
-        chunk = (a - self.block_start) // CHUNK
-        base = self.block_start + chunk * CHUNK
-        key = (self.seed, self.block, chunk)
-        scaled = _CHUNKS.get(key)
-        if scaled is None:
-            rng = keyed_generator(self.seed, self.block, chunk)
-            scaled = unit_random(rng, min(CHUNK, self.hi_block - base))
-            stop = base + scaled.size
-            scaled *= np.maximum(np.abs(x0[base:stop]), self.rms)
-            if self.hi_block - self.block_start <= CACHED_SIZE:
-                _CHUNKS[key] = scaled
-        return scaled[a - base : b - base]
-
-    def restrict(self, lo: int, hi: int) -> Direction:
-        return Direction(self.seed, self.block, lo, hi, self.rms, self.block_start, self.hi_block)
-
-    def dot(
-        self, x0: Float64Array, w: NDArray[np.float64], *, absolute: bool = True
-    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-        """``w @ v`` for ``w`` of shape (m, n), and ``|w| @ |v|`` (zeros unless asked)."""
-        total = np.zeros(w.shape[0])
-        sizes = np.zeros(w.shape[0])
-        for a, b in self.chunks(x0):
-            v = self.part(x0, a, b)
-            total += w[:, a:b] @ v
-            if absolute:
-                sizes += np.abs(w[:, a:b]) @ np.abs(v)
-        return total, sizes
-
-    def add_to(self, x0: Float64Array, z: Float64Array, t: float) -> None:
-        """``z = x0 + t v`` (z is a full-size buffer)."""
-        if self.lo > 0 or self.hi < z.size:
-            z[...] = x0
-        memo = self._views
-        if memo is not None and memo[0] is z:
-            views = memo[1]
-        else:
-            views = [(z[a:b], x0[a:b], self.part(x0, a, b)) for a, b in self.chunks(x0)]
-            if self.hi_block - self.block_start <= CACHED_SIZE:
-                self._views = (z, views)  # the parts of v are kept while the check runs
-        for zs, xs, vs in views:
-            np.multiply(vs, t, out=zs)
-            zs += xs
-
-
 class DirectionLine(Line):
     """A directional derivative along a :class:`Direction` (one buffer of x reused)."""
 
@@ -240,6 +154,10 @@ class DirectionLine(Line):
         if t not in self._cache:
             out = []
             for s in (t, -t):
+                known = ctx.known.get((*self.d.key, s))
+                if known is not None:  # the precision probe's point
+                    out.append(known)
+                    continue
                 self.d.add_to(ctx.x0, self.buffer, s)
                 if ctx.spec.dtypes[self.block] != np.float64:
                     _round_block(ctx, self.block, self.buffer)

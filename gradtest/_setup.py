@@ -19,9 +19,7 @@ Everything the probing strategies (``_entrywise``, ``_directions``) share is gat
 from __future__ import annotations
 
 import functools
-import hashlib
 import math
-import threading
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -34,6 +32,7 @@ from gradtest import _finite_diff as fd
 from gradtest._evaluate import Evaluator
 from gradtest._options import CheckOptions, name_of
 from gradtest._params import Float64Array, ParamSpec, finite_abs_max, flatten_params, rms
+from gradtest._random import direction, random_direction
 from gradtest._tolerance import NONDET_RTOL, Precision
 from gradtest.errors import (
     FunctionEvaluationError,
@@ -54,57 +53,6 @@ SETUP_COST = 3
 ROUGH = 1e3
 
 _LOW_PRECISIONS = (np.float16, np.float32)
-#: each thread's scratch generator for keyed_generator
-_SCRATCH = threading.local()
-#: sqrt(12): uniform values on [-0.5, 0.5) times this have variance 1
-_UNIT_VARIANCE = math.sqrt(12.0)
-
-
-def keyed_generator(*key: int) -> np.random.Generator:
-    """A generator whose stream is fixed by ``key`` (a seed and indices), made cheaply.
-
-    PCG64 started at a state and increment hashed from ``key`` (BLAKE2b): the thread's own
-    scratch generator is set to that state, which costs a microsecond where seeding a new
-    generator through ``SeedSequence`` costs ten. The generator returned is valid until
-    the next call in the same thread.
-    """
-    scratch = getattr(_SCRATCH, "pair", None)
-    if scratch is None:
-        bits = np.random.PCG64(0)
-        scratch = _SCRATCH.pair = (bits, np.random.Generator(bits))
-    digest = hashlib.blake2b(repr(key).encode(), digest_size=32).digest()
-    scratch[0].state = {
-        "bit_generator": "PCG64",
-        "state": {
-            "state": int.from_bytes(digest[:16], "little"),
-            "inc": int.from_bytes(digest[16:], "little") | 1,
-        },
-        "has_uint32": 0,
-        "uinteger": 0,
-    }
-    return scratch[1]
-
-
-def unit_random(rng: np.random.Generator, size: int) -> Float64Array:
-    """``size`` independent values of mean 0 and variance 1: uniform on ``[-sqrt(3),
-    sqrt(3))``, drawn four times faster than normal ones (any continuous distribution makes
-    a random direction see every error with probability one)."""
-    v = rng.random(size)
-    v -= 0.5
-    v *= _UNIT_VARIANCE
-    return v
-
-
-def random_direction(
-    spec: ParamSpec, x: Float64Array, rng: np.random.Generator, *, uniform: bool = False
-) -> Float64Array:
-    """A standard normal direction (or :func:`unit_random` with ``uniform=True``, cheaper),
-    each array scaled to its own RMS size (1 if zero)."""
-    v = unit_random(rng, spec.size) if uniform else rng.standard_normal(spec.size)
-    for k in range(spec.n_blocks):
-        blk = spec.block(k)
-        v[blk] *= rms(x[blk])
-    return v
 
 
 def noise_floor(
@@ -180,6 +128,8 @@ class Context:
     measured_noise: float = math.nan
     #: evaluations the noise measurement must leave for probes still planned
     reserve: int = 0
+    #: values of fun already taken at points of a direction: (direction key, step) -> value
+    known: dict[tuple[int, int, int, int, float], NDArray[np.float64]] = field(default_factory=dict)
     rough: bool = False
 
     @functools.cached_property
@@ -359,12 +309,22 @@ def setup(
         )
     eps_x = spec.eps
     notes: list[str] = []
-    # the precision probe: fun at a nearby point
+    # the precision probe: fun at a nearby point. With one float64 array it is the point
+    # the first random direction takes as its smaller step (step c): mode="directions"
+    # reuses its value
     c64 = fd.relative_step("central", eps_x)
-    z = random_direction(spec, x0, keyed_generator(opts.seed, -1), uniform=True)
-    z *= c64
-    z += x0
-    probe = ev.at_point(z, phase="base", what="a point near x (precision probe)", owned=True)
+    known: dict[tuple[int, int, int, int, float], NDArray[np.float64]] = {}
+    if spec.n_blocks == 1 and spec.dtypes[0] == np.float64:
+        first = direction(spec, opts.seed, 0, 0, rms(x0))
+        z = np.empty(spec.size)
+        first.add_to(x0, z, c64)
+        probe = ev.at_point(z, phase="base", what="a point near x (precision probe)", owned=True)
+        known[(*first.key, c64)] = np.asarray(probe, dtype=np.float64).reshape(-1)
+    else:
+        z = random_direction(spec, x0, np.random.default_rng(opts.seed), uniform=True)
+        z *= c64
+        z += x0
+        probe = ev.at_point(z, phase="base", what="a point near x (precision probe)", owned=True)
     del z
     eps_fun, why = _precision_of([again_raw, probe])
     eps_f = max(eps_x, eps_fun)
@@ -412,4 +372,5 @@ def setup(
         sigma=sigma,
         g_scale=g_scale,
         notes=notes,
+        known=known,
     )

@@ -2,7 +2,7 @@
 
 Run on demand (not in CI), from the project root::
 
-    python benchmarks/bench_scale.py            # all three parts below (well over an hour)
+    python benchmarks/bench_scale.py            # all four parts below (well over an hour)
     python benchmarks/bench_scale.py --quick    # smaller problems, for a smoke run
     python benchmarks/bench_scale.py --parts false-alarms,scaling   # some parts only
     python benchmarks/bench_scale.py --problems svm     # one problem (svm, lsq, net)
@@ -10,7 +10,7 @@ Run on demand (not in CI), from the project root::
     python benchmarks/bench_scale.py --parts false-alarms --seeds 200
     python benchmarks/bench_scale.py --parts scaling --max-n 10000
 
-Three parts (``--parts``):
+Four parts (``--parts``):
 
 ``false-alarms``
     The correct CS231n SVM at kink-dense points (W 3073x10 ~ N(0, 0.05²), 500 examples,
@@ -28,6 +28,10 @@ Three parts (``--parts``):
     to ``--scipy-max``), torch's ``gradcheck`` (fast; slow up to ``--torch-slow-max``) and
     ``jax.test_util.check_grads(order=1, modes=["rev"])``, with ratios against gradtest's
     default. Nothing is traced here, so times are not inflated by ``tracemalloc``.
+``overhead``
+    gradtest's own time per evaluation (a check's time less its evaluations' time, per
+    evaluation) on a cheap loss at n = 100, 1,000 and 10,000, beside scipy's
+    ``check_grad``.
 ``problems``
     For each problem (a CIFAR-size multiclass SVM, a 1,000,000-parameter least-squares
     loss, a two-layer net) and each seeded bug, every tool checks the same analytic
@@ -744,6 +748,70 @@ def scaling(
             print(f"| {tool} | {variant} | " + " | ".join(out) + " |")
 
 
+def overhead(sizes: list[int], repeats: int, tools: tuple[str, ...]) -> None:
+    """Each tool's own time per evaluation of a cheap loss (``x @ x``): the time of a
+    check less the time of its evaluations, divided by their number (best of 5 rounds of
+    ``repeats`` checks each)."""
+    print(
+        "\n## Own time per evaluation: correct gradient of f(x) = x @ x, "
+        f"best of 5 rounds of {repeats} checks\n"
+    )
+    print(
+        "| n | tool | evaluations | time per check (µs) | f per call (µs) "
+        "| own time per evaluation (µs) | own time ÷ gradtest auto |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    for n in sizes:
+        _overhead_at(n, repeats, tools)
+
+
+def _overhead_at(n: int, repeats: int, tools: tuple[str, ...]) -> None:
+    x = np.random.default_rng(n).standard_normal(n)
+    calls = [0]
+
+    def f(z: np.ndarray) -> float:
+        calls[0] += 1
+        return float(z @ z)
+
+    def g(z: np.ndarray) -> np.ndarray:
+        return 2 * z
+
+    def best(run: Callable[[], object]) -> tuple[float, int]:
+        calls[0] = 0
+        run()
+        evals = calls[0]
+        times = []
+        for _ in range(5):
+            t = time.perf_counter()
+            for _ in range(repeats):
+                run()
+            times.append((time.perf_counter() - t) / repeats)
+        return min(times), evals
+
+    t_f, _ = best(lambda: f(x))
+    runs: dict[str, Callable[[], object]] = {
+        "gradtest auto": lambda: gradtest.check_grad(f, g, x, seed=0),
+        "gradtest full": lambda: gradtest.check_grad(f, g, x, seed=0, mode="full"),
+        "scipy check_grad random": lambda: scipy_check_grad(
+            f, g, x, direction="random", rng=np.random.default_rng(0)
+        ),
+        "scipy check_grad all": lambda: scipy_check_grad(f, g, x),
+    }
+    base = None
+    for tool, run in runs.items():
+        if not tool.startswith(tools):
+            continue
+        t, evals = best(run)
+        own = (t - evals * t_f) / evals
+        if tool == "gradtest auto":
+            base = own
+        ratio = f"{own / base:.2g}" if base else "-"
+        print(
+            f"| {n:,} | {tool} | {evals:,} | {t * 1e6:,.0f} | {t_f * 1e6:.2f} "
+            f"| {own * 1e6:.1f} | {ratio} |"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -770,9 +838,9 @@ def main() -> None:
     )
     parser.add_argument(
         "--parts",
-        default="problems,false-alarms,scaling",
+        default="problems,false-alarms,scaling,overhead",
         metavar="LIST",
-        help="comma-separated subset of problems, false-alarms, scaling (default: all)",
+        help="comma-separated subset of problems, false-alarms, scaling, overhead (default: all)",
     )
     parser.add_argument(
         "--seeds",
@@ -831,6 +899,8 @@ def main() -> None:
         scaling(sizes, opts.full_max, opts.scipy_max, opts.torch_slow_max, tools)
     if "problems" in parts:
         run_problems(opts, chosen, tools)
+    if "overhead" in parts:
+        overhead([100, 1_000, 10_000], 20 if opts.quick else 200, tools)
 
 
 def run_problems(opts: argparse.Namespace, chosen: set[str], tools: tuple[str, ...]) -> None:

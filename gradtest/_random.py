@@ -22,16 +22,23 @@ from gradtest._params import Float64Array, ParamSpec, rms
 CHUNK = 1 << 16
 #: arrays up to this size keep their directions while a check runs
 CACHED_SIZE = 1 << 17
-_CHUNKS: dict[tuple[int, int, int], Float64Array] = {}
-#: each thread's scratch generator for keyed_generator
-_SCRATCH = threading.local()
+#: per thread: the scratch generator of keyed_generator (``pair``) and the directions'
+#: chunks kept while a check runs (``chunks``); checks in parallel threads share neither
+_LOCAL = threading.local()
 #: sqrt(12): uniform values on [-0.5, 0.5) times this have variance 1
 _UNIT_VARIANCE = math.sqrt(12.0)
 
 
 def forget() -> None:
-    """Drop the directions kept while a check ran."""
-    _CHUNKS.clear()
+    """Drop the directions kept while a check ran (in this thread)."""
+    _kept().clear()
+
+
+def _kept() -> dict[tuple[int, int, int], Float64Array]:
+    kept: dict[tuple[int, int, int], Float64Array] | None = getattr(_LOCAL, "chunks", None)
+    if kept is None:
+        kept = _LOCAL.chunks = {}
+    return kept
 
 
 def direction(spec: ParamSpec, seed: int, k: int, j: int, rms_k: float) -> Direction:
@@ -56,10 +63,10 @@ def keyed_generator(*key: int) -> np.random.Generator:
     generator through ``SeedSequence`` costs ten. The generator returned is valid until
     the next call in the same thread.
     """
-    scratch = getattr(_SCRATCH, "pair", None)
+    scratch = getattr(_LOCAL, "pair", None)
     if scratch is None:
         bits = np.random.PCG64(0)
-        scratch = _SCRATCH.pair = (bits, np.random.Generator(bits))
+        scratch = _LOCAL.pair = (bits, np.random.Generator(bits))
     digest = hashlib.blake2b(repr(key).encode(), digest_size=32).digest()
     scratch[0].state = {
         "bit_generator": "PCG64",
@@ -139,14 +146,15 @@ class Direction:
         chunk = (a - self.block_start) // CHUNK
         base = self.block_start + chunk * CHUNK
         key = (self.seed, self.block, chunk)
-        scaled = _CHUNKS.get(key)
+        kept = _kept()
+        scaled = kept.get(key)
         if scaled is None:
             rng = keyed_generator(self.seed, self.block, chunk)
             scaled = unit_random(rng, min(CHUNK, self.hi_block - base))
             stop = base + scaled.size
             scaled *= np.maximum(np.abs(x0[base:stop]), self.rms)
             if self.hi_block - self.block_start <= CACHED_SIZE:
-                _CHUNKS[key] = scaled
+                kept[key] = scaled
         return scaled[a - base : b - base]
 
     def restrict(self, lo: int, hi: int) -> Direction:

@@ -16,13 +16,14 @@ are regenerated from their seed in chunks, so no n-vector but one point buffer i
 from __future__ import annotations
 
 import heapq
+import math
 
 import numpy as np
 
 from gradtest import _finite_diff as fd
 from gradtest import _lines
 from gradtest import _tolerance as tol
-from gradtest._params import rms, weighted_norm
+from gradtest._params import rms, weighted_abs_sum, weighted_norm
 from gradtest._random import Direction, direction
 from gradtest._result import EntryRecord
 from gradtest._setup import Context
@@ -65,6 +66,9 @@ class Probe:
         spec = ctx.spec
         self.rms = []
         self.scale = []
+        #: a bound on the rounding of g . v for a direction of each array:
+        #: 10 EPS_x sum_i |g_i v_i| with |v_i| <= sqrt(3) s_i (unit_random's range)
+        self.rounding = []
         for k in range(spec.n_blocks):
             blk = spec.block(k)
             r = rms(ctx.x0[blk])
@@ -75,6 +79,8 @@ class Probe:
                     for k_out in range(ctx.m)
                 )
             )
+            sizes = weighted_abs_sum(ctx.analytic[:, blk], ctx.x0[blk], r)
+            self.rounding.append(10 * ctx.precision.eps_x * math.sqrt(3.0) * sizes)
         #: the directions, by label
         self.directions: dict[str, Direction] = {}
 
@@ -93,6 +99,8 @@ class Probe:
     def line(self, d: Direction, label: str) -> _lines.DirectionLine:
         line = _lines.DirectionLine(self.ctx, d, label, self.buffer)
         line.scale = self.scale[d.block]
+        if d.whole:
+            line.rounding = self.rounding[d.block]
         return line
 
 

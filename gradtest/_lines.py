@@ -149,6 +149,8 @@ class DirectionLine(Line):
         self.buffer = buffer
         self._cache: dict[float, tuple[NDArray[np.float64], NDArray[np.float64]]] = {}
         self._analytic: tuple[NDArray[np.float64], NDArray[np.float64]] | None = None
+        #: a bound on the rounding of the analytic g . v, when known in advance
+        self.rounding: NDArray[np.float64] | None = None
 
     def values(self, ctx: Context, t: float) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         if t not in self._cache:
@@ -187,8 +189,12 @@ class DirectionLine(Line):
 
     def analytic(self, ctx: Context) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         if self._analytic is None:
-            total, absolute = self.d.dot(ctx.x0, ctx.analytic)
-            self._analytic = (total, 10 * ctx.precision.eps_x * absolute)
+            if self.rounding is not None:
+                total, _ = self.d.dot(ctx.x0, ctx.analytic, absolute=False)
+                self._analytic = (total, self.rounding)
+            else:
+                total, absolute = self.d.dot(ctx.x0, ctx.analytic)
+                self._analytic = (total, 10 * ctx.precision.eps_x * absolute)
         return self._analytic
 
 

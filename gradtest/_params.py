@@ -341,6 +341,18 @@ def finite_abs_max(a: NDArray[np.float64]) -> float:
     return best
 
 
+def weighted_abs_sum(a: NDArray[np.float64], x: Float64Array, floor: float) -> Float64Array:
+    """``sum_i |a_ki| max(|x_i|, floor)`` for each row ``k`` of ``a`` (m, n), over finite
+    ``a_ki``, in chunks."""
+    total = np.zeros(a.shape[0])
+    for start in range(0, x.size, _CHUNK):
+        stop = start + _CHUNK
+        part = np.abs(a[:, start:stop])
+        part[~np.isfinite(part)] = 0.0
+        total += part @ np.maximum(np.abs(x[start:stop]), floor)
+    return total
+
+
 def weighted_norm(a: NDArray[np.float64], x: Float64Array, floor: float) -> float:
     """``sqrt(sum_i a_i**2 max(|x_i|, floor)**2)`` over finite ``a_i``, in chunks."""
     total = 0.0

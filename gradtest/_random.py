@@ -126,6 +126,11 @@ class Direction:
     )
 
     @property
+    def whole(self) -> bool:
+        """Whether the direction moves its whole array (not a part, as bisection does)."""
+        return self.lo == self.block_start and self.hi == self.hi_block
+
+    @property
     def key(self) -> tuple[int, int, int, int]:
         """What fixes the direction: seed, array and the entries it moves."""
         return (self.seed, self.block, self.lo, self.hi)

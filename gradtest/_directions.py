@@ -264,13 +264,16 @@ def _localise(ctx: Context, probe: Probe, d: Direction, rec: EntryRecord) -> lis
         a_half, cancel = probe_line.analytic(ctx)
         d1 = float(a_half[out]) - numeric
         e1 = float(ctx.sigma[out]) / h + float(cancel[out])
-        for sub, dsub, esub in (
-            (half, d1, e1),
-            (part.restrict(mid, part.hi), dd - d1, ee + e1),
-        ):
-            if abs(dsub) > tol.SAFETY * esub:
-                heapq.heappush(heap, (-abs(dsub), counter, sub, dsub, esub))
-                counter += 1
+        halves = [(half, d1, e1), (part.restrict(mid, part.hi), dd - d1, ee + e1)]
+        clear = [t for t in halves if abs(t[1]) > tol.SAFETY * t[2]]
+        if not clear:
+            # the part was confirmed to disagree, so one half holds the error even when
+            # neither shows it clearly (the error estimate of the derived half grows with
+            # the depth): follow the likelier; its entries are judged by the entry rules
+            clear = [max(halves, key=lambda t: abs(t[1]) / max(t[2], 1e-300))]
+        for sub, dsub, esub in clear:
+            heapq.heappush(heap, (-abs(dsub), counter, sub, dsub, esub))
+            counter += 1
     return found
 
 

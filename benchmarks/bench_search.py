@@ -27,26 +27,23 @@ hypothesis's shrinking; times are wall-clock seconds per run.
 from __future__ import annotations
 
 import argparse
-import importlib.util
-import inspect
 import statistics
 import sys
 import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import hypothesis
 import numpy as np
+from _helpers import Counted, load_package
 from hypothesis import given
 from scipy.optimize import check_grad as scipy_check_grad
 
 import gradtest
 
-ROOT = Path(__file__).resolve().parents[1]
 #: hyp+scipy flags a gradient when ‖g − fd‖₂ > SCIPY_REL · ‖g‖₂
 SCIPY_REL = 1e-6
 APPROACHES = ("gradcheck", "point", "hyp+scipy")
@@ -56,33 +53,7 @@ TARGET_SEEDS, TARGET_EVALS = 4, 1500
 
 def load_corpus() -> ModuleType:
     """Import ``tests/corpus_inputs`` by path (``tests`` is not a package)."""
-    path = ROOT / "tests" / "corpus_inputs"
-    spec = importlib.util.spec_from_file_location(
-        "gradtest_bench_corpus_inputs",
-        path / "__init__.py",
-        submodule_search_locations=[str(path)],
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-class Counted:
-    """A loss with the same signature that counts its calls."""
-
-    def __init__(self, loss: Callable[..., Any]) -> None:
-        self.loss = loss
-        self.calls = 0
-        self.__name__ = loss.__name__
-        self.__qualname__ = loss.__qualname__
-        self.__module__ = __name__
-        self.__signature__ = inspect.signature(loss)
-
-    def __call__(self, **arguments: Any) -> Any:
-        self.calls += 1
-        return self.loss(**arguments)
+    return load_package("tests/corpus_inputs", "gradtest_bench_corpus_inputs")
 
 
 @dataclass(frozen=True)

@@ -194,9 +194,14 @@ def summary(runs: list[Run], cases: list[Any], seeds: list[int]) -> str:
 
 def per_case(runs: list[Run], cases: list[Any], seeds: list[int]) -> str:
     present = [a for a in APPROACHES if any(r.approach == a for r in runs)]
-    head = "| case | corner | " + " | ".join(f"{a}: bug / twin alarms" for a in present)
-    lines = [head + " | gradcheck evals (bug, twin) | twin outcomes (gradcheck) |"]
-    lines.append("|---|---|" + "---|" * (len(present) + 2))
+    # gradcheck's evaluations and twin outcomes, when it ran
+    extra = (
+        ["gradcheck evals (bug, twin)", "twin outcomes (gradcheck)"]
+        if "gradcheck" in present
+        else []
+    )
+    head = [f"{a}: bug / twin alarms" for a in present] + extra
+    lines = ["| case | corner | " + " | ".join(head) + " |", "|---|---|" + "---|" * len(head)]
     for c in cases:
         cells = []
         for a in present:
@@ -205,17 +210,14 @@ def per_case(runs: list[Run], cases: list[Any], seeds: list[int]) -> str:
             cells.append(
                 f"{sum(r.flagged for r in bug)}/{len(bug)} / {sum(r.flagged for r in twin)}"
             )
-        gc = [r for r in runs if r.case == c.name and r.approach == "gradcheck"]
-        evals = (
-            f"{_median([r.evals for r in gc if r.twin == 'buggy']):,.0f}, "
-            f"{_median([r.evals for r in gc if r.twin == 'correct']):,.0f}"
-        )
-        outcomes = sorted({r.outcome for r in gc if r.twin == "correct"})
-        lines.append(
-            f"| {c.name} | {c.corner} | "
-            + " | ".join(cells)
-            + f" | {evals} | {', '.join(outcomes)} |"
-        )
+        if extra:
+            gc = [r for r in runs if r.case == c.name and r.approach == "gradcheck"]
+            cells.append(
+                f"{_median([r.evals for r in gc if r.twin == 'buggy']):,.0f}, "
+                f"{_median([r.evals for r in gc if r.twin == 'correct']):,.0f}"
+            )
+            cells.append(", ".join(sorted({r.outcome for r in gc if r.twin == "correct"})))
+        lines.append(f"| {c.name} | {c.corner} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 

@@ -23,7 +23,6 @@ scipy's ``check_grad`` returns one number, ``‖g − fd‖₂`` with forward di
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import math
 import statistics
 import sys
@@ -32,16 +31,15 @@ import warnings
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from types import ModuleType
 from typing import Any, Literal
 
 import numpy as np
+from _helpers import Counted, load_package
 from scipy.optimize import check_grad as scipy_check_grad
 
 import gradtest
 
-ROOT = Path(__file__).resolve().parents[1]
 #: scipy thresholds (see the module docstring)
 SCIPY_ABS = 1e-5
 SCIPY_REL = 1e-6
@@ -59,28 +57,7 @@ TARGETS = {"central": 1e-10, "richardson": 1e-12}
 
 def load_corpus() -> ModuleType:
     """Import ``tests/corpus`` by path (``tests`` is not a package)."""
-    path = ROOT / "tests" / "corpus"
-    spec = importlib.util.spec_from_file_location(
-        "gradtest_bench_corpus", path / "__init__.py", submodule_search_locations=[str(path)]
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-class Counted:
-    """Wrap ``fun`` and count its calls."""
-
-    def __init__(self, fun: Callable[..., Any]) -> None:
-        self.fun = fun
-        self.calls = 0
-        self.__name__ = getattr(fun, "__name__", "fun")
-
-    def __call__(self, *args: Any) -> Any:
-        self.calls += 1
-        return self.fun(*args)
+    return load_package("tests/corpus", "gradtest_bench_corpus")
 
 
 @dataclass

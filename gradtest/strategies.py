@@ -16,7 +16,8 @@ The values are made for gradient checks and for reading:
 - ``badly_scaled=`` spreads the values over several orders of magnitude;
 - *cornered*: by default a share of the draws is a corner where gradient bugs hide
   (exact zeros, ties at a maximum, duplicated rows, magnitudes of 30 to 700 that take
-  the stable branch of ``softplus`` or ``sigmoid``, sizes 1 and odd, repeated labels,
+  the stable branch of ``softplus`` or ``sigmoid``, in some entries or the whole array
+  scaled up, sizes 1 and odd, repeated labels,
   labels of the last class, all-false masks), each in about ``1 / CORNER_SLOTS`` of the
   draws; ``corners=False`` or a subset of the corner names turns them off, and
   :func:`with_corners` adds them to any strategy of float arrays.
@@ -78,8 +79,9 @@ BADLY_SCALED_DECADES = 6
 
 #: corners of float arrays: exact zeros (an entry, a row, a column or the whole array),
 #: ties at the maximum along an axis (argmax, max-pooling, top-k, sort), duplicated rows
-#: (repeated examples) and large magnitudes (see LARGE_MAGNITUDES)
-ARRAY_CORNERS = frozenset({"duplicates", "large", "ties", "zeros"})
+#: (repeated examples), large magnitudes in some entries (see LARGE_MAGNITUDES) and the
+#: whole array scaled up to them
+ARRAY_CORNERS = frozenset({"duplicates", "large", "scaled", "ties", "zeros"})
 #: corners of scalars: exactly zero, and a large magnitude
 SCALAR_CORNERS = frozenset({"large", "zeros"})
 #: corners of dim(): the size 1 and the largest odd size of the range (3 by default)
@@ -288,9 +290,31 @@ def _corner_large(draw: Any, a: NDArray[Any], signs: str) -> NDArray[Any]:
     return a
 
 
+def _corner_scaled(draw: Any, a: NDArray[Any], signs: str) -> NDArray[Any]:
+    """The whole array times the largest power of ten that keeps it within 700.
+
+    The largest magnitude lands in ``(70, 700]`` (``LARGE_MAGNITUDES``), every value
+    keeps its sign and its digits (the shift is decimal: ``0.37`` becomes ``370.0``), so
+    many products ``X @ w`` are large, of both signs. An array of zeros, or one already
+    past 30, gets the ``"large"`` corner instead.
+    """
+    lo, hi = LARGE_MAGNITUDES
+    top = Decimal(repr(float(np.abs(a).max())))
+    if not 0 < top < lo:
+        return _corner_large(draw, a, signs)
+    k = math.floor(math.log10(hi / float(top)))
+    while top.scaleb(k + 1) <= hi:  # log10 is rounded: one step either way
+        k += 1
+    while top.scaleb(k) > hi:
+        k -= 1
+    shifted = [float(Decimal(repr(float(v))).scaleb(k)) for v in a.reshape(-1)]
+    return np.array(shifted, dtype=a.dtype).reshape(a.shape)
+
+
 _ARRAY_CORNER_MAKERS = {
     "duplicates": _corner_duplicates,
     "large": _corner_large,
+    "scaled": _corner_scaled,
     "ties": _corner_ties,
     "zeros": _corner_zeros,
 }
@@ -311,7 +335,7 @@ def _cornered(
         return a
     out = np.array(a, copy=True)
     out = _ARRAY_CORNER_MAKERS[kind](draw, out, signs)
-    if margin is not None and kind == "large":
+    if margin is not None and kind in ("large", "scaled"):
         flat = out.reshape(-1)
         flat[:] = [_push_out(float(v), kinks, margin) for v in flat]
     return out
@@ -336,7 +360,7 @@ def with_corners(
         ``hypothesis.extra.numpy.arrays``). Its arrays are copied, never changed.
     corners : bool or set of str, optional
         ``True`` (default) for all of :data:`ARRAY_CORNERS`, ``False`` for none, or a
-        subset of it, e.g. ``gs.ARRAY_CORNERS - {"large"}``:
+        subset of it, e.g. ``gs.ARRAY_CORNERS - {"large", "scaled"}``:
 
         - ``"zeros"``: exact zeros in one entry, one row, one column or the whole array;
         - ``"ties"``: along the last axis (or the first), every line gets a second entry
@@ -345,7 +369,12 @@ def with_corners(
         - ``"large"``: one entry, and any others, get an integer magnitude from 30 to 700
           with their sign, 0 counting as positive (``LARGE_MAGNITUDES``): past the switch
           of the stable branches of softplus, sigmoid and log-sum-exp, below the overflow
-          of ``exp`` (709).
+          of ``exp`` (709);
+        - ``"scaled"``: the whole array times the largest power of ten that keeps it
+          within 700, so its largest magnitude lies in 70 to 700 and the others keep
+          their signs and proportions (``[0.37, -0.05]`` becomes ``[370.0, -50.0]``): a
+          batch of large scores of both signs, where ``"large"`` gives one. An array of
+          zeros, or one already past 30, gets ``"large"`` instead.
 
     Returns
     -------
@@ -357,9 +386,9 @@ def with_corners(
     readability (zeros, copies, integers) and their dtype. (In :func:`weights` and
     :func:`data` the signs of large values are drawn, positive for ``nonnegative``.)
     A corner that does not fit the drawn shape (a tie in a line of length 1) leaves the
-    array as drawn. A ``large``
-    entry times another large entry can exceed 709, where a naive ``np.exp`` overflows:
-    a loss that must work there is worth testing there; drop ``"large"`` otherwise.
+    array as drawn. A ``large`` or ``scaled`` entry times another can exceed 709, where
+    a naive ``np.exp`` overflows: a loss that must work there is worth testing there;
+    drop ``"large"`` and ``"scaled"`` otherwise.
 
     Examples
     --------
@@ -368,7 +397,11 @@ def with_corners(
     >>> from hypothesis.extra import numpy as npst
     >>> import gradtest.strategies as gs
     >>> plain = npst.arrays(np.float64, (3, 2), elements=st.sampled_from([0.5, 1.5]))
-    >>> find(gs.with_corners(plain), lambda a: np.abs(a).max() > 20)
+    >>> find(gs.with_corners(plain), lambda a: np.abs(a).max() > 20)  # "scaled"
+    array([[500., 500.],
+           [500., 500.],
+           [500., 500.]])
+    >>> find(gs.with_corners(plain), lambda a: np.abs(a).max() > 20 > np.abs(a).min())
     array([[30. ,  0.5],
            [ 0.5,  0.5],
            [ 0.5,  0.5]])
@@ -376,7 +409,7 @@ def with_corners(
     array([[0.5, 0. ],
            [0.5, 0. ],
            [0.5, 0. ]])
-    >>> no_large = gs.with_corners(plain, corners=gs.ARRAY_CORNERS - {"large"})
+    >>> no_large = gs.with_corners(plain, corners=gs.ARRAY_CORNERS - {"large", "scaled"})
     >>> find(no_large, lambda a: np.abs(a).max() > 20)
     Traceback (most recent call last):
     ...
@@ -548,12 +581,13 @@ def _fitting_corners(kinds: frozenset[str], scale: float, margin: float | None) 
     """Drop the corners a value strategy cannot or need not draw.
 
     ``"zeros"`` when ``kink_margin`` keeps values away from the kinks (0 is one by
-    default), and ``"large"`` when ``scale`` already reaches its magnitudes.
+    default), and ``"large"`` and ``"scaled"`` when ``scale`` already reaches their
+    magnitudes.
     """
     if margin is not None:
         kinds -= {"zeros"}
     if scale >= LARGE_MAGNITUDES[0]:
-        kinds -= {"large"}
+        kinds -= {"large", "scaled"}
     return kinds
 
 
@@ -718,9 +752,10 @@ def weights(
     corners : bool or set of str, optional
         ``True`` (default) mixes in :data:`ARRAY_CORNERS` as :func:`with_corners`
         describes (each in about 10% of the draws): exact zeros, ties at a maximum,
-        duplicated rows, magnitudes from 30 to 700. ``"zeros"`` is left out with
-        ``kink_margin``, ``"large"`` when ``scale >= 30``. ``False`` keeps every entry
-        in ``[-scale, scale]``; a subset such as ``gs.ARRAY_CORNERS - {"large"}`` keeps
+        duplicated rows, magnitudes from 30 to 700 in some entries, the whole array
+        scaled up to them. ``"zeros"`` is left out with ``kink_margin``, ``"large"``
+        and ``"scaled"`` when ``scale >= 30``. ``False`` keeps every entry in
+        ``[-scale, scale]``; a subset such as ``gs.ARRAY_CORNERS - {"zeros"}`` keeps
         only those.
 
     Returns
@@ -790,7 +825,10 @@ def data(
     >>> X = find(gs.data((2, 2), scale=255, nonnegative=True), lambda X: X.max() >= 100)
     >>> sorted(X.ravel().tolist())
     [0.0, 0.0, 0.0, 100.0]
-    >>> find(gs.data((2, 3)), lambda X: X.min() < -1)  # the "large" corner
+    >>> find(gs.data((2, 3)), lambda X: X.min() < -1)  # "scaled": -0.01 times 10**4
+    array([[   0.,    0.,    0.],
+           [   0.,    0., -100.]])
+    >>> find(gs.data((2, 3), corners={"large"}), lambda X: X.min() < -1)
     array([[-30.,   0.,   0.],
            [  0.,   0.,   0.]])
     """

@@ -101,14 +101,14 @@ def _teacher(W: np.ndarray, X: np.ndarray, T: np.ndarray, bug: bool) -> Any:
     return loss, X.T @ (softmax(S, axis=1) - target) / n
 
 
-def _maxpool(x: np.ndarray, v: np.ndarray, bug: bool) -> Any:
-    top = x.max(axis=1)
-    if bug:  # routes the gradient to every tied maximum, each a share
-        hit = x == top[:, None]
-        route = hit / hit.sum(axis=1, keepdims=True)
-    else:
-        route = _onehot(np.argmax(x, axis=1), x.shape[1])
-    return float(v @ top), v[:, None] * route
+def _top_complement(x: np.ndarray, y: np.ndarray, bug: bool) -> Any:
+    n, classes = x.shape
+    loss = -float(np.sum(log_softmax(x, axis=1)[np.arange(n), y])) / n
+    P = softmax(x, axis=1)
+    if bug:  # "exact" sums: the top class gets 1 - (the other classes); a tie makes two tops
+        top = x == x.max(axis=1, keepdims=True)
+        P = np.where(top, 1.0 - np.sum(np.where(top, 0.0, P), axis=1, keepdims=True), P)
+    return loss, (P - _onehot(y, classes)) / n
 
 
 # -- exact zeros and empty masks -----------------------------------------------------------
@@ -323,12 +323,12 @@ CASES: tuple[InputCase, ...] = (
         },
     ),
     _case(
-        "maxpool_tie_split",
-        "ties (in x, a kink)",
-        _maxpool,
-        "x v",
-        lambda: {"x": gs.weights((N, C)), "v": gs.data(N)},
-        lambda rng: {"x": _normal(rng, _n, _c), "v": _normal(rng, _n)},
+        "softmax_top_complement",
+        "ties (in x, at a row's maximum)",
+        _top_complement,
+        "x y",
+        lambda: {"x": gs.weights((N, C)), "y": gs.labels(N, classes=C)},
+        lambda rng: {"x": _normal(rng, _n, _c), "y": rng.integers(0, _c, _n)},
     ),
     _case(
         "masked_mean_empty",

@@ -54,7 +54,7 @@ def test_default_gradcheck_finds_the_bug_and_passes_the_twin(name: str) -> None:
 
 def test_the_bugs_hide_from_a_typical_point() -> None:
     # the repeated labels of center_loss_assign are typical (8 labels of 8 classes)
-    for name in ("masked_mean_empty", "product_zero", "softplus_branch"):
+    for name in ("masked_mean_empty", "product_zero", "softplus_branch", "softmax_top_complement"):
         c = case(name)
         example = c.typical(np.random.default_rng(0))
         others = [k for k in example if k != c.wrt]
@@ -65,6 +65,22 @@ def test_the_bugs_hide_from_a_typical_point() -> None:
         args = tuple(example[k] for k in others)
         result = gradtest.check_grad(fun, True, example[c.wrt], args=args, seed=0)
         assert result.verdict == "pass", (name, str(result))
+
+
+def test_a_tie_in_x_shows_the_bug_to_finite_differences() -> None:
+    # the loss is smooth at a tie: central differences of it are the true gradient there
+    c = case("softmax_top_complement")
+    x, y = np.array([[0.5, 0.5, -1.0], [0.2, 0.1, 0.0]]), np.array([2, 0])
+    h, numeric = 1e-6, np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        step = np.zeros_like(x)
+        step[i] = h
+        numeric[i] = (c.correct(x=x + step, y=y)[0] - c.correct(x=x - step, y=y)[0]) / (2 * h)
+    np.testing.assert_allclose(c.correct(x=x, y=y)[1], numeric, atol=1e-8)
+    wrong = ~np.isclose(c.buggy(x=x, y=y)[1], numeric, atol=1e-3)
+    assert wrong.tolist() == [[True, True, False], [False, False, False]]
+    distinct = x + np.array([[0.01, 0.0, 0.0], [0.0, 0.0, 0.0]])
+    np.testing.assert_allclose(c.buggy(x=distinct, y=y)[1], c.correct(x=distinct, y=y)[1])
 
 
 def test_without_corners_the_stable_branch_is_never_reached() -> None:

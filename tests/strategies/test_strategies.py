@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from hypothesis import find, given, settings
 from hypothesis import strategies as st
+from hypothesis.extra import numpy as npst
 
 import gradtest
 import gradtest.strategies as gs
@@ -193,7 +194,7 @@ def test_array_corners_come_in_5_to_20_percent_of_draws_by_default() -> None:
     shares = corner_shares(
         gs.weights((N4, 3)),
         {
-            "large": lambda W: 30 <= np.abs(W).max() <= 700,
+            "large or scaled": lambda W: 30 <= np.abs(W).max() <= 700,
             "zero row, column or array": lambda W: (
                 (W == 0).all(axis=1).any() or (W == 0).all(axis=0).any()
             ),
@@ -207,7 +208,7 @@ def test_array_corners_come_in_5_to_20_percent_of_draws_by_default() -> None:
     )
     # "zeros" also zeroes single entries, columns and whole arrays, so a zero row that is
     # not all zeros is a part of its share; plain draws add a little to each
-    assert 0.05 <= shares["large"] <= 0.25, shares
+    assert 0.10 <= shares["large or scaled"] <= 0.35, shares  # two corners
     assert 0.04 <= shares["zero row, column or array"] <= 0.25, shares
     assert 0.05 <= shares["tie at the max of every row"] <= 0.25, shares
     assert 0.05 <= shares["duplicated row"] <= 0.25, shares
@@ -216,10 +217,12 @@ def test_array_corners_come_in_5_to_20_percent_of_draws_by_default() -> None:
 def test_corners_off_or_chosen_one_by_one() -> None:
     large = {"large": lambda W: np.abs(W).max() > 1}
     assert corner_shares(gs.weights(4, corners=False), large)["large"] == 0
-    no_large = gs.weights(4, corners=gs.ARRAY_CORNERS - {"large"})
+    no_large = gs.weights(4, corners=gs.ARRAY_CORNERS - {"large", "scaled"})
     assert corner_shares(no_large, large)["large"] == 0
     only_large = corner_shares(gs.weights(4, corners={"large"}), large)["large"]
     assert 0.05 <= only_large <= 0.25
+    only_scaled = corner_shares(gs.weights(4, corners={"scaled"}), large)["large"]
+    assert 0.05 <= only_scaled <= 0.25
     assert (
         corner_shares(gs.weights(4, scale=100.0), {"big": lambda W: np.abs(W).max() > 100})["big"]
         == 0
@@ -281,6 +284,44 @@ def test_wide_dims_draw_one_and_an_odd_size() -> None:
     assert narrow["one"] >= 0.1 and narrow["3"] >= 0.1, narrow
 
 
+@CORNER_RUN
+@given(
+    gs.with_corners(
+        npst.arrays(np.float64, (2, 3), elements=st.sampled_from([0.0, 0.37, -0.05])),
+        corners={"scaled"},
+    )
+)
+def test_scaled_shifts_the_whole_array_by_a_power_of_ten(a: np.ndarray) -> None:
+    values = set(a.ravel().tolist()) - {0.0}
+    # as drawn (a plain slot); the largest magnitude times 10**k within 700, exactly
+    assert (
+        values <= {0.37, -0.05}
+        or values <= {370.0, -50.0}
+        or values <= {-500.0}
+        # an array of zeros gets the "large" corner: integers 30 .. 700, signs kept
+        or all(v.is_integer() and 30 <= v <= 700 for v in values)
+    ), a
+
+
+def test_scaled_arrays_give_large_products_of_both_signs() -> None:
+    # many z = X @ w past +-30 at once, e.g. a large negative z beside a label 1
+    def both_signs(pair: tuple[np.ndarray, np.ndarray]) -> bool:
+        z = pair[0] @ pair[1]
+        return bool((z < -30).any() and (z > 30).any())
+
+    shares = {
+        name: corner_shares(
+            st.tuples(gs.data((N4, D3), corners=kinds), gs.weights(D3, corners=kinds)),
+            {"both": both_signs},
+        )["both"]
+        for name, kinds in {
+            "default": gs.ARRAY_CORNERS,
+            "without scaled": gs.ARRAY_CORNERS - {"scaled"},
+        }.items()
+    }
+    assert shares["default"] >= 0.05 and shares["default"] >= 2 * shares["without scaled"], shares
+
+
 def test_shrinking_removes_corners_a_failure_does_not_need() -> None:
     assert find(gs.weights((3, 2)), lambda W: W.max() > 0.5).max() == 0.51
     W = find(gs.weights((2, 2)), lambda W: W.max() > 20)
@@ -290,8 +331,6 @@ def test_shrinking_removes_corners_a_failure_does_not_need() -> None:
 
 
 def test_with_corners_composes_with_any_array_strategy() -> None:
-    from hypothesis.extra import numpy as npst
-
     ones = npst.arrays(np.float64, (2, 3), elements=st.just(1.0))
     cornered = gs.with_corners(ones.map(lambda a: a * np.arange(1, 4)))
     zero_column = find(cornered, lambda a: (a == 0).all(axis=0).any() and a.any())

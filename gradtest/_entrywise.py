@@ -59,6 +59,21 @@ def check_entries(ctx: Context, indices: NDArray[np.intp]) -> list[EntryRecord]:
     worst_rel = np.where(np.isnan(rel), np.inf, rel).max(axis=0)
     flagged = np.flatnonzero(~ok.all(axis=0))
     flagged = flagged[np.argsort(-worst_rel[flagged], kind="stable")].tolist()
+
+    def store(col: int, judged: list[tol.Judgement]) -> None:
+        for k, j in enumerate(judged):
+            outcome[k, col] = j.outcome
+            numeric[k, col] = j.numeric
+            error[k, col] = j.error
+            steps[col] = j.step
+            tolerance[k, col] = j.tolerance
+            if j.note:
+                notes[(k, col)] = j.note
+            if j.outcome == "kink":
+                ctx.kinks.append(ctx.label(int(indices[col]), k))
+
+    #: the line of each confirmed entry, and how often the noise had been raised then
+    judged_at: dict[int, tuple[_lines.EntryLine, int]] = {}
     for pos, col in enumerate(flagged):
         if pos >= MAX_CONFIRM or not ctx.ev.can_afford(2):
             why = (
@@ -79,16 +94,13 @@ def check_entries(ctx: Context, indices: NDArray[np.intp]) -> list[EntryRecord]:
         judged = _lines.resolve(ctx, line, [_lines.first_pair(ctx, line)])
         if method == "complex":
             _note_complex(notes, col, numeric[:, col], judged)
-        for k, j in enumerate(judged):
-            outcome[k, col] = j.outcome
-            numeric[k, col] = j.numeric
-            error[k, col] = j.error
-            steps[col] = j.step
-            tolerance[k, col] = j.tolerance
-            if j.note:
-                notes[(k, col)] = j.note
-            if j.outcome == "kink":
-                ctx.kinks.append(ctx.label(int(indices[col]), k))
+        judged_at[col] = (line, ctx.noise_raised)
+        store(col, judged)
+    for col, (line, raised) in judged_at.items():
+        if raised != ctx.noise_raised and any(outcome[k, col] == "fail" for k in range(m)):
+            # a later line showed fun to be quantized: a fail judged before must hold with
+            # that noise (the values are cached: only new steps cost evaluations)
+            store(col, _lines.resolve(ctx, line, [_lines.first_pair(ctx, line)]))
     floor = tol.near_zero_floor(analytic, numeric)
     rel = tol.relative_error(analytic, numeric, floor)
     spec = ctx.spec

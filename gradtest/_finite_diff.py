@@ -313,6 +313,9 @@ class PairEstimate:
     flat: bool
     #: the round-off part of ``error`` (``sigma / h2``)
     roundoff: float
+    #: the resolution of ``f`` seen at these steps: both points of the smaller step gave
+    #: exactly ``f(x)``, a point of the larger differed by this much (0: not seen)
+    quantum: float = 0.0
 
 
 def pair_estimates(
@@ -330,7 +333,11 @@ def pair_estimates(
     The round-off of a value is never taken below ``2 eps |f|`` at the points themselves
     (``f(x)`` may be 0 at a minimum while ``f(x ± h)`` is not). When ``f`` takes exactly the
     same value at all five points it has not resolved the step at all: the estimate is
-    ``flat``, and carries information only about a zero derivative.
+    ``flat``, and carries information only about a zero derivative. When both points of the
+    smaller step give exactly ``f(x)`` and a point of the larger step does not, ``f`` is
+    resolved only to the smallest difference seen (a value computed next to a much larger
+    one, as in a saturated softmax, is quantized to that one's ulp): its round-off is then
+    at least half of that.
     """
     ratio2 = (h1 / h2) * (h1 / h2)
     r2 = min(ratio2, PAIR_RATIO * PAIR_RATIO)
@@ -341,8 +348,14 @@ def pair_estimates(
         f0.tolist(), sigma.tolist(), strict=True,
     ):  # fmt: skip
         finite = isfinite(fp1) and isfinite(fm1) and isfinite(fp2) and isfinite(fm2)
+        quantum = 0.0
         if finite:
             s = max(s, 2 * eps * max(abs(fp1), abs(fm1), abs(fp2), abs(fm2)))
+            if fp2 == c and fm2 == c and (fp1 != c or fm1 != c):
+                # unresolved on both sides at the smaller step, resolved at the larger: a
+                # kink's flat side shows only on one side, quantization on both
+                quantum = min(abs(v - c) for v in (fp1, fm1) if v != c)
+                s = max(s, quantum / 2)
         d1 = (fp1 - fm1) / (2 * h1)
         d2 = (fp2 - fm2) / (2 * h2)
         value = d2 + (d2 - d1) / (ratio2 - 1)
@@ -375,6 +388,7 @@ def pair_estimates(
                 finite=finite,
                 flat=fp1 == c and fm1 == c and fp2 == c and fm2 == c,
                 roundoff=roundoff,
+                quantum=quantum,
             )
         )
     return out

@@ -208,10 +208,20 @@ Pair = list[fd.PairEstimate]
 
 
 def pair(ctx: Context, line: Line, h1: float, h2: float) -> Pair:
-    return fd.pair_estimates(
-        line.values(ctx, h1), line.values(ctx, h2), ctx.f0, h1, h2, ctx.sigma,
-        ctx.precision.eps_f,
-    )  # fmt: skip
+    big, small = line.values(ctx, h1), line.values(ctx, h2)
+    estimates = fd.pair_estimates(big, small, ctx.f0, h1, h2, ctx.sigma, ctx.precision.eps_f)
+    if any(e.quantum / 2 > s for e, s in zip(estimates, ctx.sigma.tolist(), strict=True)):
+        # fun resolves changes no finer than a quantum: that is its noise, for every line
+        ctx.raise_noise(
+            np.array([e.quantum / 2 for e in estimates]),
+            f"{ctx.opts.name} resolves changes no finer than about "
+            f"{max(e.quantum for e in estimates):.2g} near x (it returned exactly f(x) at "
+            f"some points of {line.label} and values that far off at others): its values "
+            "are quantized, far more coarsely than their own precision, and the error "
+            "estimates count with that",
+        )
+        estimates = fd.pair_estimates(big, small, ctx.f0, h1, h2, ctx.sigma, ctx.precision.eps_f)
+    return estimates
 
 
 def first_pair(ctx: Context, line: Line) -> Pair:
@@ -287,7 +297,10 @@ def resolve(
             up += 1
         else:
             break
+        raised = ctx.noise_raised
         estimates = [*estimates, pair(ctx, line, h1, h2)]
+        if ctx.noise_raised != raised:  # the new steps showed a quantum: judge all again
+            estimates = [pair(ctx, line, e[0].h1, e[0].h2) for e in estimates]
         judged = judge_all(ctx, line, estimates)
     if not fixed_step:
         judged = _constant_along(ctx, line, estimates, judged)

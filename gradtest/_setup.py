@@ -128,6 +128,8 @@ class Context:
     measured_noise: float = math.nan
     #: evaluations the noise measurement must leave for probes still planned
     reserve: int = 0
+    #: how many times the noise was raised by what the lines saw (a quantum)
+    noise_raised: int = 0
     #: values of fun already taken at points of a direction: (direction key, step) -> value
     known: dict[tuple[int, int, int, int, float], NDArray[np.float64]] = field(default_factory=dict)
     rough: bool = False
@@ -165,6 +167,12 @@ class Context:
     def note(self, text: str) -> None:
         if text not in self.notes:
             self.notes.append(text)
+
+    def raise_noise(self, sigma: NDArray[np.float64], why: str) -> None:
+        """Raise the noise of ``fun`` to ``sigma`` where that is larger, saying why."""
+        self.sigma = np.maximum(self.sigma, sigma)
+        self.noise_raised += 1
+        self.note(why)
 
     def measure_noise(self) -> None:
         """Measure the noise of ``fun`` (once), raising ``sigma`` where it is larger.

@@ -397,11 +397,11 @@ def with_corners(
     >>> from hypothesis.extra import numpy as npst
     >>> import gradtest.strategies as gs
     >>> plain = npst.arrays(np.float64, (3, 2), elements=st.sampled_from([0.5, 1.5]))
-    >>> find(gs.with_corners(plain), lambda a: np.abs(a).max() > 20)  # "scaled"
+    >>> find(gs.with_corners(plain, corners={"scaled"}), lambda a: np.abs(a).max() > 20)
     array([[500., 500.],
            [500., 500.],
            [500., 500.]])
-    >>> find(gs.with_corners(plain), lambda a: np.abs(a).max() > 20 > np.abs(a).min())
+    >>> find(gs.with_corners(plain, corners={"large"}), lambda a: np.abs(a).max() > 20)
     array([[30. ,  0.5],
            [ 0.5,  0.5],
            [ 0.5,  0.5]])
@@ -825,7 +825,7 @@ def data(
     >>> X = find(gs.data((2, 2), scale=255, nonnegative=True), lambda X: X.max() >= 100)
     >>> sorted(X.ravel().tolist())
     [0.0, 0.0, 0.0, 100.0]
-    >>> find(gs.data((2, 3)), lambda X: X.min() < -1)  # "scaled": -0.01 times 10**4
+    >>> find(gs.data((2, 3), corners={"scaled"}), lambda X: X.min() < -1)  # -0.01 x 10**4
     array([[   0.,    0.,    0.],
            [   0.,    0., -100.]])
     >>> find(gs.data((2, 3), corners={"large"}), lambda X: X.min() < -1)

@@ -187,16 +187,33 @@ def richardson(
     return Estimate(value=best_val, error=best_err, step=float(np.max(best_step)))
 
 
-def estimate_noise(values: NDArray[np.float64]) -> float:
-    """Noise level of ``f`` from values at equally spaced points along a line.
+def estimate_noise(
+    values: NDArray[np.float64], positions: NDArray[np.float64] | None = None
+) -> float:
+    """Noise level of ``f`` from values at points along a line.
 
-    The k-th differences of smooth values vanish quickly while those of noise of level
-    ``sigma`` have variance ``binom(2k, k) * sigma**2``; the estimate of order k is
-    ``sqrt(mean(diff(f, k)**2) / binom(2k, k))``, and the median of the estimates of
-    orders 3 and 4 is returned (after Moré and Wild, "Estimating computational noise",
-    SIAM J. Sci. Comput. 33(3), 2011).
+    Equally spaced points (``positions=None``): the k-th differences of smooth values vanish
+    quickly while those of noise of level ``sigma`` have variance ``binom(2k, k) *
+    sigma**2``; the estimate of order k is ``sqrt(mean(diff(f, k)**2) / binom(2k, k))``,
+    and the median of the estimates of orders 3 and 4 is returned (after Moré and Wild,
+    "Estimating computational noise", SIAM J. Sci. Comput. 33(3), 2011).
+
+    Points at ``positions`` (in units of their mean spacing, any order): the root mean
+    square residual of a least-squares quadratic through them, with ``n - 3`` degrees of
+    freedom. Jittered positions keep a quantized function from stepping by exactly equal
+    amounts, which equal spacing can make it do (its differences then vanish as a smooth
+    function's would).
     """
     v = np.asarray(values, dtype=np.float64)
+    if positions is not None:
+        t = np.asarray(positions, dtype=np.float64)
+        if v.size <= 3 or not np.all(np.isfinite(v)):
+            return 0.0 if v.size <= 3 else float("nan")
+        centred = v - v[v.size // 2]
+        basis = np.vander(t - t.mean(), 3)
+        coef, *_ = np.linalg.lstsq(basis, centred, rcond=None)
+        residual = centred - basis @ coef
+        return math.sqrt(float(residual @ residual) / (v.size - 3))
     levels = []
     for k in (3, 4):
         if v.size > k:

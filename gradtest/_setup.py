@@ -64,12 +64,13 @@ def noise_floor(
 ) -> tuple[NDArray[np.float64], float]:
     """Noise level ``sigma`` of each output of ``fun`` near ``x0`` (9 evaluations a line).
 
-    Values at 9 equally spaced points, spaced ``max(NOISE_SPAN, 1e3 EPS)`` relative to the
-    scale of ``x``, feed :func:`~gradtest._finite_diff.estimate_noise`. The lines run through
-    ``x0 + u`` with ``u`` a random offset of relative size ``NOISE_OFFSET``, not through
-    ``x0``: a kink sitting exactly at ``x0`` (ReLU at 0) would pass for noise. Of several
-    lines the quietest counts. ``sigma`` is never below ``EPS |f(x0)| / 2``. Returns
-    ``sigma`` and the measured level (0 when a line met a non-finite value).
+    Values at 9 points about ``max(NOISE_SPAN, 1e3 EPS)`` apart relative to the scale of
+    ``x`` (each moved off the equal spacing by up to 0.4 of it), feed
+    :func:`~gradtest._finite_diff.estimate_noise`. The lines run through ``x0 + u`` with
+    ``u`` a random offset of relative size ``NOISE_OFFSET``, not through ``x0``: a kink
+    sitting exactly at ``x0`` (ReLU at 0) would pass for noise. Of several lines the
+    quietest counts. ``sigma`` is never below ``EPS |f(x0)| / 2``. Returns ``sigma`` and
+    the measured level (0 when a line met a non-finite value).
     """
     spec = ev.spec
     eps = spec.eps
@@ -83,13 +84,18 @@ def noise_floor(
         centre *= NOISE_OFFSET
         centre += x0
         values = []
-        for j in range(-(NOISE_POINTS // 2), NOISE_POINTS - NOISE_POINTS // 2):
-            np.multiply(v, j * delta, out=z)
+        # positions jittered off the equal spacing: a quantized fun (a saturated softmax)
+        # gives exactly equal steps at equal spacing, and so looks free of noise
+        positions = (
+            np.arange(NOISE_POINTS) - NOISE_POINTS // 2 + rng.uniform(-0.4, 0.4, NOISE_POINTS)
+        )
+        for t in positions.tolist():
+            np.multiply(v, t * delta, out=z)
             z += centre
             value = ev.at_point(z, phase="noise", what=f"noise line {line}", owned=True)
             values.append(np.atleast_1d(np.asarray(value, dtype=np.float64)).ravel())
         table = np.array(values)  # (9, m)
-        estimates.append([fd.estimate_noise(table[:, k]) for k in range(table.shape[1])])
+        estimates.append([fd.estimate_noise(table[:, k], positions) for k in range(table.shape[1])])
     measured = np.min(np.array(estimates), axis=0)
     measured = np.where(np.isfinite(measured), measured, 0.0)
     sigma = np.maximum(measured, 0.5 * eps * np.abs(flat_f0))
@@ -177,8 +183,9 @@ class Context:
     def measure_noise(self) -> None:
         """Measure the noise of ``fun`` (once), raising ``sigma`` where it is larger.
 
-        Values at 9 equally spaced points, spaced ``max(NOISE_SPAN, 1e3 EPS)`` relative to
-        the scale of ``x``, feed :func:`~gradtest._finite_diff.estimate_noise`. The line runs
+        Values at 9 points about ``max(NOISE_SPAN, 1e3 EPS)`` apart relative to the scale of
+        ``x`` (off the equal spacing: see :func:`noise_floor`) feed
+        :func:`~gradtest._finite_diff.estimate_noise`. The line runs
         through ``x + u`` with ``u`` a random offset of relative size ``NOISE_OFFSET``, not
         through ``x``: a kink sitting exactly at ``x`` (ReLU at 0) would pass for noise.
         """

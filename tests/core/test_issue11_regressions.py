@@ -577,3 +577,18 @@ def test_a_quantized_loss_is_inconclusive_not_failed(seed: int) -> None:
     result = gradtest.check_grad(_saturated_softmax, True, W, seed=seed)
     assert result.verdict != "fail", str(result)
     assert any("quantized" in n for n in result.diagnosis.notes), str(result)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_loss_quantized_into_even_steps_has_its_noise_measured(seed: int) -> None:
+    """Found by the search benchmark (issue 13): -log_softmax at a margin of 26 is 1e-11,
+    computed to a quantum of 2e-16; along equally spaced points it steps by exactly equal
+    amounts (its differences vanish, the noise read 1e-27) and a correct gradient failed."""
+    from scipy.special import log_softmax, softmax
+
+    def loss(x: np.ndarray) -> tuple[float, np.ndarray]:
+        return -float(log_softmax(x, axis=1)[0, 2]), softmax(x, axis=1) - np.eye(3)[[2]]
+
+    result = gradtest.check_grad(loss, True, np.array([[-97.0, -97.0, -71.0]]), seed=seed)
+    assert result.verdict != "fail", str(result)
+    assert result.diagnosis.noise_floor > 1e-17, str(result)

@@ -120,3 +120,17 @@ def test_entry_scales_use_the_array_rms_for_zero_and_tiny_entries() -> None:
     assert scales[0] == pytest.approx(rms)
     assert scales[2] == pytest.approx(4.0)
     assert list(scales[3:]) == [1.0, 1.0]
+
+
+def test_noise_of_a_quantized_staircase_needs_jittered_positions() -> None:
+    # values on a grid of 2**-46 that advance by exactly 6 grid steps a point: at equal
+    # spacing the differences vanish; at jittered positions the rounding shows
+    q = 2.0**-46
+    t_equal = np.arange(9.0) - 4
+    staircase = 1e-11 + 6 * q * t_equal
+    assert fd.estimate_noise(staircase) == 0.0
+    jitter = np.random.default_rng(0).uniform(-0.4, 0.4, 9)
+    t = t_equal + jitter
+    values = 1e-11 + np.round(6.0 * t) * q
+    level = fd.estimate_noise(values, t)
+    assert 0.1 * q < level < q

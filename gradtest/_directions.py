@@ -115,9 +115,9 @@ def check_directions(ctx: Context) -> tuple[list[EntryRecord], str, Probe]:
     #: the first step of the next direction of each array, when smaller than the default
     start: dict[int, float] = {}
     least = max(MIN_DIRECTIONS, spec.n_blocks)
-    #: each direction's line, first pair, judgements, and how often the noise had been
-    #: raised when they were made
-    done: list[tuple[_lines.DirectionLine, list[_lines.Pair], list[tol.Judgement], int]] = []
+    #: each direction's line, judgements, and how often the noise had been raised when
+    #: they were made
+    done: list[tuple[_lines.DirectionLine, list[tol.Judgement], int]] = []
     for j in range(n_dirs):
         if j >= least and (
             ctx.ev.n_evals + DIRECTION_COST > max(PASS_BUDGET, ctx.opts.budget or 0)
@@ -150,20 +150,23 @@ def check_directions(ctx: Context) -> tuple[list[EntryRecord], str, Probe]:
             # the steps had to shrink (kinks close by, crossed by larger steps): the next
             # directions of this array start where this one settled
             start[k] = max(settled_at)
-        done.append((line, first, judged, ctx.noise_raised))
+        done.append((line, judged, ctx.noise_raised))
         probe.directions[label] = d
     ctx.reserve = 0
-    passed = {line.block for line, _, judged, _ in done if any(x.outcome == "pass" for x in judged)}
-    for i, (line, first, judged, raised) in enumerate(done):
-        if line.block not in passed and not all(x.settled for x in judged):
-            # no direction of this array passed: what noise may have hidden (a kink flagged
-            # by noise) now decides the verdict, so the noise is measured and the line
-            # judged again (from its cached values, unless it asks for new steps)
-            done[i] = (line, first, _lines.resolve(ctx, line, first), ctx.noise_raised)
-        elif raised != ctx.noise_raised and any(x.outcome == "fail" for x in judged):
-            # a later line showed fun to be quantized: the fail must hold with that noise
-            done[i] = (line, first, _lines.resolve(ctx, line, first), ctx.noise_raised)
-    for line, _, judged, _ in done:
+    passed = {line.block for line, judged, _ in done if any(x.outcome == "pass" for x in judged)}
+    for i, (line, judged, raised) in enumerate(done):
+        again = (line.block not in passed and not all(x.settled for x in judged)) or (
+            raised != ctx.noise_raised and any(x.outcome == "fail" for x in judged)
+        )
+        if again:
+            # no direction of this array passed, so what noise may have hidden (a kink
+            # flagged by noise) decides the verdict; or a later line showed fun to be
+            # quantized, and a fail must hold with that noise. The line is judged again
+            # with the noise as it is now, from its cached values (unless it asks for new
+            # steps): its first pair is estimated afresh, not reused
+            fresh = [_lines.first_pair(ctx, line)]
+            done[i] = (line, _lines.resolve(ctx, line, fresh), ctx.noise_raised)
+    for line, judged, _ in done:
         recs = _records(ctx, line, judged)
         records.extend(recs)
         bad = [r for r in recs if r.outcome == "fail"]

@@ -620,7 +620,9 @@ def dim(
         range from 3 (``"odd"``: halves that do not split evenly). A corner outside the
         bounds is left out, and so are both when the range has at most
         ``CORNER_SLOTS`` (10) sizes: then every size, 1 and 3 included, already comes in
-        more than 10% of the plain draws (25% each for the default ``1 .. 4``).
+        more than 10% of the plain draws (hypothesis favours the small end: with the
+        default ``1 .. 4``, ``N`` of ``gs.data((N, D))`` was 1, 2, 3, 4 in 54%, 22%, 12%,
+        13% of 500 examples of a three-argument test).
         ``False`` draws plain integers.
 
     Returns

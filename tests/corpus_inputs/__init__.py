@@ -269,6 +269,10 @@ def _regression(rng: np.random.Generator) -> dict[str, Any]:
     return {"w": _normal(rng, _d), "X": _normal(rng, _n, _d), "t": _normal(rng, _n)}
 
 
+def _soft_targets(rng: np.random.Generator) -> dict[str, Any]:
+    return {"W": _normal(rng, _d, _c), "X": _normal(rng, _n, _d), "T": _normal(rng, _n, _c)}
+
+
 def _classification(rng: np.random.Generator) -> dict[str, Any]:
     return {
         "W": _normal(rng, _d, _c),
@@ -316,11 +320,7 @@ CASES: tuple[InputCase, ...] = (
         _teacher,
         "W X T",
         lambda: {"W": gs.weights((D, C)), "X": gs.data((N, D)), "T": gs.data((N, C))},
-        lambda rng: {
-            "W": _normal(rng, _d, _c),
-            "X": _normal(rng, _n, _d),
-            "T": _normal(rng, _n, _c),
-        },
+        _soft_targets,
     ),
     _case(
         "softmax_top_complement",
@@ -413,11 +413,7 @@ CASES: tuple[InputCase, ...] = (
         _squeezed,
         "W X T",
         lambda: {"W": gs.weights((D, C)), "X": gs.data((N, D)), "T": gs.data((N, C))},
-        lambda rng: {
-            "W": _normal(rng, _d, _c),
-            "X": _normal(rng, _n, _d),
-            "T": _normal(rng, _n, _c),
-        },
+        _soft_targets,
     ),
     _case(
         "last_class_weight",

@@ -2,7 +2,7 @@
 
 Both probing strategies judge a derivative along a line ``t -> f(x + t u)`` the same way
 (:func:`resolve`): central differences at a pair of steps ``h, h / PAIR_RATIO`` give a value,
-an error estimate and a kink test (:func:`gradtest._finite_diff.pair_estimate`), and the
+an error estimate and a kink test (:func:`gradtest._finite_diff.pair_estimates`), and the
 rules of ``gradtest._tolerance`` judge it. A line they cannot settle gets more steps: the
 noise of ``fun`` is measured, then smaller steps (a value that changes with the step:
 truncation or a kink crossed) or larger ones (a value drowned in round-off), up to
@@ -208,10 +208,13 @@ Pair = list[fd.PairEstimate]
 
 
 def pair(ctx: Context, line: Line, h1: float, h2: float) -> Pair:
-    big, small = line.values(ctx, h1), line.values(ctx, h2)
-    estimates = fd.pair_estimates(big, small, ctx.f0, h1, h2, ctx.sigma, ctx.precision.eps_f)
+    estimates = fd.pair_estimates(
+        line.values(ctx, h1), line.values(ctx, h2), ctx.f0, h1, h2, ctx.sigma,
+        ctx.precision.eps_f,
+    )  # fmt: skip
     if any(e.quantum / 2 > s for e, s in zip(estimates, ctx.sigma.tolist(), strict=True)):
         # fun resolves changes no finer than a quantum: that is its noise, for every line
+        # (these estimates already count with it: pair_estimates raised their round-off)
         ctx.raise_noise(
             np.array([e.quantum / 2 for e in estimates]),
             f"{ctx.opts.name} resolves changes no finer than about "
@@ -220,7 +223,6 @@ def pair(ctx: Context, line: Line, h1: float, h2: float) -> Pair:
             "are quantized, far more coarsely than their own precision, and the error "
             "estimates count with that",
         )
-        estimates = fd.pair_estimates(big, small, ctx.f0, h1, h2, ctx.sigma, ctx.precision.eps_f)
     return estimates
 
 

@@ -159,9 +159,7 @@ def _run(
         scipy_check_grad=scipy_figure,
         notes=tuple(ctx.notes),
     )
-    floor = tol.near_zero_floor(
-        np.array([r.analytic for r in records]), np.array([r.numeric for r in records])
-    )
+    floor = tol.near_zero_floor([r.analytic for r in records], [r.numeric for r in records])
     return GradCheckResult(
         name=opts.name,
         verdict=verdict,

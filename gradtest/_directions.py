@@ -23,7 +23,7 @@ import numpy as np
 from gradtest import _finite_diff as fd
 from gradtest import _lines
 from gradtest import _tolerance as tol
-from gradtest._params import rms, weighted_abs_sum, weighted_norm
+from gradtest._params import rms, weighted_sizes
 from gradtest._random import Direction, direction
 from gradtest._result import EntryRecord
 from gradtest._setup import Context
@@ -73,13 +73,8 @@ class Probe:
             blk = spec.block(k)
             r = rms(ctx.x0[blk])
             self.rms.append(r)
-            self.scale.append(
-                max(
-                    weighted_norm(ctx.analytic[k_out, blk], ctx.x0[blk], r)
-                    for k_out in range(ctx.m)
-                )
-            )
-            sizes = weighted_abs_sum(ctx.analytic[:, blk], ctx.x0[blk], r)
+            norms, sizes = weighted_sizes(ctx.analytic[:, blk], ctx.x0[blk], r)
+            self.scale.append(float(norms.max()))
             self.rounding.append(10 * ctx.precision.eps_x * math.sqrt(3.0) * sizes)
         #: the directions, by label
         self.directions: dict[str, Direction] = {}
@@ -135,6 +130,7 @@ def check_directions(ctx: Context) -> tuple[list[EntryRecord], str, Probe]:
             # steps cross the kinks that made them necessary)
             line.h0 = line.hmax = start[k]
         first = [_lines.first_pair(ctx, line)]
+        peek = None
         if j >= least:
             # an extra direction, beyond what the verdict needs: when its first pair does
             # not settle it (a kink crossed), it is dropped rather than paid for, unless it
@@ -144,7 +140,7 @@ def check_directions(ctx: Context) -> tuple[list[EntryRecord], str, Probe]:
                 ctx.note(f"{label} crossed a kink or met noise at its first steps: dropped")
                 per_block[k] -= 1
                 break
-        judged = _lines.resolve(ctx, line, first, defer_noise=True)
+        judged = _lines.resolve(ctx, line, first, defer_noise=True, judged=peek)
         settled_at = [fd.PAIR_RATIO * x.step for x in judged if x.outcome == "pass"]
         if settled_at and max(settled_at) < line.h0:
             # the steps had to shrink (kinks close by, crossed by larger steps): the next
@@ -206,12 +202,11 @@ def check_directions(ctx: Context) -> tuple[list[EntryRecord], str, Probe]:
 def _records(
     ctx: Context, line: _lines.DirectionLine, judged: list[tol.Judgement]
 ) -> list[EntryRecord]:
-    a, _ = line.analytic(ctx)
-    size = np.abs(a[np.isfinite(a)])
-    floor = tol.NEAR_ZERO * max(float(np.max(size, initial=0.0)), line.scale or 0.0) or 1e-300
+    values = line.analytic(ctx)[0].tolist()
+    size = max((abs(v) for v in values if math.isfinite(v)), default=0.0)
+    floor = tol.NEAR_ZERO * max(size, line.scale or 0.0) or 1e-300
     out = []
-    for k, j in enumerate(judged):
-        rel = float(tol.relative_error(float(a[k]), j.numeric, floor))
+    for k, (a, j) in enumerate(zip(values, judged, strict=True)):
         if j.outcome == "kink":
             ctx.kinks.append(line.label)
         out.append(
@@ -220,10 +215,10 @@ def _records(
                 index=(),
                 label=line.label if ctx.m == 1 else f"{line.label} (out[{k}])",
                 output=ctx.out_index(k),
-                analytic=float(a[k]),
+                analytic=a,
                 numeric=j.numeric,
-                abs_error=abs(float(a[k]) - j.numeric),
-                rel_error=rel,
+                abs_error=abs(a - j.numeric),
+                rel_error=tol.relative_error(a, j.numeric, floor),
                 error_estimate=j.error,
                 step=j.step,
                 tolerance=j.tolerance,

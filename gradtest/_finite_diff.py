@@ -299,7 +299,7 @@ def one_sided_jump(
 PAIR_RATIO = 4.0
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class PairEstimate:
     """The derivative of one output along a line, from central differences at ``h1 > h2``.
 
@@ -311,7 +311,8 @@ class PairEstimate:
     steps (the kink test of :func:`one_sided_jump`); ``lower``/``upper`` are the one-sided
     slopes at ``h2``, ``lower_big``/``upper_big`` at ``h1``. Plain floats: a line is judged
     output by output, and Python arithmetic on numbers is far cheaper than NumPy's on
-    one-element arrays.
+    one-element arrays. Never changed once made (not declared frozen: a frozen dataclass
+    takes twice as long to make, and a check makes one per output and pair of steps).
     """
 
     h1: float

@@ -156,10 +156,11 @@ class DirectionLine(Line):
         if t not in self._cache:
             out = []
             for s in (t, -t):
-                known = ctx.known.get((*self.d.key, s))
-                if known is not None:  # the precision probe's point
-                    out.append(known)
-                    continue
+                if ctx.known:
+                    known = ctx.known.pop((*self.d.key, s), None)
+                    if known is not None:  # the precision probe's point, used once
+                        out.append(known)
+                        continue
                 self.d.add_to(ctx.x0, self.buffer, s)
                 if ctx.spec.dtypes[self.block] != np.float64:
                     _round_block(ctx, self.block, self.buffer)
@@ -248,15 +249,22 @@ def judge_all(ctx: Context, line: Line, estimates: list[Pair]) -> list[tol.Judge
 
 
 def resolve(
-    ctx: Context, line: Line, estimates: list[Pair], *, defer_noise: bool = False
+    ctx: Context,
+    line: Line,
+    estimates: list[Pair],
+    *,
+    defer_noise: bool = False,
+    judged: list[tol.Judgement] | None = None,
 ) -> list[tol.Judgement]:
     """Judge a line, trying more steps while it is unsettled and the budget allows.
 
     ``defer_noise``: a line the ladder cannot settle is left unsettled instead of having
     the noise measured (a fail still gets it measured); the caller measures it and judges
-    the line again if the verdict turns on that line.
+    the line again if the verdict turns on that line. ``judged``: the judgements of
+    ``estimates``, when the caller has made them already.
     """
-    judged = judge_all(ctx, line, estimates)
+    if judged is None:
+        judged = judge_all(ctx, line, estimates)
     if all(j.settled for j in judged):
         return judged
     fixed_step = ctx.opts.step is not None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import itertools
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -203,6 +204,9 @@ def _as_real_array(value: Any, where: str) -> NDArray[Any]:
 
 
 def _require_finite(arr: NDArray[Any], where: str, name: str) -> None:
+    with np.errstate(all="ignore"):
+        if math.isfinite(float(np.sum(arr, dtype=np.float64))):
+            return  # a sum is finite only if every entry is (one pass, no temporary)
     bad = ~np.isfinite(arr)
     if bad.any():
         first = tuple(int(j) for j in np.argwhere(bad)[0]) if arr.ndim else ()
@@ -341,26 +345,20 @@ def finite_abs_max(a: NDArray[np.float64]) -> float:
     return best
 
 
-def weighted_abs_sum(a: NDArray[np.float64], x: Float64Array, floor: float) -> Float64Array:
-    """``sum_i |a_ki| max(|x_i|, floor)`` for each row ``k`` of ``a`` (m, n), over finite
-    ``a_ki``, in chunks."""
-    total = np.zeros(a.shape[0])
+def weighted_sizes(
+    a: NDArray[np.float64], x: Float64Array, floor: float
+) -> tuple[Float64Array, Float64Array]:
+    """For each row ``k`` of ``a`` (m, n), over finite ``a_ki`` and with
+    ``s_i = max(|x_i|, floor)``: ``sqrt(sum_i (a_ki s_i)**2)`` and ``sum_i |a_ki| s_i``,
+    in chunks."""
+    squares = np.zeros(a.shape[0])
+    sums = np.zeros(a.shape[0])
     for start in range(0, x.size, _CHUNK):
         stop = start + _CHUNK
         part = np.abs(a[:, start:stop])
-        part[~np.isfinite(part)] = 0.0
-        total += part @ np.maximum(np.abs(x[start:stop]), floor)
-    return total
-
-
-def weighted_norm(a: NDArray[np.float64], x: Float64Array, floor: float) -> float:
-    """``sqrt(sum_i a_i**2 max(|x_i|, floor)**2)`` over finite ``a_i``, in chunks."""
-    total = 0.0
-    for start in range(0, x.size, _CHUNK):
-        stop = start + _CHUNK
-        part = a[start:stop]
-        part = np.where(np.isfinite(part), part, 0.0)
-        s = np.maximum(np.abs(x[start:stop]), floor)
-        part *= s
-        total += float(part @ part)
-    return float(np.sqrt(total))
+        if not math.isfinite(float(part.sum())):
+            part[~np.isfinite(part)] = 0.0
+        part *= np.maximum(np.abs(x[start:stop]), floor)
+        squares += np.einsum("ij,ij->i", part, part)
+        sums += part.sum(axis=1)
+    return np.sqrt(squares), sums

@@ -154,11 +154,21 @@ class Direction:
         kept = _kept()
         scaled = kept.get(key)
         if scaled is None:
-            rng = keyed_generator(self.seed, self.block, chunk)
-            scaled = unit_random(rng, min(CHUNK, self.hi_block - base))
-            stop = base + scaled.size
-            scaled *= np.maximum(np.abs(x0[base:stop]), self.rms)
-            if self.hi_block - self.block_start <= CACHED_SIZE:
+            keep = self.hi_block - self.block_start <= CACHED_SIZE
+            stop = min(base + CHUNK, self.hi_block)
+            # s_i times sqrt(12), shared by every direction of the array
+            widths = kept.get((-1, self.block, chunk)) if keep else None
+            if widths is None:
+                widths = np.abs(x0[base:stop])
+                np.maximum(widths, self.rms, out=widths)
+                widths *= _UNIT_VARIANCE
+                if keep:
+                    kept[(-1, self.block, chunk)] = widths
+            # unit_random's values times s_i, in two passes over the chunk
+            scaled = keyed_generator(self.seed, self.block, chunk).random(stop - base)
+            scaled -= 0.5
+            scaled *= widths
+            if keep:
                 kept[key] = scaled
         return scaled[a - base : b - base]
 

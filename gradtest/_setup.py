@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import math
+import struct
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -235,6 +236,27 @@ def _gradient_eps(raw: Any, spec: ParamSpec, argname: str) -> float:
     return eps or float(np.finfo(np.float64).eps)
 
 
+_EPS64 = float(np.finfo(np.float64).eps)
+_F32 = struct.Struct("f")
+
+
+def _as_float32(v: float) -> float:
+    """``v`` rounded to float32 (to inf where float32 overflows)."""
+    try:
+        return float(_F32.unpack(_F32.pack(v))[0])
+    except OverflowError:
+        return math.copysign(math.inf, v)
+
+
+def _plain_float(v: Any) -> float | None:
+    """``v`` as a Python float when it is a float64 number (or 0-d array), else None."""
+    if type(v) is float:
+        return v
+    if isinstance(v, (np.ndarray, np.generic)) and v.dtype == np.float64 and v.size == 1:
+        return float(v.reshape(-1)[0])
+    return None
+
+
 def _precision_of(values: list[Any]) -> tuple[float, str]:
     """Machine epsilon of what ``fun`` computes in, judged from values it returned.
 
@@ -242,6 +264,14 @@ def _precision_of(values: list[Any]) -> tuple[float, str]:
     (float16) represents exactly, at two different points, say so too: a genuine float64
     result is exactly representable in float32 with probability 2**-29.
     """
+    plain = [_plain_float(v) for v in values]
+    if all(v is not None for v in plain):
+        # float64 numbers (the common loss): float32 representability without NumPy
+        numbers = [v for v in plain if v is not None and math.isfinite(v)]
+        if all(v == _as_float32(v) for v in numbers) and not all(v == round(v) for v in numbers):
+            pass  # possibly low precision: the general path below tells which
+        else:
+            return _EPS64, ""
     arrays = [np.asarray(v) for v in values]
     for dt in _LOW_PRECISIONS:
         if any(a.dtype == dt for a in arrays):
@@ -314,8 +344,11 @@ def setup(
     f0 = np.asarray(f0, dtype=np.float64).reshape(-1)  # (m,)
     again_raw = ev.at_point(np.array(x0), phase="base", what="x (repeated)", owned=True)
     f0_again = np.asarray(again_raw, dtype=np.float64).reshape(-1)
-    spread = float(np.max(np.abs(f0 - f0_again)))
-    if spread > NONDET_RTOL * max(float(np.max(np.abs(f0))), 1e-300):
+    if f0.size == 1:
+        spread, size = abs(float(f0[0]) - float(f0_again[0])), abs(float(f0[0]))
+    else:
+        spread, size = float(np.max(np.abs(f0 - f0_again))), float(np.max(np.abs(f0)))
+    if spread > NONDET_RTOL * max(size, 1e-300):
         raise NondeterminismError(
             f"{name} is not deterministic: two evaluations at the same x gave "
             f"{f0.ravel()[:3].tolist()} and {f0_again.ravel()[:3].tolist()} (spread "

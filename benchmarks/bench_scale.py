@@ -31,7 +31,8 @@ Four parts (``--parts``):
 ``overhead``
     gradtest's own time per evaluation (a check's time less its evaluations' time, per
     evaluation) on a cheap loss at n = 100, 1,000 and 10,000, beside scipy's
-    ``check_grad``.
+    ``check_grad`` and a reference row, the bare arithmetic of a passing check
+    (``_bare_pass``), run whatever ``--tools`` says.
 ``problems``
     For each problem (a CIFAR-size multiclass SVM, a 1,000,000-parameter least-squares
     loss, a two-layer net) and each seeded bug, every tool checks the same analytic
@@ -748,6 +749,37 @@ def scaling(
             print(f"| {tool} | {variant} | " + " | ".join(out) + " |")
 
 
+def _bare_pass(
+    f: Callable[[np.ndarray], float], g: Callable[[np.ndarray], np.ndarray], x: np.ndarray
+) -> bool:
+    """Only the arithmetic of a passing ``mode="auto"`` check, as a reference for the
+    overhead: f twice at x, three keyed uniform directions scaled to x, a pair of steps on
+    each, Richardson and a tolerance; no validation, precision probe, ladder or report."""
+    n = x.size
+    f0 = f(x)
+    f(np.array(x))
+    a = np.asarray(g(x), dtype=np.float64).reshape(-1)
+    widths = np.maximum(np.abs(x), np.sqrt(x @ x / n)) * np.sqrt(12.0)
+    z = np.empty(n)
+    ok = True
+    for j in range(3):
+        v = gradtest._random.keyed_generator(j, 0, 0).random(n)
+        v -= 0.5
+        v *= widths
+        av = float(a @ v)
+        h = 4e-6
+        values = []
+        for t in (4 * h, -4 * h, h, -h):
+            np.multiply(v, t, out=z)
+            z += x
+            values.append(f(z))
+        d1 = (values[0] - values[1]) / (8 * h)
+        d2 = (values[2] - values[3]) / (2 * h)
+        error = abs(d2 - d1) / 15 + 2.2e-16 * abs(f0) / h
+        ok = ok and abs(av - (d2 + (d2 - d1) / 15)) <= 3 * error + 1e-14 * abs(av)
+    return ok
+
+
 def overhead(sizes: list[int], repeats: int, tools: tuple[str, ...]) -> None:
     """Each tool's own time per evaluation of a cheap loss (``x @ x``): the time of a
     check less the time of its evaluations, divided by their number (best of 5 rounds of
@@ -790,6 +822,7 @@ def _overhead_at(n: int, repeats: int, tools: tuple[str, ...]) -> None:
 
     t_f, _ = best(lambda: f(x))
     runs: dict[str, Callable[[], object]] = {
+        "bare arithmetic of auto's pass (reference)": lambda: _bare_pass(f, g, x),
         "gradtest auto": lambda: gradtest.check_grad(f, g, x, seed=0),
         "gradtest full": lambda: gradtest.check_grad(f, g, x, seed=0, mode="full"),
         "scipy check_grad random": lambda: scipy_check_grad(
@@ -799,7 +832,7 @@ def _overhead_at(n: int, repeats: int, tools: tuple[str, ...]) -> None:
     }
     base = None
     for tool, run in runs.items():
-        if not tool.startswith(tools):
+        if not tool.startswith(tools) and "reference" not in tool:
             continue
         t, evals = best(run)
         own = (t - evals * t_f) / evals

@@ -334,6 +334,10 @@ class PairEstimate:
     #: the resolution of ``f`` seen at these steps: both points of the smaller step gave
     #: exactly ``f(x)``, a point of the larger differed by this much (0: not seen)
     quantum: float = 0.0
+    #: the jump of the one-sided slopes extrapolated to a zero step, ``0.0`` unless it is
+    #: well above round-off: a kink at x under a curvature large enough that the jump
+    #: ``fwd - bwd = jump + h f''`` shrinks with the step and passes ``kinked``'s test
+    jump0: float = 0.0
 
 
 def pair_estimates(
@@ -389,6 +393,12 @@ def pair_estimates(
             and jump_small > tol.KINK_NOISE * 4 * s / h2
             and jump_small > tol.KINK_KEEP * jump_big
         )
+        # fwd - bwd = jump + h f'' + O(h^3) on both sides of a kink at x: extrapolated
+        # linearly to h = 0 (its round-off is (r + 1/r) / (r - 1) that of a jump at h2)
+        r = h1 / h2
+        jump0 = (r * (fwd2 - bwd2) - (fwd1 - bwd1)) / (r - 1)
+        if not finite or abs(jump0) <= tol.KINK_NOISE * 4 * s / h2 * (r + 1 / r) / (r - 1):
+            jump0 = 0.0
         out.append(
             PairEstimate(
                 h1=h1,
@@ -407,6 +417,7 @@ def pair_estimates(
                 flat=fp1 == c and fm1 == c and fp2 == c and fm2 == c,
                 roundoff=roundoff,
                 quantum=quantum,
+                jump0=jump0,
             )
         )
     return out

@@ -291,6 +291,11 @@ def judge(
             and abs(a - best.d1) > t
             and abs(a - best.d2) > t
         )
+        if confirmed and diff <= abs(best.jump0) / 2 + t:
+            # the central value is the mean of one-sided slopes that stay apart as the step
+            # shrinks (a kink at x, its jump hidden by curvature), and the analytic value
+            # lies between them: judged as a kink, not failed
+            return _kink_judgement(a, [best], p, noise_measured, extra, axis)
         if confirmed and noise_measured:
             return Judgement("fail", r, e, best.h2, t)
         if confirmed:
@@ -304,30 +309,7 @@ def judge(
         )  # fmt: skip
     kinked = [est for est in finite if est.kinked]
     if kinked:
-        kinked = sorted(kinked, key=lambda est: est.h2)
-        j = _judge_kink(a, kinked[0], p, noise_measured, extra)
-        if not axis:
-            # along a direction a kink decides nothing (a pass needs a smooth estimate, and
-            # sums of valid subgradients can leave the one-sided interval): smaller steps
-            # may pass a kink that sits near x but not at it
-            if j.outcome == "fail":
-                j = Judgement(
-                    "unreliable", j.numeric, j.error, j.step, j.tolerance,
-                    f"kinks along this direction: one-sided derivatives "
-                    f"[{kinked[0].lower:.6g}, {kinked[0].upper:.6g}]; a "
-                    "direction crossing several kinks cannot judge a subgradient",
-                )  # fmt: skip
-            return dataclasses.replace(j, settled=False, want="down")
-        if j.outcome == "fail" and (
-            len(kinked) < 2 or _judge_kink(a, kinked[1], p, True, extra).outcome != "fail"
-        ):
-            # a kink persists at every scale: a fail needs it at a second pair of steps
-            return Judgement(
-                "unreliable", j.numeric, j.error, j.step, j.tolerance,
-                f"{j.note}, at one pair of steps only: not confirmed at smaller steps",
-                settled=False, want="down",
-            )  # fmt: skip
-        return j
+        return _kink_judgement(a, kinked, p, noise_measured, extra, axis)
     # every estimate is drowned in round-off or truncation: larger (or smaller) steps
     est = min(finite, key=lambda est: est.error)
     r, e = est.value, est.error
@@ -344,6 +326,41 @@ def judge(
         f"value of {a:.6g}: finite differences carry no information at this step",
         settled=False, want="down" if est.step_dep > 7.5 * e else "up",
     )  # fmt: skip
+
+
+def _kink_judgement(
+    a: float,
+    kinked: list[PairEstimate],
+    p: Precision,
+    noise_measured: bool,
+    extra: float,
+    axis: bool,
+) -> Judgement:
+    """Judge ``a`` by the one-sided derivatives of the estimates that showed a kink."""
+    kinked = sorted(kinked, key=lambda est: est.h2)
+    j = _judge_kink(a, kinked[0], p, noise_measured, extra)
+    if not axis:
+        # along a direction a kink decides nothing (a pass needs a smooth estimate, and
+        # sums of valid subgradients can leave the one-sided interval): smaller steps
+        # may pass a kink that sits near x but not at it
+        if j.outcome == "fail":
+            j = Judgement(
+                "unreliable", j.numeric, j.error, j.step, j.tolerance,
+                f"kinks along this direction: one-sided derivatives "
+                f"[{kinked[0].lower:.6g}, {kinked[0].upper:.6g}]; a "
+                "direction crossing several kinks cannot judge a subgradient",
+            )  # fmt: skip
+        return dataclasses.replace(j, settled=False, want="down")
+    if j.outcome == "fail" and (
+        len(kinked) < 2 or _judge_kink(a, kinked[1], p, True, extra).outcome != "fail"
+    ):
+        # a kink persists at every scale: a fail needs it at a second pair of steps
+        return Judgement(
+            "unreliable", j.numeric, j.error, j.step, j.tolerance,
+            f"{j.note}, at one pair of steps only: not confirmed at smaller steps",
+            settled=False, want="down",
+        )  # fmt: skip
+    return j
 
 
 def _judge_kink(

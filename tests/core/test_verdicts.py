@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 import numpy as np
 import pytest
@@ -102,6 +103,45 @@ def test_a_wrong_value_at_a_kink_still_fails() -> None:
     )
     assert result.verdict == "fail"
     assert "outside the one-sided derivatives" in result.worst.note  # type: ignore[union-attr]
+
+
+def _hinge_with_curvature(reg: float) -> tuple[Any, Any, np.ndarray]:
+    """A kink at x hidden by curvature: f(x) = max(0, x0) / 100 + reg x0**2 + x1 at (0, 100).
+
+    Its one-sided slopes in x0 are 0.01 + reg h and -reg h: their jump 0.01 + 2 reg h
+    shrinks with the step h (the steps scale with x, h ~ 1e-3), so it reads as curvature,
+    while the central difference stays at their mean, 0.005, whatever the step. (Found by hypothesis in the CS231n SVM of tests/decorator: a margin exactly at its
+    hinge, reg = 30.)
+    """
+
+    def f(x: np.ndarray) -> float:
+        return float(max(0.0, x[0]) / 100 + reg * x[0] ** 2 + x[1])
+
+    def g(x: np.ndarray) -> np.ndarray:
+        return np.array([0.01 if x[0] > 0 else 0.0, 1.0])
+
+    return f, g, np.array([0.0, 100.0])
+
+
+@pytest.mark.parametrize("reg", [3.0, 30.0, 300.0])
+def test_a_kink_hidden_by_curvature_is_a_kink_not_a_failure(reg: float) -> None:
+    f, g, x = _hinge_with_curvature(reg)
+    for mode in ("full", "auto"):
+        result = gradtest.check_grad(f, g, x, seed=0, mode=mode)
+        assert result.verdict == "inconclusive", str(result)
+        assert result.diagnosis.kinks == ("x[0]",)
+    # the other one-sided derivative is as valid
+    right = gradtest.check_grad(f, lambda x: g(x) + np.array([0.01, 0.0]), x, seed=0)
+    assert right.verdict == "inconclusive", str(right)
+
+
+@pytest.mark.parametrize("reg", [3.0, 30.0, 300.0])
+def test_a_value_outside_a_kink_hidden_by_curvature_still_fails(reg: float) -> None:
+    f, g, x = _hinge_with_curvature(reg)
+    for wrong in (-0.005, 0.015, 0.05):
+        result = gradtest.check_grad(f, lambda x, w=wrong: g(x) + np.array([w, 0.0]), x, seed=0)
+        assert result.verdict == "fail", (wrong, str(result))
+        assert result.worst is not None and result.worst.label == "x[0]"
 
 
 @pytest.mark.parametrize("scale", [1e8, 1e-8, 1.0])

@@ -111,8 +111,10 @@ def _run(
         entries = _entrywise.check_entries(ctx, np.arange(spec.size))
         if any(r.outcome == "fail" for r in entries) or verdict == "inconclusive":
             records = entries
-        else:  # the directions saw what no single entry shows: keep them
+        else:  # the directions saw what no single entry shows: keep them (unless kinks
+            # at x explain it)
             records = [*entries, *(r for r in records if r.probe == "direction")]
+            records = _directions.demote_kinked_directions(ctx, records)
         coverage = (
             f"{coverage}; they disagreed, so then every entry ({spec.size}) by central differences"
         )
@@ -193,11 +195,14 @@ def _verdict(
 ) -> Literal["pass", "fail", "inconclusive"]:
     """``fail`` if any comparison failed (each fail is confirmed). Checking every entry,
     ``inconclusive`` if any entry could not be judged; checking directions,
-    ``inconclusive`` unless every array has a passing direction."""
+    ``inconclusive`` unless every array has a passing direction, or when an entry checked
+    (bisection or the check of every entry after a disagreement) is a kink."""
     if any(r.outcome == "fail" for r in records):
         return "fail"
     if mode_used == "full":
         return "pass" if all(r.outcome == "pass" for r in records) else "inconclusive"
+    if any(r.probe == "entry" and r.outcome == "kink" for r in records):
+        return "inconclusive"  # entries a disagreement was traced to are kinks at x
     judged = {r.array for r in records if r.probe == "direction" and r.outcome == "pass"}
     return "pass" if judged == set(ctx.spec.names) else "inconclusive"
 

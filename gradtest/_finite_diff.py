@@ -394,10 +394,11 @@ def pair_estimates(
             and jump_small > tol.KINK_KEEP * jump_big
         )
         # fwd - bwd = jump + h f'' + O(h^3) on both sides of a kink at x: extrapolated
-        # linearly to h = 0 (its round-off is (r + 1/r) / (r - 1) that of a jump at h2)
+        # linearly to h = 0 (its round-off is (r + 1/r) / (r - 1) that of a jump at h2;
+        # JUMP_NOISE says why it is not held to KINK_NOISE)
         r = h1 / h2
         jump0 = (r * (fwd2 - bwd2) - (fwd1 - bwd1)) / (r - 1)
-        if not finite or abs(jump0) <= tol.KINK_NOISE * 4 * s / h2 * (r + 1 / r) / (r - 1):
+        if not finite or abs(jump0) <= tol.JUMP_NOISE * 4 * s / h2 * (r + 1 / r) / (r - 1):
             jump0 = 0.0
         out.append(
             PairEstimate(

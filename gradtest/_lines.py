@@ -45,6 +45,9 @@ class Line(ABC):
     scale: float | None = None
     #: how many pairs of smaller steps an unsettled line may try
     ladder_down: int = LADDER_DOWN
+    #: the step that moves x by HMAX of its own size along the line: beyond it, fun is
+    #: not assumed linear when only a linear extrapolation would convict the gradient
+    natural: float
 
     @abstractmethod
     def values(self, ctx: Context, t: float) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
@@ -68,6 +71,7 @@ class EntryLine(Line):
         # the first pair is (PAIR_RATIO c s, c s): the screen's step c s is its smaller step
         self.h0 = fd.PAIR_RATIO * small
         self.hmax = max(HMAX * max(scale, 1.0), self.h0)
+        self.natural = HMAX * scale
         self._cache: dict[float, tuple[NDArray[np.float64], NDArray[np.float64]]] = {}
         self._label: str | None = None
         self._spec = ctx.spec
@@ -146,6 +150,7 @@ class DirectionLine(Line):
         self.block = d.block
         self.h0 = fd.PAIR_RATIO * ctx.c
         self.hmax = max(HMAX * max(1.0, 1.0 / max(d.rms, 1e-300)), self.h0)
+        self.natural = HMAX  # v is scaled to the entries of x
         self.buffer = buffer
         self._cache: dict[float, tuple[NDArray[np.float64], NDArray[np.float64]]] = {}
         self._analytic: tuple[NDArray[np.float64], NDArray[np.float64]] | None = None
@@ -314,6 +319,8 @@ def resolve(
         judged = judge_all(ctx, line, estimates)
     if not fixed_step:
         judged = _constant_along(ctx, line, estimates, judged)
+    if up:
+        judged = [_unresolved_after_climbing(j) for j in judged]
     if fixed_step:
         judged = [_fixed_step_note(ctx, j) for j in judged]
     elif ctx.rough and any(j.outcome == "fail" for j in judged):
@@ -321,6 +328,21 @@ def resolve(
     elif len(estimates) > 1 and any(j.outcome == "fail" and not j.note for j in judged):
         judged = _second_pair(ctx, line, estimates, judged)
     return judged
+
+
+def _unresolved_after_climbing(j: tol.Judgement) -> tol.Judgement:
+    """A fail found at steps the ladder climbed to, with a numeric value that is zero
+    within its error, is not trusted: fun did not resolve the analytic value at the
+    error-model step, and at steps far larger fun need not be linear (a loss whose whole
+    variation sits below the ulp of its value shows no change there at all)."""
+    if j.outcome != "fail" or j.note or abs(j.numeric) > tol.SAFETY * j.error:
+        return j
+    return j.demoted(
+        f"fun shows no change along this line (numeric derivative {j.numeric:.3g} ± "
+        f"{j.error:.2g}) at the steps up to {fd.PAIR_RATIO * j.step:.2g} it took to rise "
+        "above round-off, where the analytic value predicts one: at steps that large fun "
+        "need not be linear, so no step gives a value to judge by"
+    )
 
 
 def _second_pair(
@@ -369,7 +391,10 @@ def _constant_along(
     out = []
     for k, j in enumerate(judged):
         flat_everywhere = all(e[k].flat for e in estimates if e[k].finite)
-        predicted = abs(float(a[k])) * top.h1
+        # the change the analytic value predicts over a step that moves x by HMAX of its
+        # own size (larger steps reach the top of the ladder, but a function whose whole
+        # variation sits below its ulp is flat there too)
+        predicted = abs(float(a[k])) * min(top.h1, line.natural)
         # what fun resolves near f(x): its own ulps, and at least those of 1 (a loss of 0
         # may still be computed from terms of size 1, whose rounding hides smaller changes)
         resolution = tol.FLOOR_ULPS * ctx.precision.eps_f * max(abs(float(ctx.f0[k])), 1.0)
@@ -383,7 +408,8 @@ def _constant_along(
                     resolution / top.h1,
                     f"fun does not change at all along {line.label} at steps up to "
                     f"{top.h1:.2g}, where the analytic value {float(a[k]):.6g} predicts a "
-                    f"change of {predicted:.2g}: fun is constant here, the gradient is not",
+                    f"change of {predicted:.2g} already at {min(top.h1, line.natural):.2g}: "
+                    "fun is constant here, the gradient is not",
                 )
             )
         else:

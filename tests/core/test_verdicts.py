@@ -358,3 +358,43 @@ def test_same_seed_same_result() -> None:
     a = gradtest.check_grad(lambda x: float(np.sum(np.sin(x))), np.cos, x, seed=7)
     b = gradtest.check_grad(lambda x: float(np.sum(np.sin(x))), np.cos, x, seed=7)
     assert a.to_dict() == b.to_dict()
+
+
+def _below_ulp() -> tuple[Any, Any, np.ndarray]:
+    """A loss whose whole variation sits below the ulp of its value: log(5000) plus
+    1e-15 sin(x / 1e-4) (the ulp of 8.5 is 1.8e-15). Its exact gradient, 1e-11 cos(x / 1e-4),
+    is right, and float64 cannot show it: at the error-model step f does not change, and
+    at the steps the ladder climbs to (thousands of times the scale of x's features) it
+    need not be linear. (Found by the engine's fuzz test, a softmax of 5,000 entries.)"""
+    x = 1e-4 * np.random.default_rng(0).uniform(-2, 2, 5)
+
+    def f(x: np.ndarray) -> float:
+        return float(np.log(5000.0) + 1e-15 * np.sum(np.sin(x / 1e-4)))
+
+    def g(x: np.ndarray) -> np.ndarray:
+        return 1e-11 * np.cos(x / 1e-4)
+
+    return f, g, x
+
+
+@pytest.mark.parametrize("mode", ["full", "directions"])
+def test_a_loss_varying_below_its_ulp_is_inconclusive_not_failed(mode: str) -> None:
+    f, g, x = _below_ulp()
+    result = gradtest.check_grad(f, g, x, seed=0, mode=mode)
+    assert result.verdict == "inconclusive", str(result)
+    assert "fun shows no change along this line" in str(result)
+
+
+@pytest.mark.parametrize("mode", ["full", "directions"])
+def test_a_gradient_for_a_parameter_fun_ignores_still_fails(mode: str) -> None:
+    _, _, x = _below_ulp()
+
+    def f(x: np.ndarray) -> float:
+        return float(np.sum(np.sin(x[:4] / 1e-4)))
+
+    def g(x: np.ndarray) -> np.ndarray:  # x[4] is not used by f
+        return np.concatenate([np.cos(x[:4] / 1e-4) / 1e-4, [1.0]])
+
+    result = gradtest.check_grad(f, g, x, seed=0, mode=mode)
+    assert result.verdict == "fail", str(result)
+    assert "x[4]" in result.diagnosis.summary

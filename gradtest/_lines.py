@@ -321,6 +321,8 @@ def resolve(
         judged = _constant_along(ctx, line, estimates, judged)
     if up:
         judged = [_unresolved_after_climbing(j) for j in judged]
+    if len(estimates) > 1:
+        judged = _contradicted_by_smaller_steps(ctx, line, estimates, judged)
     if fixed_step:
         judged = [_fixed_step_note(ctx, j) for j in judged]
     elif ctx.rough and any(j.outcome == "fail" for j in judged):
@@ -328,6 +330,37 @@ def resolve(
     elif len(estimates) > 1 and any(j.outcome == "fail" and not j.note for j in judged):
         judged = _second_pair(ctx, line, estimates, judged)
     return judged
+
+
+def _contradicted_by_smaller_steps(
+    ctx: Context, line: Line, estimates: list[Pair], judged: list[tol.Judgement]
+) -> list[tol.Judgement]:
+    """A fail is not confirmed when an estimate at smaller steps agreed with the analytic
+    value within its own tolerance and told it apart from the failing value: the numeric
+    derivative then changes with the step between the two (truncation, or fun far from
+    linear at the larger steps the ladder climbed to), which no wrong gradient explains."""
+    a, extra = line.analytic(ctx)
+    out = []
+    for k, j in enumerate(judged):
+        if j.outcome != "fail" or j.note:
+            out.append(j)
+            continue
+        ak = float(a[k])
+        for pair_ in estimates:
+            e = pair_[k]
+            if not e.finite or e.kinked or e.flat or e.h2 >= j.step:
+                continue
+            t = tol.tolerance(ak, e.value, e.error, ctx.precision, float(extra[k]))
+            if abs(ak - e.value) <= t and abs(e.value - j.numeric) > t + j.tolerance:
+                j = j.demoted(
+                    f"the numeric derivative {j.numeric:.6g} (h = {j.step:.2g}) disagrees "
+                    f"with the analytic value, but at h = {e.h2:.2g} it was {e.value:.6g} ± "
+                    f"{e.error:.2g}, in agreement: it changes with the step (truncation, or "
+                    "fun far from linear at the larger steps), which no wrong gradient explains"
+                )
+                break
+        out.append(j)
+    return out
 
 
 def _unresolved_after_climbing(j: tol.Judgement) -> tol.Judgement:

@@ -398,3 +398,43 @@ def test_a_gradient_for_a_parameter_fun_ignores_still_fails(mode: str) -> None:
     result = gradtest.check_grad(f, g, x, seed=0, mode=mode)
     assert result.verdict == "fail", str(result)
     assert "x[4]" in result.diagnosis.summary
+
+
+def _saturating_scalar() -> tuple[Any, Any]:
+    """logsumexp of exp(log1p(u**2)) over u = (x / 1.45e-3, 5,000 fixed values): the
+    scalar's slope (about 0.04) is so small beside f's round-off that the trust rule sends
+    the ladder up, and at steps thousands of times x's scale fun is linear again with
+    another slope (1.1), stable at two steps. (Found by the engine's fuzz test.)"""
+    s = 1.45e-3
+    others = np.random.default_rng(1).uniform(-2, 2, 5000)
+
+    def parts(x0: float) -> tuple[np.ndarray, np.ndarray, float]:
+        u = np.concatenate([[x0 / s], others])
+        w = np.exp(np.log1p(u * u))
+        return u, w, float(w.max())
+
+    def f(x: np.ndarray) -> float:
+        _, w, m = parts(float(x[0]))
+        return float(m + np.log(np.sum(np.exp(w - m))))
+
+    def g(x: np.ndarray) -> np.ndarray:
+        u, w, m = parts(float(x[0]))
+        p = np.exp(w - m)
+        p /= p.sum()
+        return np.array([p[0] * w[0] * 2 * u[0] / (1 + u[0] ** 2) / s])
+
+    return f, g
+
+
+@pytest.mark.parametrize("mode", ["directions", "full"])
+@pytest.mark.parametrize("x0", [1e-3, -1.2e-3])
+def test_a_fail_at_climbed_steps_contradicted_by_smaller_ones_is_not_a_fail(
+    mode: str, x0: float
+) -> None:
+    f, g = _saturating_scalar()
+    x = np.array([x0])
+    result = gradtest.check_grad(f, g, x, seed=1, mode=mode)
+    assert result.verdict == "inconclusive", str(result)
+    assert "changes with the step" in str(result)
+    for wrong in (lambda x: -g(x), lambda x: 2 * g(x)):
+        assert gradtest.check_grad(f, wrong, x, seed=1, mode=mode).verdict == "fail"

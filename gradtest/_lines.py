@@ -270,8 +270,8 @@ def resolve(
     """
     if judged is None:
         judged = judge_all(ctx, line, estimates)
-    if all(j.settled for j in judged):
-        return judged
+    if all(j.settled and j.outcome != "fail" for j in judged):
+        return judged  # (a fail, even settled at once, goes through the checks below)
     fixed_step = ctx.opts.step is not None
     down = 0
     up = 0

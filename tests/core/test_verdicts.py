@@ -438,3 +438,32 @@ def test_a_fail_at_climbed_steps_contradicted_by_smaller_ones_is_not_a_fail(
     assert "changes with the step" in str(result)
     for wrong in (lambda x: -g(x), lambda x: 2 * g(x)):
         assert gradtest.check_grad(f, wrong, x, seed=1, mode=mode).verdict == "fail"
+
+
+def test_a_fail_settled_at_the_first_steps_of_a_rough_fun_is_checked_deeper() -> None:
+    """sum(sin(c)) with c = b * roll(b, 1), b = exp(exp(x / s)): c reaches ~1e7, so f
+    oscillates at a scale of ~1e-7 in x, far below any step (noise 2.7). A line judged after
+    another had measured that noise fails at its first pair already, and such a fail must
+    still hold at the smallest step the noise allows (it used to skip that check). (Found
+    by the engine's fuzz test at 300,000 examples.)"""
+    rng = np.random.default_rng(0)
+    s = float(rng.uniform(0.5, 2.0))
+    x = s * rng.uniform(-2.0, 2.0, 5000)
+
+    def parts(x: np.ndarray) -> tuple[np.ndarray, ...]:
+        a = np.exp(x / s)
+        b = np.exp(a)
+        r = np.roll(b, 1)
+        return a, b, r, b * r
+
+    def f(x: np.ndarray) -> float:
+        return float(np.sum(np.sin(parts(x)[-1])))
+
+    def g(x: np.ndarray) -> np.ndarray:
+        a, b, r, c = parts(x)
+        gc = np.cos(c)
+        return (gc * r + np.roll(gc * b, -1)) * b * a / s
+
+    result = gradtest.check_grad(f, g, x, seed=0)
+    assert result.verdict == "inconclusive", str(result)
+    assert "fun is rough at the scale of the steps" in str(result)

@@ -467,3 +467,43 @@ def test_a_fail_settled_at_the_first_steps_of_a_rough_fun_is_checked_deeper() ->
     result = gradtest.check_grad(f, g, x, seed=0)
     assert result.verdict == "inconclusive", str(result)
     assert "fun is rough at the scale of the steps" in str(result)
+
+
+def test_a_fail_at_climbed_steps_contradicted_by_flat_smaller_ones_is_not_a_fail() -> None:
+    """A scalar whose derivative is ~1e-51 (it enters through products of neighbours):
+    f does not change at all at small steps, which agrees with that, and changes steeply
+    at the steps the ladder climbs to. The flat smaller steps contradict the fail. (The
+    engine's fuzz test at 400,000 examples: its problem seed 367, check seed 16045.)"""
+    rng = np.random.default_rng(367)
+    s0 = float(10.0**-2 * rng.uniform(0.5, 2.0))
+    z0 = rng.uniform(-2.0, 2.0, ())
+    s1 = float(rng.uniform(0.5, 2.0))
+    x = (np.asarray(s0 * z0), s1 * rng.uniform(-2.0, 2.0, 2001))
+
+    def chain(x: Any) -> tuple[np.ndarray, ...]:
+        u = np.concatenate([np.ravel(x[0] / s0), x[1] / s1])
+        r1 = np.roll(u, 1)
+        a = u * r1
+        b = a + np.tanh(a)
+        r2 = np.roll(b, 1)
+        c = b * r2
+        r3 = np.roll(c, 1)
+        return u, r1, a, b, r2, c, r3, c * r3
+
+    def f(x: Any) -> float:
+        d = chain(x)[-1]
+        return float(d.max() + np.log(np.sum(np.exp(d - d.max()))))
+
+    def g(x: Any) -> tuple[np.ndarray, np.ndarray]:
+        u, r1, a, b, r2, c, r3, d = chain(x)
+        e = np.exp(d - d.max())
+        gd = e / e.sum()
+        gc = gd * r3 + np.roll(gd * c, -1)
+        gb = gc * r2 + np.roll(gc * b, -1)
+        ga = gb * (1 + 1 / np.cosh(a) ** 2)
+        gu = ga * r1 + np.roll(ga * u, -1)
+        return np.asarray(gu[0] / s0), gu[1:] / s1
+
+    result = gradtest.check_grad(f, g, x, seed=16045)
+    assert result.verdict == "inconclusive", str(result)
+    assert "changes with the step" in str(result)

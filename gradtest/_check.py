@@ -15,6 +15,7 @@ A check is a pipeline, each stage in a module of its own:
 from __future__ import annotations
 
 import dataclasses
+import math
 import warnings
 from collections import Counter
 from collections.abc import Callable
@@ -125,7 +126,7 @@ def _run(
     pool = [r for r in records if r.outcome == "fail"] if verdict == "fail" else judged
     pool = [r for r in pool if r.probe == "entry"] or pool
     worst = max(pool, key=lambda r: _rank(r.rel_error))
-    finite_rel = [r.rel_error for r in judged if np.isfinite(r.rel_error)]
+    finite_rel = [r.rel_error for r in judged if math.isfinite(r.rel_error)]
     max_rel = max(finite_rel) if finite_rel else float("inf")
 
     diagnose = opts.diagnose if opts.diagnose is not None else verdict != "pass"

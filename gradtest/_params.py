@@ -205,7 +205,7 @@ def _as_real_array(value: Any, where: str) -> NDArray[Any]:
 
 def _require_finite(arr: NDArray[Any], where: str, name: str) -> None:
     with np.errstate(all="ignore"):
-        if math.isfinite(float(np.sum(arr, dtype=np.float64))):
+        if math.isfinite(float(np.add.reduce(arr, axis=None, dtype=np.float64))):
             return  # a sum is finite only if every entry is (one pass, no temporary)
     bad = ~np.isfinite(arr)
     if bad.any():
@@ -336,6 +336,10 @@ def rms(x: Float64Array) -> float:
 def finite_abs_max(a: NDArray[np.float64]) -> float:
     """The largest finite ``|a_i|``, computed in chunks (no copy of ``a``)."""
     flat = a.reshape(-1)
+    if 0 < flat.size <= _CHUNK:
+        best = float(np.maximum.reduce(np.abs(flat)))
+        if math.isfinite(best):
+            return best  # (one pass when every entry is finite, the common case)
     best = 0.0
     for start in range(0, flat.size, _CHUNK):
         part = np.abs(flat[start : start + _CHUNK])
@@ -351,6 +355,13 @@ def weighted_sizes(
     """For each row ``k`` of ``a`` (m, n), over finite ``a_ki`` and with
     ``s_i = max(|x_i|, floor)``: ``sqrt(sum_i (a_ki s_i)**2)`` and ``sum_i |a_ki| s_i``,
     in chunks."""
+    if x.size <= _CHUNK:
+        part = np.abs(a)
+        if math.isfinite(float(np.add.reduce(part, axis=None))):
+            s = np.abs(x)
+            np.maximum(s, floor, out=s)
+            part *= s
+            return np.sqrt(np.einsum("ij,ij->i", part, part)), np.add.reduce(part, axis=1)
     squares = np.zeros(a.shape[0])
     sums = np.zeros(a.shape[0])
     for start in range(0, x.size, _CHUNK):

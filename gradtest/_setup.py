@@ -237,6 +237,7 @@ def _gradient_eps(raw: Any, spec: ParamSpec, argname: str) -> float:
 
 
 _EPS64 = float(np.finfo(np.float64).eps)
+_TINY = float(np.finfo(np.float64).tiny)
 _F32 = struct.Struct("f")
 
 
@@ -321,7 +322,7 @@ def setup(
     ev.limit = opts.budget
     raw0 = ev.call_at_x(what="x")
     f0 = ev.value(raw0, what="x")
-    if not np.all(np.isfinite(f0)):
+    if not (math.isfinite(f0) if f0.ndim == 0 else np.isfinite(f0).all()):
         raise InvalidArgumentError(f"fun is not finite at x: {name} returned {f0!r:.80}")
     out_shape = f0.shape
     kind = opts.kind
@@ -397,14 +398,14 @@ def setup(
             f"the gradient is {gdt}: it carries only {gdt} precision, and the tolerances "
             "allow for its rounding"
         )
-    with np.errstate(all="ignore"):
-        g_scale = finite_abs_max(analytic)
-        sigma = 2 * eps_f * np.abs(f0)
-        if eps_fun > eps_x:
-            # fun rounds x to its own precision: f moves by up to EPS_f sum |g_i x_i|
-            finite_a = np.where(np.isfinite(analytic), analytic, 0.0)
-            sigma = sigma + eps_f * (np.abs(finite_a) @ np.abs(x0))
-    sigma = np.maximum(sigma, float(np.finfo(np.float64).tiny))
+    # (overflow is ignored here: a check runs under np.errstate(all="ignore"))
+    g_scale = finite_abs_max(analytic)
+    sigma = 2 * eps_f * np.abs(f0)
+    if eps_fun > eps_x:
+        # fun rounds x to its own precision: f moves by up to EPS_f sum |g_i x_i|
+        finite_a = np.where(np.isfinite(analytic), analytic, 0.0)
+        sigma = sigma + eps_f * (np.abs(finite_a) @ np.abs(x0))
+    sigma = np.maximum(sigma, _TINY)
     if spread > 0:
         sigma = np.maximum(sigma, spread)
         notes.append(f"two evaluations at x differed by {spread:.2g}; counted as noise")

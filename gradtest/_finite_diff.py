@@ -338,6 +338,9 @@ class PairEstimate:
     #: well above round-off: a kink at x under a curvature large enough that the jump
     #: ``fwd - bwd = jump + h f''`` shrinks with the step and passes ``kinked``'s test
     jump0: float = 0.0
+    #: the smallest nonzero change ``|f(p) - f(x)|`` at the four points (``inf``: none):
+    #: how finely ``f`` was seen to resolve changes
+    fine: float = math.inf
 
 
 def pair_estimates(
@@ -371,6 +374,10 @@ def pair_estimates(
     ):  # fmt: skip
         finite = isfinite(fp1) and isfinite(fm1) and isfinite(fp2) and isfinite(fm2)
         quantum = 0.0
+        fine = math.inf
+        for v in (fp1, fm1, fp2, fm2):
+            if v != c and abs(v - c) < fine:
+                fine = abs(v - c)
         if finite:
             s = max(s, 2 * eps * max(abs(fp1), abs(fm1), abs(fp2), abs(fm2)))
             if fp2 == c and fm2 == c and (fp1 != c or fm1 != c):
@@ -419,6 +426,7 @@ def pair_estimates(
                 roundoff=roundoff,
                 quantum=quantum,
                 jump0=jump0,
+                fine=fine if finite else math.inf,
             )
         )
     return out

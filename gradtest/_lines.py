@@ -218,17 +218,28 @@ def pair(ctx: Context, line: Line, h1: float, h2: float) -> Pair:
         line.values(ctx, h1), line.values(ctx, h2), ctx.f0, h1, h2, ctx.sigma,
         ctx.precision.eps_f,
     )  # fmt: skip
-    if any(e.quantum / 2 > s for e, s in zip(estimates, ctx.sigma.tolist(), strict=True)):
-        # fun resolves changes no finer than a quantum: that is its noise, for every line
-        # (these estimates already count with it: pair_estimates raised their round-off)
+    # fun resolves changes no finer than a quantum: that is its noise, for every line
+    # (these estimates already count with it: pair_estimates raised their round-off).
+    # Unless fun was seen to resolve a change below half the quantum at another point:
+    # then it is not quantized near x, only flat along this line up to the smaller step
+    # (a term that takes over further away), and the other lines keep their noise
+    finest = ctx.finest
+    raised = [
+        e.quantum / 2 if s < e.quantum / 2 <= finest[k] else 0.0
+        for k, (e, s) in enumerate(zip(estimates, ctx.sigma.tolist(), strict=True))
+    ]
+    if any(raised):
         ctx.raise_noise(
-            np.array([e.quantum / 2 for e in estimates]),
+            np.array(raised),
             f"{ctx.opts.name} resolves changes no finer than about "
             f"{max(e.quantum for e in estimates):.2g} near x (it returned exactly f(x) at "
             f"some points of {line.label} and values that far off at others): its values "
             "are quantized, far more coarsely than their own precision, and the error "
             "estimates count with that",
         )
+    for k, e in enumerate(estimates):
+        if e.fine < finest[k]:
+            finest[k] = e.fine
     return estimates
 
 

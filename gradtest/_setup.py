@@ -140,6 +140,9 @@ class Context:
     #: values of fun already taken at points of a direction: (direction key, step) -> value
     known: dict[tuple[int, int, int, int, float], NDArray[np.float64]] = field(default_factory=dict)
     rough: bool = False
+    #: per output, the smallest nonzero change ``|f(p) - f(x)|`` seen at any point so far
+    #: (``inf``: none): fun resolves changes at least that fine
+    finest: list[float] = field(default_factory=list)
 
     @functools.cached_property
     def rng(self) -> np.random.Generator:
@@ -375,6 +378,7 @@ def setup(
         z += x0
         probe = ev.at_point(z, phase="base", what="a point near x (precision probe)", owned=True)
     del z
+    change = np.abs(np.asarray(probe, dtype=np.float64).reshape(-1) - f0)
     eps_fun, why = _precision_of([again_raw, probe])
     eps_f = max(eps_x, eps_fun)
     if eps_fun > eps_x:
@@ -422,4 +426,5 @@ def setup(
         g_scale=g_scale,
         notes=notes,
         known=known,
+        finest=[d if d > 0 and math.isfinite(d) else math.inf for d in change.tolist()],
     )

@@ -507,3 +507,46 @@ def test_a_fail_at_climbed_steps_contradicted_by_flat_smaller_ones_is_not_a_fail
     result = gradtest.check_grad(f, g, x, seed=16045)
     assert result.verdict == "inconclusive", str(result)
     assert "changes with the step" in str(result)
+
+
+def _switching_term(x: tuple[np.ndarray, np.ndarray]) -> tuple[float, tuple[np.ndarray, ...]]:
+    """logaddexp of a term t(a) = 10 (1 + |a / 1e-4|^2), about 10 at x, and 60 + |b|^2 / 2:
+    t's weight at x is 1e-22, so f does not change at all along a at small steps, and t
+    takes over at steps of a few 1e-4, where f's slope along a is 1e5."""
+    a, b = x
+    u = a / 1e-4
+    t = 10.0 * (1.0 + u @ u)
+    f = float(np.logaddexp(t, 60.0 + 0.5 * float(b @ b)))
+    w = np.exp(t - f)
+    return f, (w * 20.0 * u / 1e-4, (1 - w) * b)
+
+
+_SWITCH_X = (np.array([-0.2e-4, -0.9e-4]), np.array([0.6, 0.5, -3.0, -3.6]))
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_quantum_seen_along_one_line_is_not_fun_s_noise_when_it_resolved_finer(
+    seed: int,
+) -> None:
+    """f returned exactly f(x) along a[0] up to a step of 1e-4 and changed by 50 at 5e-4:
+    read as a quantum, that raised the noise of every line to 25, so the flat smaller
+    steps no longer contradicted the slope of 1e5 at the steps the ladder climbed to, and
+    the correct gradient failed at every seed. The precision probe had seen f change by
+    far less than 25: f is not quantized, only flat along that line. (The engine's fuzz
+    test at 300,000 examples: problem seed 511, check seed 0.)"""
+    result = gradtest.check_grad(_switching_term, True, _SWITCH_X, seed=seed)
+    assert result.verdict == "inconclusive", str(result)
+    assert "changes with the step" in str(result)
+    assert not any("quantized" in n for n in result.diagnosis.notes), str(result)
+
+
+@pytest.mark.parametrize("part", [0, 1])
+def test_wrong_gradients_of_a_switching_term_still_fail(part: int) -> None:
+    """The same f with a wrong gradient: b's sign flipped, or 1 added to a's."""
+
+    def wrong(x: tuple[np.ndarray, np.ndarray]) -> tuple[float, tuple[np.ndarray, ...]]:
+        f, (ga, gb) = _switching_term(x)
+        return f, ((ga, -gb) if part else (ga + 1.0, gb))
+
+    result = gradtest.check_grad(wrong, True, _SWITCH_X, seed=0)
+    assert result.verdict == "fail", str(result)

@@ -758,18 +758,18 @@ def _bare_pass(
     f: Callable[[np.ndarray], float], g: Callable[[np.ndarray], np.ndarray], x: np.ndarray
 ) -> bool:
     """Only the arithmetic of a passing ``mode="auto"`` check, as a reference for the
-    overhead: f twice at x, three keyed uniform directions scaled to x, a pair of steps on
+    overhead: f twice at x, three keyed random directions scaled to x, a pair of steps on
     each, Richardson and a tolerance; no validation, precision probe, ladder or report."""
     n = x.size
     f0 = f(x)
     f(np.array(x))
     a = np.asarray(g(x), dtype=np.float64).reshape(-1)
-    widths = np.maximum(np.abs(x), np.sqrt(x @ x / n)) * np.sqrt(12.0)
+    widths = np.maximum(np.abs(x), np.sqrt(x @ x / n)) * np.sqrt(12.0 / 13.0)
     z = np.empty(n)
     ok = True
     for j in range(3):
         v = gradtest._random.keyed_generator(j, 0, 0).random(n)
-        v -= 0.5
+        gradtest._random._signed_magnitudes(v)  # magnitudes [1/2, 3/2), random signs
         v *= widths
         av = float(a @ v)
         h = 4e-6

@@ -95,19 +95,18 @@ def _run(
     spec = ctx.spec
     mode_used = choose_mode(opts, spec.size, spec.n_blocks)
     probe: _directions.Probe | None = None
+    # with few entries, every entry is checked after a failing direction (below), so the
+    # directions are not bisected first
+    every_entry_next = (
+        opts.mode == "auto" and opts.budget is None and spec.size <= DIAGNOSE_ENTRIES_MAX
+    )
     if mode_used == "full":
         records = _entrywise.check_entries(ctx, np.arange(spec.size))
         coverage = f"every entry ({spec.size}) by {fd.METHOD_NAMES[opts.method]}"
     else:
-        records, coverage, probe = _directions.check_directions(ctx)
+        records, coverage, probe = _directions.check_directions(ctx, localise=not every_entry_next)
     verdict = _verdict(records, ctx, mode_used)
-    if (
-        mode_used == "directions"
-        and opts.mode == "auto"
-        and verdict != "pass"
-        and opts.budget is None
-        and spec.size <= DIAGNOSE_ENTRIES_MAX
-    ):
+    if mode_used == "directions" and every_entry_next and verdict != "pass":
         # a report names entries: with few of them, check every one (diagnosis is for failures)
         entries = _entrywise.check_entries(ctx, np.arange(spec.size))
         if any(r.outcome == "fail" for r in entries) or verdict == "inconclusive":

@@ -25,7 +25,7 @@ from gradtest import _finite_diff as fd
 from gradtest import _lines
 from gradtest import _tolerance as tol
 from gradtest._params import rms, weighted_sizes
-from gradtest._random import Direction, direction
+from gradtest._random import UNIT_MAX, Direction, direction
 from gradtest._result import EntryRecord
 from gradtest._setup import Context
 from gradtest.errors import InvalidArgumentError
@@ -40,6 +40,9 @@ PASS_BUDGET = 16
 DIRECTION_COST = 4
 #: bisection stops when more than this many parts of an array disagree at once
 SPREAD_LIMIT = 8
+#: a pattern over fewer directional derivatives than this decides against bisection only
+#: after one more direction confirms it
+PATTERN_PROBES = 3
 
 
 def n_directions(ctx: Context) -> int:
@@ -68,7 +71,7 @@ class Probe:
         self.rms = []
         self.scale = []
         #: a bound on the rounding of g . v for a direction of each array:
-        #: 10 EPS_x sum_i |g_i v_i| with |v_i| <= sqrt(3) s_i (unit_random's range)
+        #: 10 EPS_x sum_i |g_i v_i| with |v_i| <= UNIT_MAX s_i (unit_random's range)
         self.rounding = []
         for k in range(spec.n_blocks):
             blk = spec.block(k)
@@ -76,7 +79,7 @@ class Probe:
             self.rms.append(r)
             norms, sizes = weighted_sizes(ctx.analytic[:, blk], ctx.x0[blk], r)
             self.scale.append(float(norms.max()))
-            self.rounding.append(10 * ctx.precision.eps_x * math.sqrt(3.0) * sizes)
+            self.rounding.append(10 * ctx.precision.eps_x * UNIT_MAX * sizes)
         #: the directions, by label
         self.directions: dict[str, Direction] = {}
 
@@ -100,8 +103,11 @@ class Probe:
         return line
 
 
-def check_directions(ctx: Context) -> tuple[list[EntryRecord], str, Probe]:
-    """Random directions for every array; bisection of failing ones."""
+def check_directions(
+    ctx: Context, *, localise: bool = True
+) -> tuple[list[EntryRecord], str, Probe]:
+    """Random directions for every array; bisection of failing ones (``localise=False``:
+    none, for a caller that checks every entry after a failing direction anyway)."""
     spec = ctx.spec
     n_dirs = n_directions(ctx)
     probe = Probe(ctx)
@@ -170,15 +176,34 @@ def check_directions(ctx: Context) -> tuple[list[EntryRecord], str, Probe]:
         if bad:
             worst = max(bad, key=lambda r: r.abs_error / max(r.tolerance, 1e-300))
             failing.append((line.d, worst))
+    dense = False
+    if failing and localise:
+        from gradtest._diagnosis import direction_patterns
+
+        patterns = direction_patterns(ctx, records, probe.x_dot_v)
+        dense = bool(patterns) and not any(p.startswith("a single") for p in patterns)
+        probes = sum(r.outcome in ("pass", "fail") for r in records)
+        if dense and probes < PATTERN_PROBES and ctx.ev.can_afford(DIRECTION_COST):
+            # two numbers fit a pattern by chance about once in a few hundred checks (a
+            # single wrong entry then passes for a constant factor): one more direction
+            # confirms the pattern before it decides against bisection
+            k = failing[0][0].block
+            j = len(probe.directions)
+            d = probe.direction(k, j)
+            line = probe.line(d, f"{spec.names[k]} · v{j}")
+            recs = _records(ctx, line, _lines.resolve(ctx, line, [_lines.first_pair(ctx, line)]))
+            probe.directions[line.label] = d
+            per_block[k] += 1
+            records.extend(recs)
+            bad = [r for r in recs if r.outcome == "fail"]
+            if bad:
+                failing.append((d, max(bad, key=lambda r: r.abs_error / max(r.tolerance, 1e-300))))
+            patterns = direction_patterns(ctx, records, probe.x_dot_v)
+            dense = bool(patterns) and not any(p.startswith("a single") for p in patterns)
     n_dirs = sum(per_block)
     counts = ", ".join(f"{per_block[k]} for {spec.names[k]}" for k in range(spec.n_blocks))
     coverage = f"{n_dirs} random directions ({counts}), each moving every entry of its array"
-    if failing:
-        from gradtest._diagnosis import direction_patterns
-
-        x_dot_v = probe.x_dot_v
-        patterns = direction_patterns(ctx, records, x_dot_v)
-        dense = bool(patterns) and not any(p.startswith("a single") for p in patterns)
+    if failing and localise:
         if dense:
             ctx.note(
                 "no bisection: one pattern explains every disagreeing direction, so the error "

@@ -25,8 +25,24 @@ CACHED_SIZE = 1 << 17
 #: per thread: the scratch generator of keyed_generator (``pair``) and the directions'
 #: chunks kept while a check runs (``chunks``); checks in parallel threads share neither
 _LOCAL = threading.local()
-#: sqrt(12): uniform values on [-0.5, 0.5) times this have variance 1
-_UNIT_VARIANCE = math.sqrt(12.0)
+#: the values of a direction have magnitudes uniform on [1/2, 3/2) (mean square 13/12) and
+#: random signs, times this (variance 1): never near zero, so that a single wrong entry
+#: moves every directional derivative by at least a third of what it typically does
+#: (uniform values near 0 hid a wrong entry from a direction about once in 50 draws at the
+#: tolerance's edge)
+_UNIT_VARIANCE = math.sqrt(12.0 / 13.0)
+#: the largest magnitude of a value of :func:`unit_random`
+UNIT_MAX = 1.5 * _UNIT_VARIANCE
+
+
+def _signed_magnitudes(u: Float64Array) -> Float64Array:
+    """``u`` uniform on ``[0, 1)`` to values of magnitude uniform on ``[1/2, 3/2)`` with
+    random signs, in place."""
+    u -= 0.5
+    signs = np.copysign(0.5, u)
+    u *= 2.0
+    u += signs
+    return u
 
 
 def forget() -> None:
@@ -81,11 +97,12 @@ def keyed_generator(*key: int) -> np.random.Generator:
 
 
 def unit_random(rng: np.random.Generator, size: int) -> Float64Array:
-    """``size`` independent values of mean 0 and variance 1: uniform on ``[-sqrt(3),
-    sqrt(3))``, drawn four times faster than normal ones (any continuous distribution makes
-    a random direction see every error with probability one)."""
-    v = rng.random(size)
-    v -= 0.5
+    """``size`` independent values of mean 0 and variance 1, none near zero: magnitudes
+    uniform on ``[1/2, 3/2)`` times ``sqrt(12/13)``, with random signs, drawn three times
+    faster than normal ones (any continuous distribution makes a random direction see
+    every error with probability one; one bounded away from zero also sees a single wrong
+    entry by a margin)."""
+    v = _signed_magnitudes(rng.random(size))
     v *= _UNIT_VARIANCE
     return v
 
@@ -107,7 +124,7 @@ class Direction:
     """A random direction restricted to entries ``[lo, hi)`` of one array, made in chunks.
 
     ``v_i = z_i * s_i`` with ``z`` of mean 0 and variance 1
-    (:func:`gradtest._setup.unit_random`) from a generator seeded by ``(seed, chunk)``, and
+    (:func:`unit_random`, never near zero) from a generator seeded by ``(seed, chunk)``, and
     ``s_i = max(|x_i|, rms of the array)``: any part of it can be regenerated, so no
     n-vector is stored.
     """
@@ -156,7 +173,7 @@ class Direction:
         if scaled is None:
             keep = self.hi_block - self.block_start <= CACHED_SIZE
             stop = min(base + CHUNK, self.hi_block)
-            # s_i times sqrt(12), shared by every direction of the array
+            # s_i times sqrt(12/13), shared by every direction of the array
             widths = kept.get((-1, self.block, chunk)) if keep else None
             if widths is None:
                 widths = np.abs(x0[base:stop])
@@ -164,9 +181,9 @@ class Direction:
                 widths *= _UNIT_VARIANCE
                 if keep:
                     kept[(-1, self.block, chunk)] = widths
-            # unit_random's values times s_i, in two passes over the chunk
+            # unit_random's values times s_i
             scaled = keyed_generator(self.seed, self.block, chunk).random(stop - base)
-            scaled -= 0.5
+            _signed_magnitudes(scaled)
             scaled *= widths
             if keep:
                 kept[key] = scaled

@@ -232,11 +232,17 @@ def direction_patterns(
     one array wrong, a single located entry."""
     if not any(r.outcome == "fail" for r in records) or ctx.m != 1:
         return []
-    probes = [r for r in records if r.outcome in ("pass", "fail") and np.isfinite(r.numeric)]
+    # (over the directions only: entries checked here are the ones bisection traced the
+    # error to, which a factor fitted to them and a few directions would "explain")
+    probes = [
+        r
+        for r in records
+        if r.probe == "direction" and r.outcome in ("pass", "fail") and np.isfinite(r.numeric)
+    ]
     out = factor_pattern(
         np.array([r.analytic for r in probes]),
         np.array([r.numeric for r in probes]),
-        "every direction and entry checked",
+        "every direction checked",
     ) if len(probes) >= 2 else []  # fmt: skip
     dirs = [r for r in records if r.probe == "direction" and r.label in x_dot_v]
     if not out and len(dirs) >= 2:

@@ -70,6 +70,20 @@ def test_bisection_localises_the_single_wrong_entry() -> None:
     assert result.n_evals < 2 * W0.size / 10  # far below a full check's 2n evaluations
 
 
+@pytest.mark.parametrize("seed", [1, 80])
+def test_a_single_wrong_entry_heads_the_report_when_directions_fit_a_factor_by_chance(
+    seed: int,
+) -> None:
+    """Two failing directions whose relative errors agree by chance fit "a constant factor":
+    at seed 1 that ruled out bisection (no entry located) until a third direction is taken
+    to confirm the pattern; at seed 80 a factor fitted to the two directions together with
+    the located entry headed the report. The factor is fitted to directions only."""
+    result = gradtest.check_grad(svm_one_entry, True, W0, args=(X, Y, 0.5), seed=seed)
+    assert result.verdict == "fail"
+    assert result.diagnosis.summary.endswith("a single wrong entry located: x[17, 4]"), str(result)
+    assert not any(p.startswith("analytic =") for p in result.diagnosis.patterns), str(result)
+
+
 def test_each_array_gets_its_own_directions() -> None:
     params = {"W": rng.standard_normal((200, 10)), "b": 1e-3 * rng.standard_normal(10)}
     Z = rng.standard_normal((30, 200))

@@ -306,7 +306,11 @@ def resolve(
             continue
         if fixed_step:
             break
-        if "down" in wants and down < line.ladder_down:
+        if (
+            "down" in wants
+            and down < line.ladder_down
+            and not _precision_exhausted(ctx, line, estimates)
+        ):
             h1 = min(e[0].h2 for e in estimates)
             h2 = h1 / fd.PAIR_RATIO
             if not ctx.ev.can_afford(2) or h2 < line.h0 * 1e-6:
@@ -517,10 +521,35 @@ def _exhausted(
     up: int,
 ) -> bool:
     """Whether the ladder has no step left to try for these wants."""
-    if "down" in wants and down < line.ladder_down and ctx.ev.can_afford(2):
+    if (
+        "down" in wants
+        and down < line.ladder_down
+        and ctx.ev.can_afford(2)
+        and not _precision_exhausted(ctx, line, estimates)
+    ):
         return False
     top = max(e[0].h1 for e in estimates)
     return not ("up" in wants and up < LADDER_UP and not down and top < line.hmax)
+
+
+def _precision_exhausted(ctx: Context, line: Line, estimates: list[Pair]) -> bool:
+    """Whether smaller steps are futile: at the smallest steps tried, every output's
+    estimate is smooth and agrees with the analytic value, but its round-off alone (which
+    grows as the step shrinks) is more than a pass may carry. A kink crossed by the larger
+    steps is then behind, and no smaller step can give a value precise enough to pass."""
+    smallest = min(estimates, key=lambda e: e[0].h2)
+    a, extra = line.analytic(ctx)
+    limit = tol.trust_limit(ctx.precision.eps_f)
+    scale = line.scale if line.scale is not None else ctx.g_scale
+    for k, e in enumerate(smallest):
+        ak = float(a[k])
+        if not e.finite or e.kinked or e.flat or e.jump0:
+            return False
+        t = tol.tolerance(ak, e.value, e.error, ctx.precision, float(extra[k]))
+        size = max(abs(ak), abs(e.value), tol.TRUST_FLOOR * max(scale, e.upper - e.lower))
+        if abs(ak - e.value) > t or e.roundoff <= limit * size:
+            return False
+    return True
 
 
 def _fixed_step_note(ctx: Context, j: tol.Judgement) -> tol.Judgement:

@@ -289,3 +289,23 @@ def test_budget_holds_when_kinks_make_probes_retry(budget: int) -> None:
     result = gradtest.check_grad(relu_net, True, W1, seed=0, budget=budget)
     assert result.n_evals <= budget
     assert result.verdict == "fail"
+
+
+def test_a_direction_past_its_kink_stops_shrinking_its_step_at_round_off() -> None:
+    """The kink-dense CIFAR-size SVM of the scale benchmark at its seed 366: the second
+    direction crossed a hinge at its first steps, and the ladder went on shrinking them
+    after the smallest agreed with the analytic value, smooth, but with more round-off than
+    a pass may carry (which smaller steps only raise): 20 evaluations, 16 now."""
+    seed, n, d, c = 366, 500, 3073, 10
+    rng = np.random.default_rng(seed)
+    X = np.hstack([rng.standard_normal((n, d - 1)), np.ones((n, 1))])
+    y = rng.integers(0, c, n)
+    w0 = 0.05 * rng.standard_normal(d * c)
+
+    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
+        value, g = svm(w.reshape(d, c), X, y, 0.5)
+        return value, g.ravel()
+
+    result = gradtest.check_grad(loss, True, w0, seed=seed)
+    assert result.verdict == "pass", str(result)
+    assert result.n_evals <= 16, result.evals_by_phase

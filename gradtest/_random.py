@@ -28,8 +28,8 @@ _LOCAL = threading.local()
 #: the values of a direction have magnitudes uniform on [1/2, 3/2) (mean square 13/12) and
 #: random signs, times this (variance 1): never near zero, so that a single wrong entry
 #: moves every directional derivative by at least a third of what it typically does
-#: (uniform values near 0 hid a wrong entry from a direction about once in 50 draws at the
-#: tolerance's edge)
+#: (uniform values near 0 hid a wrong entry twice the size the fuzz test requires gradtest
+#: to fail from a direction about once in 40 draws: benchmarks/bench_small_bugs.py)
 _UNIT_VARIANCE = math.sqrt(12.0 / 13.0)
 #: the largest magnitude of a value of :func:`unit_random`
 UNIT_MAX = 1.5 * _UNIT_VARIANCE
@@ -98,8 +98,8 @@ def keyed_generator(*key: int) -> np.random.Generator:
 
 def unit_random(rng: np.random.Generator, size: int) -> Float64Array:
     """``size`` independent values of mean 0 and variance 1, none near zero: magnitudes
-    uniform on ``[1/2, 3/2)`` times ``sqrt(12/13)``, with random signs, drawn three times
-    faster than normal ones (any continuous distribution makes a random direction see
+    uniform on ``[1/2, 3/2)`` times ``sqrt(12/13)``, with random signs, drawn about 1.4
+    times faster than normal ones (any continuous distribution makes a random direction see
     every error with probability one; one bounded away from zero also sees a single wrong
     entry by a margin)."""
     v = _signed_magnitudes(rng.random(size))

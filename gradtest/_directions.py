@@ -174,8 +174,7 @@ def check_directions(
         records.extend(recs)
         bad = [r for r in recs if r.outcome == "fail"]
         if bad:
-            worst = max(bad, key=lambda r: r.abs_error / max(r.tolerance, 1e-300))
-            failing.append((line.d, worst))
+            failing.append((line.d, max(bad, key=_excess)))
     dense = False
     if failing and localise:
         from gradtest._diagnosis import direction_patterns
@@ -197,7 +196,7 @@ def check_directions(
             records.extend(recs)
             bad = [r for r in recs if r.outcome == "fail"]
             if bad:
-                failing.append((d, max(bad, key=lambda r: r.abs_error / max(r.tolerance, 1e-300))))
+                failing.append((d, max(bad, key=_excess)))
             patterns = direction_patterns(ctx, records, probe.x_dot_v)
             dense = bool(patterns) and not any(p.startswith("a single") for p in patterns)
     n_dirs = sum(per_block)
@@ -212,9 +211,7 @@ def check_directions(
         else:
             located = 0
             bisected: set[int] = set()
-            for d, rec in sorted(
-                failing, key=lambda t: -t[1].abs_error / max(t[1].tolerance, 1e-300)
-            ):
+            for d, rec in sorted(failing, key=lambda t: -_excess(t[1])):
                 if d.block in bisected:
                     continue
                 bisected.add(d.block)
@@ -224,6 +221,11 @@ def check_directions(
             coverage += f"; bisection located {located} entries"
             records = demote_kinked_directions(ctx, records)
     return records, coverage, probe
+
+
+def _excess(r: EntryRecord) -> float:
+    """How many tolerances a record's discrepancy spans."""
+    return r.abs_error / max(r.tolerance, 1e-300)
 
 
 def demote_kinked_directions(ctx: Context, records: list[EntryRecord]) -> list[EntryRecord]:

@@ -177,10 +177,7 @@ def check_directions(
             failing.append((line.d, max(bad, key=_excess)))
     dense = False
     if failing and localise:
-        from gradtest._diagnosis import direction_patterns
-
-        patterns = direction_patterns(ctx, records, probe.x_dot_v)
-        dense = bool(patterns) and not any(p.startswith("a single") for p in patterns)
+        dense = _rules_out_bisection(ctx, records, probe)
         probes = sum(r.outcome in ("pass", "fail") for r in records)
         if dense and probes < PATTERN_PROBES and ctx.ev.can_afford(DIRECTION_COST):
             # two numbers fit a pattern by chance (a single wrong entry of a 3,000-weight
@@ -197,8 +194,7 @@ def check_directions(
             bad = [r for r in recs if r.outcome == "fail"]
             if bad:
                 failing.append((d, max(bad, key=_excess)))
-            patterns = direction_patterns(ctx, records, probe.x_dot_v)
-            dense = bool(patterns) and not any(p.startswith("a single") for p in patterns)
+            dense = _rules_out_bisection(ctx, records, probe)
     n_dirs = sum(per_block)
     counts = ", ".join(f"{per_block[k]} for {spec.names[k]}" for k in range(spec.n_blocks))
     coverage = f"{n_dirs} random directions ({counts}), each moving every entry of its array"
@@ -221,6 +217,14 @@ def check_directions(
             coverage += f"; bisection located {located} entries"
             records = demote_kinked_directions(ctx, records)
     return records, coverage, probe
+
+
+def _rules_out_bisection(ctx: Context, records: list[EntryRecord], probe: Probe) -> bool:
+    """Whether one pattern other than a single entry explains every disagreeing direction."""
+    from gradtest._diagnosis import direction_patterns
+
+    patterns = direction_patterns(ctx, records, probe.x_dot_v)
+    return bool(patterns) and not any(p.startswith("a single") for p in patterns)
 
 
 def _excess(r: EntryRecord) -> float:

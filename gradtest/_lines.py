@@ -306,11 +306,7 @@ def resolve(
             continue
         if fixed_step:
             break
-        if (
-            "down" in wants
-            and down < line.ladder_down
-            and not _precision_exhausted(ctx, line, estimates)
-        ):
+        if "down" in wants and _can_go_down(ctx, line, estimates, down):
             h1 = min(e[0].h2 for e in estimates)
             h2 = h1 / fd.PAIR_RATIO
             if not ctx.ev.can_afford(2) or h2 < line.h0 * 1e-6:
@@ -521,15 +517,15 @@ def _exhausted(
     up: int,
 ) -> bool:
     """Whether the ladder has no step left to try for these wants."""
-    if (
-        "down" in wants
-        and down < line.ladder_down
-        and ctx.ev.can_afford(2)
-        and not _precision_exhausted(ctx, line, estimates)
-    ):
+    if "down" in wants and _can_go_down(ctx, line, estimates, down) and ctx.ev.can_afford(2):
         return False
     top = max(e[0].h1 for e in estimates)
     return not ("up" in wants and up < LADDER_UP and not down and top < line.hmax)
+
+
+def _can_go_down(ctx: Context, line: Line, estimates: list[Pair], down: int) -> bool:
+    """Whether the ladder may still take smaller steps (budget aside)."""
+    return down < line.ladder_down and not _precision_exhausted(ctx, line, estimates)
 
 
 def _precision_exhausted(ctx: Context, line: Line, estimates: list[Pair]) -> bool:

@@ -149,6 +149,11 @@ def check_directions(
                 break
         judged = _lines.resolve(ctx, line, first, defer_noise=True, judged=peek)
         settled_at = [fd.PAIR_RATIO * x.step for x in judged if x.outcome == "pass"]
+        if not settled_at and line.exhausted_at is not None:
+            # the steps shrank past kinks until round-off alone kept the smallest pair from
+            # passing: the next direction starts one pair above it (a quarter of the
+            # round-off), where kinks at another distance may leave it smooth
+            settled_at = [fd.PAIR_RATIO * line.exhausted_at]
         if settled_at and max(settled_at) < line.h0:
             # the steps had to shrink (kinks close by, crossed by larger steps): the next
             # directions of this array start where this one settled

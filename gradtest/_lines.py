@@ -48,6 +48,9 @@ class Line(ABC):
     #: the step that moves x by HMAX of its own size along the line: beyond it, fun is
     #: not assumed linear when only a linear extrapolation would convict the gradient
     natural: float
+    #: the larger step of the smallest pair, when :func:`resolve` stopped shrinking the
+    #: steps because round-off alone kept that pair from passing (None otherwise)
+    exhausted_at: float | None = None
 
     @abstractmethod
     def values(self, ctx: Context, t: float) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
@@ -328,6 +331,9 @@ def resolve(
         if ctx.noise_raised != raised:  # the new steps showed a quantum: judge all again
             estimates = [pair(ctx, line, e[0].h1, e[0].h2) for e in estimates]
         judged = judge_all(ctx, line, estimates)
+    if down and "down" in {j.want for j in judged if not j.settled}:
+        if _precision_exhausted(ctx, line, estimates):
+            line.exhausted_at = min(e[0].h1 for e in estimates)
     if not fixed_step:
         judged = _constant_along(ctx, line, estimates, judged)
     if up:

@@ -271,8 +271,9 @@ class _RunState:
     #: the warnings of the core, each kept once (message -> category)
     warned: dict[str, type[Warning]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
-    #: the core's reasons for the inconclusive verdicts (distinct, at most 3)
-    reject_reasons: list[str] = field(default_factory=list)
+    #: why inputs were rejected, by kind (the core's summary with its numbers blanked):
+    #: how many inputs, and the summary of the first
+    reject_reasons: dict[str, tuple[int, str]] = field(default_factory=dict)
     n_kinks: int = 0
     kink_labels: list[str] = field(default_factory=list)
     last_example: dict[str, Any] | None = None
@@ -386,8 +387,9 @@ def _check_one(
             raise GradientError(f"{state.reason}\n{result}", result)
         state.n_rejected += 1
         summary = result.diagnosis.summary
-        if summary and summary not in state.reject_reasons and len(state.reject_reasons) < 3:
-            state.reject_reasons.append(summary)
+        kind = _NUMBER.sub("#", summary.split(";")[0]).replace("entries", "entry")
+        count, first = state.reject_reasons.get(kind, (0, summary))
+        state.reject_reasons[kind] = (count + 1, first)
         if kinks:
             state.n_kinks += 1
             for label in kinks:
@@ -649,7 +651,9 @@ def _run(
         if state.n_rejected == 0:
             raise
         verdict = "inconclusive"
-        error = InconclusiveGradcheckError(_inconclusive_message(spec, state))
+        error = InconclusiveGradcheckError(
+            _inconclusive_message(spec, state, reproduce(spec, seed))
+        )
         error.__cause__ = err
     elapsed = time.perf_counter() - start
     if verdict == "pass" and (
@@ -657,7 +661,9 @@ def _run(
         or state.n_rejected > MAX_REJECTED_FRACTION * (state.n_examples + state.n_rejected)
     ):
         verdict = "inconclusive"
-        error = InconclusiveGradcheckError(_inconclusive_message(spec, state))
+        error = InconclusiveGradcheckError(
+            _inconclusive_message(spec, state, reproduce(spec, seed))
+        )
     example_text = None
     if verdict == "fail":
         result, example = state.last_result, state.last_example
@@ -726,21 +732,42 @@ def _failure_message(spec: GradcheckSpec, state: _RunState, reproduce: str) -> s
     return "\n".join(parts)
 
 
-def _inconclusive_message(spec: GradcheckSpec, state: _RunState) -> str:
+def _inconclusive_message(spec: GradcheckSpec, state: _RunState, reproduce: str) -> str:
     total = state.n_examples + state.n_rejected
     share = f"{state.n_rejected} of {total}" if total else "every one"
     kinks = f" (kinks at {', '.join(state.kink_labels)}, ...)" if state.kink_labels else ""
-    reasons = "".join(f"\n  - {reason}" for reason in state.reject_reasons)
+    kinds = sorted(state.reject_reasons.values(), key=lambda kind: -kind[0])
+    reasons = "".join(
+        f"\n  - {_plural(count, 'input')}; the first: {first}" for count, first in kinds[:3]
+    )
+    if len(kinds) > 3:
+        others = sum(count for count, _ in kinds[3:])
+        reasons += f"\n  - {_plural(others, 'input')} for {len(kinds) - 3} other reasons"
+    fixes = []
+    if state.n_kinks:
+        fixes.append(
+            "keep the inputs away from the kinks of the loss (strategies with "
+            "kink_margin=..., or data that avoids ties), check a smooth variant of the loss, "
+            "or pass strict_kinks=True to fail on kinks"
+        )
+    if state.n_rejected > state.n_kinks:
+        fixes.append(
+            "make the loss smooth and precise at the scale of the finite-difference steps "
+            "(float64 arithmetic, no rounding, sampling or quantization inside), or draw the "
+            "inputs where it is"
+        )
     return (
         f"gradcheck {spec.name}: INCONCLUSIVE: {share} inputs were rejected because the "
-        f"gradient check could not judge them{kinks}; only {state.n_examples} were judged, "
-        "too few for a pass to mean much."
-        + (f"\nWhy the check could not judge them:{reasons}" if reasons else "")
-        + "\n"
-        "Fixes: keep the inputs away from the kinks of the loss (strategies with "
-        "kink_margin=..., or data that avoids ties), check a smooth variant of the loss, "
-        "or pass strict_kinks=True to fail on kinks."
+        f"gradient check could not judge them{kinks}; only {state.n_examples} "
+        f"{'was' if state.n_examples == 1 else 'were'} judged, too few for a pass to mean much."
+        + (f"\nWhy the check could not judge them (by kind of reason):{reasons}" if reasons else "")
+        + ("\nFixes: " + "; or ".join(fixes) + "." if fixes else "")
+        + f"\n{_reproduce_line(reproduce, None)}"
     )
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def _pass_message(spec: GradcheckSpec, state: _RunState, seed: int | None) -> str:

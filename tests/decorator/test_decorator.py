@@ -262,6 +262,37 @@ def test_mostly_rejected_inputs_make_the_run_inconclusive() -> None:
     assert nothing.verdict == "inconclusive" and nothing.n_examples == 0
 
 
+def test_an_inconclusive_run_says_why_by_kind_and_how_to_replay_it() -> None:
+    """The reasons are counted in inputs, one line per kind (not the entry counts of the
+    first three inputs' summaries); the fixes follow from the kinds; the replay line is
+    there as for a failure."""
+
+    def noisy(w: Any) -> Any:  # a ripple far finer than any step: no information
+        return float(w @ w + 1e-3 * np.sum(np.sin(1e9 * w))), 2 * w
+
+    test = gradtest.gradcheck("w", settings=QUIET, w=gs.weights(4))(noisy)
+    outcome = gradtest.run_gradcheck(test, max_examples=30, seed=3)
+    assert outcome.verdict == "inconclusive"
+    lines = outcome.report.splitlines()
+    kinds = [line for line in lines if line.startswith("  - ")]
+    assert kinds == [
+        f"  - {outcome.n_rejected} inputs; the first: " + kinds[0].split("the first: ")[1]
+    ]
+    assert "with an unreliable numeric derivative" in kinds[0]
+    assert "kink_margin" not in outcome.report
+    assert "smooth and precise" in outcome.report
+    assert lines[-1] == f"reproduce with: {outcome.reproduce}"
+    assert outcome.reproduce == gradtest._runner.python_reproduce(test.__gradtest__, 3)  # type: ignore[attr-defined]
+
+    def l1(w: Any) -> Any:
+        return float(np.sum(np.abs(w))), np.sign(w)
+
+    kinky = st.sampled_from([np.array([0.0]), np.array([0.0, 0.0]), np.array([1.0])])
+    report = gradtest.run_gradcheck(gradtest.gradcheck("w", settings=QUIET, w=kinky)(l1)).report
+    assert "  - 2 inputs; the first: " in report
+    assert "kink_margin" in report and "smooth and precise" not in report
+
+
 def test_kink_margin_keeps_a_relu_loss_judgeable() -> None:
     def leaky_relu_loss(w: Any) -> Any:
         return float(np.sum(np.where(w > 0, w, 0.1 * w))), np.where(w > 0, 1.0, 0.1)

@@ -29,6 +29,8 @@ def _import_lazy_modules_once() -> None:
     import gradtest
 
     gradtest.check_grad(lambda w: float(w @ w), lambda w: 2 * w, np.ones(2))
+    # a failing check runs the diagnosis, which imports scipy.optimize (and numpy.fft)
+    gradtest.check_grad(lambda w: float(w @ w), lambda w: -2 * w, np.ones(2))
     gradtest.check_jacobian(lambda w: w**2, lambda w: np.diag(2 * w), np.ones(2))
     try:
         import matplotlib.pyplot  # noqa: F401

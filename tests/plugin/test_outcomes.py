@@ -74,8 +74,10 @@ def test_an_inconclusive_check_fails_unless_accepted(pytester: pytest.Pytester, 
     result.stdout.fnmatch_lines(
         [
             "gradcheck test_abs_at_its_kink: INCONCLUSIVE: 1 of 1 inputs were rejected*",
-            "Why the check could not judge them:",
-            "  - 3 entries at a kink*",
+            "Why the check could not judge them (by kind of reason):",
+            "  - 1 input; the first: 3 entries at a kink*",
+            "Fixes: keep the inputs away from the kinks*",
+            "reproduce with: pytest --gradcheck*test_kink.py::test_abs_at_its_kink*",
             "test_kink.py:*: InconclusiveGradcheckError in @gradcheck test_abs_at_its_kink",
             "*= gradtest: 1 inconclusive =*",
             "FAILED test_kink.py::test_abs_at_its_kink - gradcheck test_abs_at_its_kink*",

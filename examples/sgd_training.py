@@ -32,7 +32,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 import gradtest
-from gradtest._descent import check_descent
+from gradtest import check_descent
 
 # losses.py sits beside this file: importable when run as a script and when loaded by path
 _HERE = str(Path(__file__).resolve().parent)

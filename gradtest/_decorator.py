@@ -202,8 +202,10 @@ def _check_mode(value: Any) -> str | None:
         return None
     if value not in _MODES:
         raise InvalidArgumentError(
-            f"mode={value!r} must be None or one of {list(_MODES)}: 'auto' checks every "
-            "entry up to 2,000 and random directions above"
+            f"mode={value!r} must be None or one of {list(_MODES)}: 'auto' (the default) "
+            "takes whichever costs less for a passing gradient (every entry up to 6 entries, "
+            "random directions above), and checks every entry when directions fail at up "
+            "to 2,000 entries"
         )
     return str(value)
 
@@ -274,6 +276,20 @@ def _as_strategy(name: str, value: Any) -> st.SearchStrategy[Any]:
             f"{name}={getattr(value, '__name__', 'strategy')}(...)?"
         )
     return st.just(value)
+
+
+def _check_fixed(name: str, value: Any) -> None:
+    """A fixed value for a ``wrt`` argument is what the core checks: a float array (or a
+    dict of them), validated when decorating rather than when the test runs."""
+    from gradtest._params import _check_x_array
+
+    parts = value.items() if isinstance(value, Mapping) else [(None, value)]
+    for key, part in parts:
+        where = name if key is None else f"{name}[{key!r}]"
+        try:
+            _check_x_array(part, where)
+        except InvalidArgumentError as err:
+            raise InvalidArgumentError(f"gradcheck got the fixed value {where}: {err}") from None
 
 
 # -- the decorator -------------------------------------------------------------------------
@@ -399,6 +415,8 @@ def gradcheck(
         )
     for key, value in strategies.items():
         _as_strategy(key, value)
+        if key in names and not isinstance(value, st.SearchStrategy):
+            _check_fixed(key, value)
 
     def decorate(func: Callable[..., Any]) -> GradcheckTest:
         if not callable(func):

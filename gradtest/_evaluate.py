@@ -23,7 +23,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gradtest._params import Float64Array, ParamSpec, as_output
-from gradtest.errors import FunctionEvaluationError, GradtestError
+from gradtest.errors import FunctionEvaluationError, GradtestError, InvalidArgumentError
 
 Fun = Callable[..., Any]
 
@@ -135,8 +135,6 @@ class Evaluator:
 
         value = raw[0] if self.returns_pair and isinstance(raw, (tuple, list)) else raw
         if np.ndim(value) < 1 or np.shape(value)[0] != 1:
-            from gradtest.errors import InvalidArgumentError
-
             raise InvalidArgumentError(
                 f"with vectorized=True, {self.name} receives a stack of inputs (a leading axis "
                 f"of length 1 here) and must return one value per input; it returned shape "
@@ -163,8 +161,6 @@ class Evaluator:
         """The value part of a raw answer, validated."""
         if self.returns_pair:
             if not isinstance(raw, (tuple, list)) or len(raw) != 2:
-                from gradtest.errors import InvalidArgumentError
-
                 raise InvalidArgumentError(
                     f"with grad=True, fun must return (value, gradient); {self.name} returned "
                     f"{type(raw).__name__} at {what}"
@@ -176,8 +172,6 @@ class Evaluator:
         if self.output_shape is None:
             self.output_shape = out.shape
         elif out.shape != self.output_shape:
-            from gradtest.errors import InvalidArgumentError
-
             raise InvalidArgumentError(
                 f"{self.name} returned shape {out.shape} at {what} but shape "
                 f"{self.output_shape} at x: the output shape must not depend on x"
@@ -353,8 +347,6 @@ class Evaluator:
                 raw = raw[0] if isinstance(raw, (tuple, list)) and len(raw) == 2 else raw
             values = np.asarray(raw)
             if values.shape[:1] != (len(chunk),):
-                from gradtest.errors import InvalidArgumentError
-
                 raise InvalidArgumentError(
                     f"with vectorized=True, {self.name} receives a stack of {len(chunk)} inputs "
                     f"and must return {len(chunk)} values (shape ({len(chunk)}, ...)); it "
@@ -385,7 +377,19 @@ class Evaluator:
         ]
         out: list[Any] = []
         for future, a in zip(futures, bounds[:-1], strict=False):
-            values, failure = future.result()
+            try:
+                values, failure = future.result()
+            except Exception as broken:  # fun's own errors come back as ``failure``
+                hint = (
+                    ": a process pool sends fun, args and x to its workers by pickle, so fun "
+                    "must be a module-level function (not a lambda or a nested function)"
+                    if "pickl" in f"{type(broken).__name__} {broken}".lower()
+                    else ""
+                )
+                raise InvalidArgumentError(
+                    f"executor={type(self.executor).__name__}(...) could not evaluate "
+                    f"{self.name}: {type(broken).__name__}: {broken}{hint}"
+                ) from broken
             self.counts[phase] += len(values) + (failure is not None)
             if failure is not None:
                 pos, err = failure

@@ -239,7 +239,11 @@ def _check_x_array(value: Any, name: str) -> NDArray[Any]:
     if arr.dtype.kind in "iub":
         raise InvalidArgumentError(
             f"{name} has integer dtype {arr.dtype}: finite differences need floating point; "
-            f"pass {name}.astype(np.float64)"
+            + (
+                f"pass {name}.astype(np.float64)"
+                if isinstance(value, np.ndarray)
+                else "pass floats (3.0, not 3)"
+            )
         )
     if arr.dtype.kind != "f":
         raise InvalidArgumentError(

@@ -149,9 +149,12 @@ def check_function(
                     f"{args[i]!r:.40}: only floating-point arrays and floats can be checked"
                 )
     if not chosen:
-        kinds = [type(a).__name__ for a in args]
+        kinds = [
+            f"ndarray of {a.dtype}" if isinstance(a, np.ndarray) else type(a).__name__ for a in args
+        ]
         raise InvalidArgumentError(
-            f"args hold no floating-point array to check, got {kinds}: pass float64 arrays"
+            f"args hold no floating-point array to check, got {kinds}: pass float64 arrays "
+            "(an integer array x as x.astype(np.float64))"
         )
     names = [_argument_names(f, len(args))[i] for i in chosen]
     x0 = {n: np.array(args[i], dtype=np.float64) for n, i in zip(names, chosen, strict=True)}

@@ -100,7 +100,10 @@ def test_the_callers_array_is_not_modified() -> None:
     [
         (lambda: check_function("f", X), "f must be callable"),
         (lambda: check_function(anp.sum), "args is empty"),
-        (lambda: check_function(anp.sum, np.arange(3)), "no floating-point"),
+        (
+            lambda: check_function(anp.sum, np.arange(3)),
+            r"no floating-point array to check, got \['ndarray of int64'\].*x.astype",
+        ),
         (lambda: check_function(anp.sum, X, argnums=1), r"range\(1\)"),
         (lambda: check_function(lambda x, n: x * n, X, 2, argnums=[1]), "argument 1"),
     ],

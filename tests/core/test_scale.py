@@ -182,6 +182,19 @@ def failing_loss(x: np.ndarray) -> float:
     return float(np.sum(x**2))
 
 
+def test_a_fun_a_process_pool_cannot_pickle_is_named_with_the_fix() -> None:
+    x = np.linspace(-1, 1, 5)
+    before = x.copy()
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork")) as pool:
+        with pytest.raises(
+            gradtest.InvalidArgumentError,
+            match=r"executor=ProcessPoolExecutor\(\.\.\.\) could not evaluate <lambda>: "
+            r".*pickle.*must be a module-level function",
+        ):
+            gradtest.check_grad(lambda w: float(w @ w), quad_grad, x, executor=pool)
+    assert np.array_equal(x, before)
+
+
 def test_process_pool_executor_gives_the_same_result() -> None:
     x = np.linspace(-1, 1, 40)
     ctx = multiprocessing.get_context("fork")

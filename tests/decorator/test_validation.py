@@ -39,6 +39,19 @@ OK: dict[str, Any] = {"W": gs.weights(2), "X": np.ones((1, 2)), "y": np.zeros(1,
         ({"settings": {"deadline": None}}, "settings={'deadline': None} must be a hypothesis"),
         ({"Z": gs.weights(2)}, "gradcheck got a strategy for Z=, but svm has no argument 'Z'"),
         ({"X": None, "W": gs.weights}, "W=<function weights"),
+        (
+            {"W": 3},
+            "the fixed value W: W has integer dtype int64: finite differences need "
+            "floating point; pass floats (3.0, not 3)",
+        ),
+        (
+            {"W": np.arange(2)},
+            "the fixed value W: W has integer dtype int64: finite "
+            "differences need floating point; pass W.astype(np.float64)",
+        ),
+        ({"W": {"a": np.ones(2), "b": [1, 2]}}, "the fixed value W['b']: W['b'] has integer"),
+        ({"W": np.array([1.0, np.inf])}, "the fixed value W: W is not finite: W[1] = inf"),
+        ({"W": "W"}, "the fixed value W: W must be a floating-point ndarray, got str 'W'"),
     ],
 )
 def test_bad_decorator_arguments(kwargs: dict[str, Any], message: str) -> None:

@@ -123,6 +123,8 @@ class Found:
 
     checks: list[tuple[str, Any]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    #: display id -> the ``FILE::NAME`` target that runs that check again from here
+    targets: dict[str, str] = field(default_factory=dict)
 
 
 def _mentions_gradcheck(path: Path) -> bool:
@@ -183,6 +185,25 @@ def _display_id(module: Any, qualname: str) -> str:
     return f"{module.__name__}::{qualname}"
 
 
+def _replay_target(module: Any, qualname: str, given: Path | None) -> str:
+    """The ``FILE::NAME`` target that runs check ``qualname`` of ``module`` again.
+
+    The file's path relative to the current directory when it is under it, else the path
+    the command line reached it by (``../q1/losses.py``, an absolute path), else, for a
+    module named on the command line, the absolute path of its file: a module name alone
+    would not select one check, and ``FILE::NAME`` needs a file.
+    """
+    origin = getattr(module, "__file__", None)
+    if origin is None:
+        return _display_id(module, qualname)
+    path = Path(origin).resolve()
+    try:
+        rel = path.relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        rel = (given if given is not None else path).as_posix()
+    return f"{rel}::{qualname}"
+
+
 def _describe(err: BaseException) -> str:
     return f"{type(err).__name__}: {err}".splitlines()[0]
 
@@ -192,12 +213,13 @@ def find_checks(targets: Sequence[str]) -> Found:
     import gradtest
 
     found = Found()
-    modules: list[tuple[Any, str | None]] = []
+    # each module with the check wanted from it and the path given for its file, if any
+    modules: list[tuple[Any, str | None, Path | None]] = []
     name: str | None = None
 
     def load(what: str, importer: Any, arg: Any) -> None:
         try:
-            modules.append((importer(arg), name))
+            modules.append((importer(arg), name, arg if isinstance(arg, Path) else None))
         except UsageError as err:
             found.errors.append(str(err))
         except Exception as err:
@@ -230,7 +252,7 @@ def find_checks(targets: Sequence[str]) -> Found:
 
     specs = gradtest.registered_checks()
     seen: set[str] = set()
-    for module, wanted in modules:  # in the order given, each in definition order
+    for module, wanted, path_given in modules:  # in the order given, each in definition order
         for spec in specs:
             if wanted is not None and spec.qualname != wanted:
                 continue
@@ -240,6 +262,7 @@ def find_checks(targets: Sequence[str]) -> Found:
             if getattr(obj, "__gradtest__", None) is spec and check_id not in seen:
                 seen.add(check_id)
                 found.checks.append((check_id, spec))
+                found.targets[check_id] = _replay_target(module, spec.qualname, path_given)
         if wanted is not None and not any(
             spec.qualname == wanted and spec.module == module.__name__ for _, spec in found.checks
         ):
@@ -652,7 +675,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
     records_module = _records()
-    records = _run(found.checks, ns, settings, out)
+    records = _run(found.checks, found.targets, ns, settings, out)
     document = records_module.report_document(
         records, settings, tool="gradtest", version=_version()
     )
@@ -698,19 +721,24 @@ def _changed_targets(paths: Sequence[str], out: IO[str]) -> list[str]:
     return [str(p) for p in affected.reasons]
 
 
-def _replay_command(check_id: str, seed: int | None, settings: dict[str, Any]) -> str:
-    """``gradtest --seed N path.py::test_loss``: the command that replays one check (without
-    ``--seed`` for a derandomized run, which replays the same inputs anyway)."""
+def _replay_command(target: str, seed: int | None, settings: dict[str, Any]) -> str:
+    """``gradtest --seed N path.py::test_loss``: the command that replays one check from the
+    current directory (without ``--seed`` for a derandomized run, which replays the same
+    inputs anyway); ``target`` is the check's ``FILE::NAME``."""
     parts = ["gradtest"] if seed is None else ["gradtest", f"--seed {seed}"]
     for name in ("rtol", "max_examples", "mode"):
         if settings.get(name) is not None:
             parts.append(f"--{name.replace('_', '-')} {settings[name]}")
-    parts.append(shlex.quote(check_id))
+    parts.append(shlex.quote(target))
     return " ".join(parts)
 
 
 def _run(
-    checks: list[tuple[str, Any]], ns: argparse.Namespace, settings: dict[str, Any], out: IO[str]
+    checks: list[tuple[str, Any]],
+    targets: dict[str, str],
+    ns: argparse.Namespace,
+    settings: dict[str, Any],
+    out: IO[str],
 ) -> list[dict[str, Any]]:
     from gradtest import _runner
 
@@ -722,8 +750,8 @@ def _run(
         progress.start(index, check_id)
         t0 = time.perf_counter()
 
-        def reproduce(spec: Any, seed: int | None, check_id: str = check_id) -> str:
-            return _replay_command(check_id, seed, settings)
+        def reproduce(spec: Any, seed: int | None, target: str = targets[check_id]) -> str:
+            return _replay_command(target, seed, settings)
 
         report: str
         try:

@@ -39,7 +39,7 @@ def verdict_line(result: GradCheckResult) -> str:
     if result.verdict == "pass":
         return (
             f"{head}: max relative error {result.max_rel_error:.1e} at {worst.label} "
-            f"over {len(result.entries)} entries"
+            f"over {_checked(result)}"
         )
     if result.verdict == "fail":
         return (
@@ -97,22 +97,29 @@ def _taylor_line(t: TaylorTest) -> list[str]:
     ]
 
 
+def _checked(result: GradCheckResult) -> str:
+    """What the records of ``result`` are: "2 directional derivatives and 5 entries"."""
+    n_dirs = sum(e.probe == "direction" for e in result.entries)
+    n_entries = len(result.entries) - n_dirs
+    entry = "entry" if result.kind == "gradient" else "Jacobian entry"
+    parts = []
+    if n_dirs:
+        parts.append(f"{n_dirs} directional derivative{'' if n_dirs == 1 else 's'}")
+    if n_entries or not n_dirs:
+        plural = entry[:-1] + "ies"
+        parts.append(f"{n_entries} {entry if n_entries == 1 else plural}")
+    return " and ".join(parts)
+
+
 def render(result: GradCheckResult) -> str:
     """The full human report of ``result``."""
     d = result.diagnosis
     counts: dict[str, int] = {}
     for e in result.entries:
         counts[e.outcome] = counts.get(e.outcome, 0) + 1
-    what = "entries" if result.kind == "gradient" else "Jacobian entries"
-    n_dirs = sum(e.probe == "direction" for e in result.entries)
     lines = [verdict_line(result)]
-    if n_dirs:
-        what = f"directional derivatives and {len(result.entries) - n_dirs} {what}"
-        checked = f"  checked {n_dirs} {what} "
-    else:
-        checked = f"  checked {len(result.entries)} {what} "
     lines.append(
-        checked + f"({fd.METHOD_NAMES[result.method]}, {result.dtype}) "
+        f"  checked {_checked(result)} ({fd.METHOD_NAMES[result.method]}, {result.dtype}) "
         f"in {result.n_evals} evaluations of {result.name}: "
         + ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
         + f"; seed={result.seed}"

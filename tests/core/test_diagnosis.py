@@ -149,6 +149,22 @@ def test_report_reads_top_down() -> None:
     assert text.index("worst entries:") < text.index("step sweep for") < text.index("Taylor test")
 
 
+def test_the_report_counts_what_it_checked_in_words_that_fit() -> None:
+    def square(w: np.ndarray) -> float:
+        return float(w @ w)
+
+    one = str(gradtest.check_grad(square, lambda w: 2 * w, np.ones(1), seed=0)).splitlines()
+    assert one[0].endswith("at x[0] over 1 entry")
+    assert one[1].startswith("  checked 1 entry (central differences, float64)")
+    many = str(gradtest.check_grad(square, lambda w: 2 * w, np.ones(100), seed=0)).splitlines()
+    assert many[0].endswith("over 3 directional derivatives")
+    assert many[1].startswith("  checked 3 directional derivatives (central differences")
+    every = str(gradtest.check_grad(square, lambda w: 3 * w, np.ones(100), seed=0))
+    assert "  checked 100 entries (central differences" in every
+    jac = gradtest.check_jacobian(lambda w: w**2, lambda w: np.diag(2 * w), np.ones(1), seed=0)
+    assert "  checked 1 Jacobian entry (" in str(jac)
+
+
 def test_factor_on_the_data_term_only_is_named() -> None:
     n_examples = 20
     data = rng.standard_normal((n_examples, 5))

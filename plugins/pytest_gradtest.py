@@ -21,6 +21,7 @@ it without importing numpy, scipy or hypothesis.
 from __future__ import annotations
 
 import os
+import secrets
 import shlex
 import sys
 import time
@@ -275,8 +276,7 @@ class GradcheckItem(pytest.Item):
         def reproduce(spec: Any, seed: int | None) -> str:
             # a derandomized run (hypothesis's CI profile) replays the same inputs without
             # a seed
-            chosen = "" if seed is None else f" --gradcheck-seed={seed}"
-            return f"pytest --gradcheck{chosen}{settings.replay_options()} {shlex.quote(nodeid)}"
+            return _reproduce_command(self, seed)
 
         t0 = time.perf_counter()
         try:
@@ -331,13 +331,7 @@ class GradcheckItem(pytest.Item):
             report = str(exc)
             if self.outcome is not None and self.outcome.error is exc:
                 report = self.outcome.report
-            cause = exc.__cause__
-            if (
-                isinstance(cause, Exception)
-                and not _is_gradtest_error(cause)
-                and not type(cause).__module__.startswith("hypothesis")
-            ):
-                report += "\n\nraised in your code:\n" + _user_traceback(cause)
+            report += _raised_in_your_code(exc)
             lineno = self._lineno() + 1
             rel = os.path.relpath(self.path, self.config.invocation_params.dir)
             where = f"{rel}:{lineno}: {type(exc).__name__} in @gradcheck {self.spec.qualname}"
@@ -442,12 +436,17 @@ class GradcheckFixture:
     """The ``gradcheck`` fixture: :func:`gradtest.assert_grad` bound to the running test.
 
     The plugin's ``--gradcheck-rtol`` and ``--gradcheck-seed`` fill in ``rtol`` and
-    ``seed`` when the call leaves them out; every check is listed in the summary table,
-    the JSON report and the junitxml properties.
+    ``seed`` when the call leaves them out; without ``--gradcheck-seed``, the calls of a
+    test share one seed drawn for the test, so the ``reproduce with:`` line of a failure
+    (``--gradcheck-seed=`` that seed) replays the whole test. Every check is listed in the
+    summary table, the JSON report and the junitxml properties; a check that raises, as
+    ``error``.
     """
 
     def __init__(self, item: pytest.Item) -> None:
         self._item = item
+        #: the seed of the calls that leave ``seed`` out, drawn when the first one runs
+        self._seed: int | None = None
 
     def __call__(
         self, fun: Callable[..., Any], grad: Any, x: Any, **options: Any
@@ -494,40 +493,73 @@ class GradcheckFixture:
         settings = _state(self._item.config).settings
         if options.get("rtol") is None and settings.rtol is not None:
             options["rtol"] = settings.rtol
-        if options.get("seed") is None and settings.seed is not None:
-            options["seed"] = settings.seed
+        if options.get("seed") is None:
+            if self._seed is None:
+                # the range of the seeds gradtest draws itself
+                self._seed = (
+                    settings.seed if settings.seed is not None else secrets.randbelow(2**32)
+                )
+            options["seed"] = self._seed
+        # the line passes the test's seed once a call has used it, so that it replays
+        # every call of the test; a seed given in the call is in the test already
+        reproduce = _reproduce_command(self._item, self._seed)
         t0 = time.perf_counter()
         try:
             with warnings.catch_warnings():
                 # an inconclusive check fails below, or warns once when accepted
                 warnings.simplefilter("ignore", gradtest.InconclusiveWarning)
                 result = run(fun, grad, x, **options)
-        except gradtest.GradientError as err:
-            if isinstance(err.result, gradtest.GradCheckResult):
-                self._record(err.result, time.perf_counter() - t0)
+        except Exception as err:
+            # a wrong gradient, or the user's mistake (a transposed gradient, a loss that
+            # raises): counted as "fail" or "error"; shown by pytest_runtest_makereport
+            elapsed = time.perf_counter() - t0
+            failed = getattr(err, "result", None)
+            if isinstance(err, gradtest.GradientError) and isinstance(
+                failed, gradtest.GradCheckResult
+            ):
+                self._keep(failed, elapsed, reproduce)
+            else:
+                name = str(
+                    options.get("name") or getattr(fun, "__name__", None) or type(fun).__name__
+                )
+                record = _records().record_from_exception(
+                    name, self._check_id(name), err, source="fixture", elapsed=elapsed,
+                    reproduce=reproduce,
+                )  # fmt: skip
+                record["seed"] = options["seed"]
+                _record(self._item, record, None)
+            if isinstance(err, gradtest.GradtestError):
+                err.gradtest_reproduce = reproduce  # type: ignore[attr-defined]
             raise
-        self._record(result, time.perf_counter() - t0)
+        self._keep(result, time.perf_counter() - t0, reproduce)
         if result.verdict == "inconclusive":
             if not settings.accept_inconclusive:
-                raise gradtest.InconclusiveGradcheckError(
+                error = gradtest.InconclusiveGradcheckError(
                     f"{result}\n\nAn inconclusive check verified nothing, so it fails; the "
                     "setting accept_inconclusive (--gradcheck-accept-inconclusive) counts "
                     "it as passed."
                 )
+                error.gradtest_reproduce = reproduce  # type: ignore[attr-defined]
+                raise error
             warnings.warn(gradtest.InconclusiveWarning(str(result).splitlines()[0]), stacklevel=3)
         return result
 
-    def _record(self, result: GradCheckResult, elapsed: float) -> None:
+    def _check_id(self, name: str) -> str:
+        """``<node id>::<name>``, numbered ``#2``, ``#3``, ... when the test repeats it."""
         taken = {r["id"] for r in self._item.stash.get(_ITEM_RECORDS, [])}
-        check_id = f"{self._item.nodeid}::{result.name}"
+        check_id = f"{self._item.nodeid}::{name}"
         n = 2
         while check_id in taken:
-            check_id, n = f"{self._item.nodeid}::{result.name}#{n}", n + 1
-        _record(
-            self._item,
-            _records().record_from_result(result, check_id, source="fixture", elapsed=elapsed),
-            result,
+            check_id, n = f"{self._item.nodeid}::{name}#{n}", n + 1
+        return check_id
+
+    def _keep(self, result: GradCheckResult, elapsed: float, reproduce: str) -> None:
+        record = _records().record_from_result(
+            result, self._check_id(result.name), source="fixture", elapsed=elapsed
         )
+        if result.verdict != "pass":
+            record["reproduce"] = reproduce
+        _record(self._item, record, result)
 
 
 @pytest.fixture
@@ -554,6 +586,18 @@ def _record(item: pytest.Item, record: dict[str, Any], result: GradCheckResult |
     item.user_properties.append(("gradcheck_verdict", record["verdict"]))
 
 
+def _reproduce_command(item: pytest.Item, seed: int | None) -> str:
+    """``pytest --gradcheck --gradcheck-seed=N ... path::test``, to paste where pytest ran.
+
+    The node id's path is made relative to the directory pytest was run from (node ids
+    are relative to the rootdir, pytest's arguments to the working directory).
+    """
+    settings = _state(item.config).settings
+    chosen = "" if seed is None else f" --gradcheck-seed={seed}"
+    nodeid = item.config.cwd_relative_nodeid(item.nodeid)
+    return f"pytest --gradcheck{chosen}{settings.replay_options()} {shlex.quote(nodeid)}"
+
+
 def _is_gradient_error(exc: BaseException) -> bool:
     gradtest = sys.modules.get("gradtest")
     return gradtest is not None and isinstance(exc, gradtest.GradientError)
@@ -573,6 +617,18 @@ def _user_traceback(err: BaseException) -> str:
     ]
     lines = traceback.format_list(frames) + traceback.format_exception_only(type(err), err)
     return "".join(lines).rstrip()
+
+
+def _raised_in_your_code(exc: BaseException) -> str:
+    """The user's exception that caused ``exc``, with the user's frames only (or nothing)."""
+    cause = exc.__cause__
+    if (
+        isinstance(cause, Exception)
+        and not _is_gradtest_error(cause)
+        and not type(cause).__module__.startswith("hypothesis")
+    ):
+        return "\n\nraised in your code:\n" + _user_traceback(cause)
+    return ""
 
 
 def _is_internal(path: os.PathLike[str] | str) -> bool:
@@ -635,16 +691,27 @@ def pytest_runtest_makereport(
         lines = [f"{r['verdict'].upper():<12} {r['id']}" for r in records]
         report.sections.append(("gradtest", "\n".join(lines)))
     exc = None if call.excinfo is None else call.excinfo.value
-    if exc is not None and not isinstance(item, GradcheckItem) and _is_gradient_error(exc):
+    if exc is None or isinstance(item, GradcheckItem):
+        return report
+    # the fixture's checks: their errors carry the line that replays them
+    command = getattr(exc, "gradtest_reproduce", None)
+    if (_is_gradtest_error(exc) and command is not None) or _is_gradient_error(exc):
         assert call.excinfo is not None
-        user = [e for e in call.excinfo.traceback if not _is_internal(e.path)]
-        path, lineno, where = str(item.path), 0, f"{item.nodeid}: GradientError"
-        if user:
-            entry = user[-1]
-            path, lineno = str(entry.path), entry.lineno + 1
+        text = str(exc) if command is None else f"{exc}\n\nreproduce with: {command}"
+        text += _raised_in_your_code(exc)
+        # the user's line that called gradtest: the last frame before gradtest's own
+        caller = None
+        for entry in call.excinfo.traceback:
+            if _is_internal(entry.path):
+                break
+            caller = entry
+        name = type(exc).__name__
+        path, lineno, where = str(item.path), 0, f"{item.nodeid}: {name}"
+        if caller is not None:
+            path, lineno = str(caller.path), caller.lineno + 1
             rel = os.path.relpath(path, item.config.invocation_params.dir)
-            where = f"{rel}:{lineno}: GradientError in: {str(entry.statement).strip()}"
-        report.longrepr = FailureRepr(str(exc), path, lineno, where)  # type: ignore[assignment]
+            where = f"{rel}:{lineno}: {name} in: {str(caller.statement).strip()}"
+        report.longrepr = FailureRepr(text, path, lineno, where)  # type: ignore[assignment]
     return report
 
 

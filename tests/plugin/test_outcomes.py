@@ -1,4 +1,4 @@
-"""What a pytest user sees for each outcome of a decorated check (real pytest sessions)."""
+"""What a pytest user sees for each outcome of a decorated or fixture check (real sessions)."""
 
 from __future__ import annotations
 
@@ -56,6 +56,55 @@ import gradtest.strategies as gs
 def test_square32(w):
     return float(np.sum(w.astype(np.float64) ** 2)), 2 * w
 """
+
+
+FIXTURE_MISTAKES = """
+import numpy as np
+
+W0 = np.linspace(0.1, 1.2, 12).reshape(3, 4)
+
+
+def loss(W):
+    return float(np.sum(W**3))
+
+
+def broken(W):
+    raise KeyError("missing weights")
+
+
+def test_transposed(gradcheck):
+    gradcheck(loss, lambda W: (3 * W**2).T, W0)
+
+
+def test_raises(gradcheck):
+    gradcheck(broken, lambda W: 3 * W**2, W0)
+"""
+
+FIXTURE_FAILURES = """
+import numpy as np
+
+
+def square(w):
+    return float(np.sum(w**2))
+
+
+def test_wrong(gradcheck):
+    gradcheck(square, lambda w: 2 * w, np.ones(3))  # passes, with the test's seed too
+    gradcheck(square, lambda w: w, np.ones(3))
+
+
+def test_wrong_seeded(gradcheck):
+    gradcheck(square, lambda w: w, np.ones(3), seed=7)
+"""
+
+#: the internals a failure of the fixture must not show
+INTERNALS = ("pytest_gradtest.py", "_check.py", "_setup.py", "_params.py", "_evaluate.py")
+
+
+def reproduce_lines(result: pytest.RunResult) -> list[str]:
+    """The commands of the run's ``reproduce with:`` lines, in the order printed."""
+    prefix = "reproduce with: "
+    return [ln.removeprefix(prefix) for ln in result.stdout.lines if ln.startswith(prefix)]
 
 
 @pytest.fixture
@@ -210,7 +259,14 @@ def test_an_inconclusive_fixture_check_fails_too(pytester: pytest.Pytester, run)
     )
     result = run("--gradcheck-report=r.json")
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["*An inconclusive check verified nothing, so it fails*"])
+    result.stdout.fnmatch_lines(
+        [
+            "*An inconclusive check verified nothing, so it fails*",
+            "reproduce with: pytest --gradcheck --gradcheck-seed=* test_fixture_kink.py::test_abs",
+        ]
+    )
+    check = json.loads((pytester.path / "r.json").read_text())["checks"][0]
+    assert check["reproduce"] == reproduce_lines(result)[0]
     accepted = run("--gradcheck-accept-inconclusive", "-W", "default")
     accepted.assert_outcomes(passed=1, warnings=1)
 
@@ -222,3 +278,121 @@ def test_a_bad_tool_gradtest_value_is_a_usage_error(pytester: pytest.Pytester, r
     result.stderr.fnmatch_lines(
         ["*pyproject.toml: [[]tool.gradtest[]] mode = 'fulll': expected one of auto, full, *"]
     )
+
+
+def test_a_user_mistake_in_a_fixture_call_shows_the_message_and_counts_as_error(
+    pytester: pytest.Pytester, run
+) -> None:
+    pytester.makepyfile(test_mistakes=FIXTURE_MISTAKES)
+    result = run("--gradcheck", "--gradcheck-report=r.json", "-rf", "-k", "transposed")
+    result.assert_outcomes(failed=1, deselected=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*_ test_transposed _*",
+            "grad has shape (4, 3) but x has shape (3, 4): did you return the transpose?",
+            "reproduce with: pytest --gradcheck --gradcheck-seed=* test_mistakes.py::test_transposed",
+            "test_mistakes.py:15: InvalidArgumentError in: gradcheck(loss, lambda W: (3 * W**2).T, W0)",
+            "*= gradtest: 1 error =*",
+            "test_mistakes.py::test_transposed::loss  error*",
+            "FAILED test_mistakes.py::test_transposed - grad has shape (4, 3)*",
+        ]
+    )
+    out = result.stdout.str()
+    assert "Traceback" not in out
+    for internal in INTERNALS:
+        assert internal not in out
+    report = json.loads((pytester.path / "r.json").read_text())
+    assert report["summary"]["total"] == 1 and report["summary"]["error"] == 1
+    (check,) = report["checks"]
+    assert (check["id"], check["source"], check["verdict"]) == (
+        "test_mistakes.py::test_transposed::loss", "fixture", "error"
+    )  # fmt: skip
+    assert check["error"].startswith("InvalidArgumentError: grad has shape (4, 3) but x has")
+    assert check["reproduce"] == reproduce_lines(result)[0]
+    assert check["reproduce"].endswith(
+        f"--gradcheck-seed={check['seed']} test_mistakes.py::test_transposed"
+    )
+
+
+def test_a_loss_that_raises_in_a_fixture_call_shows_only_the_users_frames(
+    pytester: pytest.Pytester, run
+) -> None:
+    pytester.makepyfile(test_mistakes=FIXTURE_MISTAKES)
+    result = run("--gradcheck-report=r.json", "-k", "raises")
+    result.assert_outcomes(failed=1, deselected=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*_ test_raises _*",
+            "broken raised KeyError at evaluation 1 (base: x): 'missing weights'",
+            "reproduce with: pytest --gradcheck --gradcheck-seed=* test_mistakes.py::test_raises",
+            "raised in your code:",
+            '  File "*test_mistakes.py", line 11, in broken',
+            "    raise KeyError(*missing weights*)",
+            "KeyError: 'missing weights'",
+            "test_mistakes.py:19: FunctionEvaluationError in: "
+            "gradcheck(broken, lambda W: 3 * W**2, W0)",
+            "*= gradtest: 1 error =*",
+        ]
+    )
+    out = result.stdout.str()
+    for internal in INTERNALS:
+        assert internal not in out
+    (check,) = json.loads((pytester.path / "r.json").read_text())["checks"]
+    assert check["verdict"] == "error"
+    assert check["error"].startswith("FunctionEvaluationError: broken raised KeyError")
+
+
+def test_the_fixture_reproduce_line_replays_the_failure_as_printed(
+    pytester: pytest.Pytester, run
+) -> None:
+    pytester.makepyfile(test_failures=FIXTURE_FAILURES)
+    first = run("--gradcheck-rtol=1e-3", "--gradcheck-report=r.json")
+    first.assert_outcomes(failed=2)
+    drawn, explicit = reproduce_lines(first)
+    # the seed the check used (the test's own), and the replay options of the run
+    seed = re.fullmatch(
+        r"pytest --gradcheck --gradcheck-seed=(\d+) --gradcheck-rtol=0.001 "
+        r"test_failures.py::test_wrong",
+        drawn,
+    )
+    assert seed is not None
+    assert f"; seed={seed[1]}" in first.stdout.str()
+    # a seed given in the call is in the test already
+    assert (
+        explicit == "pytest --gradcheck --gradcheck-rtol=0.001 test_failures.py::test_wrong_seeded"
+    )
+    checks = json.loads((pytester.path / "r.json").read_text())["checks"]
+    failing = {c["id"]: c for c in checks if c["verdict"] == "fail"}
+    assert failing["test_failures.py::test_wrong::square#2"]["reproduce"] == drawn
+    assert failing["test_failures.py::test_wrong::square#2"]["seed"] == int(seed[1])
+    assert failing["test_failures.py::test_wrong_seeded::square"]["reproduce"] == explicit
+
+    for line, test, used in ((drawn, "test_wrong", seed[1]), (explicit, "test_wrong_seeded", "7")):
+        again = run(*shlex.split(line)[1:])
+        again.assert_outcomes(failed=1)  # only that test, which fails again the same way
+        again.stdout.fnmatch_lines(
+            [f"*_ {test} _*", "FAIL square wrt x: max relative error 5.0e-01 at x*",
+             f"*; seed={used}", f"reproduce with: {line}"]
+        )  # fmt: skip
+
+
+def test_reproduce_lines_work_in_the_directory_pytest_was_run_from(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytester.makepyprojecttoml("[tool.pytest.ini_options]\n")
+    tests = pytester.mkdir("tests")
+    (tests / "test_random.py").write_text(RANDOM_FAILURE)
+    (tests / "test_failures.py").write_text(FIXTURE_FAILURES)
+    monkeypatch.chdir(tests)
+    first = pytester.runpytest_subprocess(*plugin_args(), "--gradcheck", "-k", "cube or seeded")
+    first.assert_outcomes(failed=2, deselected=1)
+    lines = reproduce_lines(first)
+    # relative to the directory pytest ran in, not to the rootdir (tests/test_random.py)
+    assert sorted(shlex.split(line)[-1] for line in lines) == [
+        "test_failures.py::test_wrong_seeded",
+        "test_random.py::test_cube",
+    ]
+    for line in lines:
+        again = pytester.runpytest_subprocess(*plugin_args(), *shlex.split(line)[1:])
+        again.assert_outcomes(failed=1)
+        again.stdout.fnmatch_lines([f"FAILED {shlex.split(line)[-1]} - *"])

@@ -51,11 +51,15 @@ def n_directions(ctx: Context) -> int:
     if budget is not None:
         afford = (budget - ctx.ev.n_evals) // DIRECTION_COST
         if afford < ctx.spec.n_blocks:
+            mode = "mode='directions'"
+            if ctx.opts.mode == "auto":
+                mode += f" (what mode='auto' takes for {ctx.spec.size} entries)"
+            arrays = ctx.spec.n_blocks
             raise InvalidArgumentError(
-                f"budget={budget} is too small: mode='directions' needs {ctx.ev.n_evals} "
-                f"evaluations to set up plus {DIRECTION_COST} per direction, with at least one "
-                f"direction for each of the {ctx.spec.n_blocks} arrays (budget >= "
-                f"{ctx.ev.n_evals + DIRECTION_COST * ctx.spec.n_blocks})"
+                f"budget={budget} is too small: {mode} needs {ctx.ev.n_evals} evaluations to "
+                f"set up plus {DIRECTION_COST} per direction, with at least one direction for "
+                f"{'the array' if arrays == 1 else f'each of the {arrays} arrays'} (budget >= "
+                f"{ctx.ev.n_evals + DIRECTION_COST * arrays})"
             )
         n = min(n, afford)
     return n

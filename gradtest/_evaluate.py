@@ -462,8 +462,8 @@ class _WorkingCopy:
                 changed = int(np.flatnonzero(~same)[0])
                 raise FunctionEvaluationError(
                     f"{name} modified its input in place ({self.spec.label(blk.start + changed)} "
-                    f"changed from {self.x0[blk.start + changed]!r} to "
-                    f"{flat[changed].real!r}): a checked function must not write to x"
+                    f"changed from {float(self.x0[blk.start + changed])!r} to "
+                    f"{float(flat[changed].real)!r}): a checked function must not write to x"
                 )
 
 

@@ -125,7 +125,12 @@ def test_budget_is_respected_and_too_small_a_budget_is_an_error() -> None:
     for budget in (30, 64, 200):
         r = gradtest.check_grad(svm, True, W0, args=(X, Y, 0.5), seed=0, budget=budget)
         assert r.n_evals <= budget
-    with pytest.raises(gradtest.InvalidArgumentError, match=r"budget=6 is too small"):
+    with pytest.raises(
+        gradtest.InvalidArgumentError,
+        match=r"budget=6 is too small: mode='directions' \(what mode='auto' takes for \d+ "
+        r"entries\) needs 3 evaluations to set up plus 4 per direction, with at least one "
+        r"direction for the array \(budget >= 7\)",
+    ):
         gradtest.check_grad(svm, True, W0, args=(X, Y, 0.5), seed=0, budget=6)
     with pytest.raises(gradtest.InvalidArgumentError, match=r"too small for mode='full'"):
         gradtest.check_grad(svm, True, W0, args=(X, Y, 0.5), mode="full", budget=100)

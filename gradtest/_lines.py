@@ -536,9 +536,10 @@ def _can_go_down(ctx: Context, line: Line, estimates: list[Pair], down: int) -> 
 
 def _precision_exhausted(ctx: Context, line: Line, estimates: list[Pair]) -> bool:
     """Whether smaller steps are futile: at the smallest steps tried, every output's
-    estimate is smooth and agrees with the analytic value, but its round-off alone (which
-    grows as the step shrinks) is more than a pass may carry. A kink crossed by the larger
-    steps is then behind, and no smaller step can give a value precise enough to pass."""
+    estimate is smooth and agrees with the analytic value, but its round-off alone at the
+    next smaller steps (it grows as the step shrinks) would be more than a pass may carry.
+    A kink crossed by the larger steps is then behind, and no smaller step can give a value
+    precise enough to pass."""
     smallest = min(estimates, key=lambda e: e[0].h2)
     a, extra = line.analytic(ctx)
     limit = tol.trust_limit(ctx.precision.eps_f)
@@ -549,7 +550,7 @@ def _precision_exhausted(ctx: Context, line: Line, estimates: list[Pair]) -> boo
             return False
         t = tol.tolerance(ak, e.value, e.error, ctx.precision, float(extra[k]))
         size = max(abs(ak), abs(e.value), tol.TRUST_FLOOR * max(scale, e.upper - e.lower))
-        if abs(ak - e.value) > t or e.roundoff <= limit * size:
+        if abs(ak - e.value) > t or fd.PAIR_RATIO * e.roundoff <= limit * size:
             return False
     return True
 

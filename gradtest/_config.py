@@ -221,6 +221,10 @@ def read_tool_table(pyproject: Path | None) -> dict[str, Any]:
                 f"{pyproject}: [tool.gradtest] has an unknown setting {key!r}; known: {known}"
             )
         try:
+            if option.parse is boolean and not isinstance(raw, bool):
+                # TOML has booleans: "yes" or 1 is a slip, not true (the ini words are
+                # for pytest's ini files)
+                raise ValueError(f"expected true or false (a TOML boolean), got {raw!r}")
             value = option.parse(raw)
         except ValueError as err:
             raise ConfigError(f"{pyproject}: [tool.gradtest] {key} = {raw!r}: {err}") from None

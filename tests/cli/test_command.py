@@ -148,6 +148,15 @@ def test_a_mistake_is_an_error_with_the_input_in_the_json(tmp_path: Path) -> Non
             'mode = "fulll"',
             "[tool.gradtest] mode = 'fulll': expected one of auto, full, directions",
         ),
+        (
+            'accept_inconclusive = "yes"',
+            "[tool.gradtest] accept_inconclusive = 'yes': expected true or false (a TOML "
+            "boolean), got 'yes'",
+        ),
+        (
+            "accept_inconclusive = 1",
+            "[tool.gradtest] accept_inconclusive = 1: expected true or false (a TOML boolean)",
+        ),
     ],
 )
 def test_bad_configuration_is_a_usage_error(tmp_path: Path, table: str, message: str) -> None:

@@ -768,8 +768,8 @@ def _bare_pass(
     z = np.empty(n)
     ok = True
     for j in range(3):
-        v = gradtest._random.keyed_generator(j, 0, 0).random(n)
-        gradtest._random._signed_magnitudes(v)  # magnitudes [1/2, 3/2), random signs
+        v = gradtest._randomness.keyed_generator(j, 0, 0).random(n)
+        gradtest._randomness._signed_magnitudes(v)  # magnitudes [1/2, 3/2), random signs
         v *= widths
         av = float(a @ v)
         h = 4e-6

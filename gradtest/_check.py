@@ -25,7 +25,7 @@ from typing import Any, Literal
 import numpy as np
 
 from gradtest import _diagnosis as diag
-from gradtest import _directions, _entrywise, _random
+from gradtest import _directions, _entrywise, _randomness
 from gradtest import _finite_diff as fd
 from gradtest import _tolerance as tol
 from gradtest._options import CheckOptions, Method, Mode, make_options
@@ -82,7 +82,7 @@ def run_check(
         try:
             return _run(fun, deriv, x, opts)
         finally:
-            _random.forget()
+            _randomness.forget()
 
 
 def _run(

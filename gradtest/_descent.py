@@ -30,7 +30,7 @@ from gradtest._evaluate import Evaluator
 from gradtest._options import check_callables, check_seed
 from gradtest._options import name_of as _name_of
 from gradtest._params import Float64Array, ParamSpec, flatten_params
-from gradtest._random import random_direction
+from gradtest._randomness import random_direction
 from gradtest._report import sparkline
 from gradtest._setup import noise_floor
 from gradtest._tolerance import NONDET_RTOL

@@ -14,7 +14,7 @@ from numpy.typing import NDArray
 from gradtest._evaluate import Evaluator
 from gradtest._finite_diff import realise_entries
 from gradtest._params import Float64Array, ParamSpec
-from gradtest._random import random_direction
+from gradtest._randomness import random_direction
 from gradtest._result import EntryRecord, StepSweep, TaylorTest
 from gradtest._setup import Context
 from gradtest._tolerance import relative_error

@@ -25,7 +25,7 @@ from gradtest import _finite_diff as fd
 from gradtest import _lines
 from gradtest import _tolerance as tol
 from gradtest._params import rms, weighted_sizes
-from gradtest._random import UNIT_MAX, Direction, direction
+from gradtest._randomness import UNIT_MAX, Direction, direction
 from gradtest._result import EntryRecord
 from gradtest._setup import Context
 from gradtest.errors import InvalidArgumentError

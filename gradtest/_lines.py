@@ -20,7 +20,7 @@ from numpy.typing import NDArray
 from gradtest import _finite_diff as fd
 from gradtest import _tolerance as tol
 from gradtest._params import Float64Array
-from gradtest._random import Direction
+from gradtest._randomness import Direction
 from gradtest._setup import Context
 
 #: further step pairs tried below / above the first when a line is unsettled

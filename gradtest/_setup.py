@@ -33,7 +33,7 @@ from gradtest import _finite_diff as fd
 from gradtest._evaluate import Evaluator
 from gradtest._options import CheckOptions, name_of
 from gradtest._params import Float64Array, ParamSpec, finite_abs_max, flatten_params, rms
-from gradtest._random import direction, random_direction
+from gradtest._randomness import direction, random_direction
 from gradtest._tolerance import NONDET_RTOL, Precision
 from gradtest.errors import (
     FunctionEvaluationError,

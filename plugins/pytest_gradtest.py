@@ -559,6 +559,8 @@ class GradcheckFixture:
         )
         if result.verdict != "pass":
             record["reproduce"] = reproduce
+        if result.verdict == "inconclusive":
+            record["accepted"] = _state(self._item.config).settings.accept_inconclusive
         _record(self._item, record, result)
 
 

@@ -267,8 +267,11 @@ def test_an_inconclusive_fixture_check_fails_too(pytester: pytest.Pytester, run)
     )
     check = json.loads((pytester.path / "r.json").read_text())["checks"][0]
     assert check["reproduce"] == reproduce_lines(result)[0]
-    accepted = run("--gradcheck-accept-inconclusive", "-W", "default")
+    assert check["accepted"] is False
+    accepted = run("--gradcheck-accept-inconclusive", "-W", "default", "--gradcheck-report=a.json")
     accepted.assert_outcomes(passed=1, warnings=1)
+    accepted.stdout.fnmatch_lines(["test_fixture_kink.py::test_abs::<lambda>  inconclusive (ok)*"])
+    assert json.loads((pytester.path / "a.json").read_text())["checks"][0]["accepted"] is True
 
 
 def test_a_bad_tool_gradtest_value_is_a_usage_error(pytester: pytest.Pytester, run) -> None:

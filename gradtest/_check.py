@@ -112,9 +112,11 @@ def _run(
         if any(r.outcome == "fail" for r in entries) or verdict == "inconclusive":
             records = entries
         else:  # the directions saw what no single entry shows: keep them (unless kinks
-            # at x explain it)
+            # at x explain it, or entries each within their resolution add up to it)
             records = [*entries, *(r for r in records if r.probe == "direction")]
             records = _directions.demote_kinked_directions(ctx, records)
+            if probe is not None:
+                records = _directions.pass_within_resolution(ctx, records, probe)
         coverage = (
             f"{coverage}; they disagreed, so then every entry ({spec.size}) by central differences"
         )

@@ -442,7 +442,7 @@ def _slope(
     p = float(g @ d)
     dot_err = eps * float(np.abs(g) @ np.abs(d))
     precision = tol.Precision(eps_x=eps, eps_f=eps, eps_g=eps, rtol=None, atol=None)
-    t_ = tol.tolerance(p, m, e, precision) + dot_err
+    t_ = tol.tolerance(p, m, e, precision, axis=False) + dot_err
     lo_, hi_ = float(lo[0]), float(hi[0])
     outcome: SlopeOutcome
     note = ""

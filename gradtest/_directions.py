@@ -274,6 +274,43 @@ def demote_kinked_directions(ctx: Context, records: list[EntryRecord]) -> list[E
     return out
 
 
+def pass_within_resolution(
+    ctx: Context, records: list[EntryRecord], probe: Probe
+) -> list[EntryRecord]:
+    """Direction fails of an array whose every entry passed, by a discrepancy within the
+    entries' resolution floor summed along the direction, are *pass*.
+
+    An entry's discrepancy below ``resolution_floor`` of its value is not a bug
+    (:func:`gradtest._tolerance.tolerance`); a direction sums such discrepancies and can
+    show them precisely, by at most the floor times ``sum_i |a_i v_i|``. A wrong entry
+    above its floor fails as an entry, so only sub-floor ones are forgiven here.
+    """
+    entries = [r for r in records if r.probe == "entry"]
+    clean = {r.array for r in entries if r.outcome == "pass"} - {
+        r.array for r in entries if r.outcome != "pass"
+    }
+    floor = tol.resolution_floor(ctx.precision)
+    out = []
+    for r in records:
+        d = probe.directions.get(r.label.split(" (out[")[0])
+        if r.probe == "direction" and r.outcome == "fail" and r.array in clean and d:
+            _, sizes = d.dot(ctx.x0, ctx.analytic)
+            k = next(k for k in range(ctx.m) if ctx.out_index(k) == r.output)
+            if r.abs_error <= floor * float(sizes[k]) + r.tolerance:
+                r = dataclasses.replace(
+                    r,
+                    outcome="pass",
+                    note=(
+                        f"disagrees along the direction by {r.abs_error:.2g}, within "
+                        f"{floor:.1g} of sum |a_i v_i| = {float(sizes[k]):.3g}: what entries "
+                        "each within their resolution add up to, and every entry of "
+                        f"{r.array} passed"
+                    ),
+                )
+        out.append(r)
+    return out
+
+
 def _records(
     ctx: Context, line: _lines.DirectionLine, judged: list[tol.Judgement]
 ) -> list[EntryRecord]:

@@ -369,7 +369,10 @@ def _contradicted_by_smaller_steps(
             # within round-off, which agrees with a tiny analytic value)
             if not e.finite or e.kinked or e.h2 >= j.step:
                 continue
-            t = tol.tolerance(ak, e.value, e.error, ctx.precision, float(extra[k]))
+            t = tol.tolerance(
+                ak, e.value, e.error, ctx.precision, float(extra[k]),
+                axis=isinstance(line, EntryLine),
+            )  # fmt: skip
             if abs(ak - e.value) <= t and abs(e.value - j.numeric) > t + j.tolerance:
                 j = j.demoted(
                     f"the numeric derivative {j.numeric:.6g} (h = {j.step:.2g}) disagrees "
@@ -548,7 +551,9 @@ def _precision_exhausted(ctx: Context, line: Line, estimates: list[Pair]) -> boo
         ak = float(a[k])
         if not e.finite or e.kinked or e.flat or e.jump0:
             return False
-        t = tol.tolerance(ak, e.value, e.error, ctx.precision, float(extra[k]))
+        t = tol.tolerance(
+            ak, e.value, e.error, ctx.precision, float(extra[k]), axis=isinstance(line, EntryLine)
+        )
         size = max(abs(ak), abs(e.value), tol.TRUST_FLOOR * max(scale, e.upper - e.lower))
         if abs(ak - e.value) > t or fd.PAIR_RATIO * e.roundoff <= limit * size:
             return False

@@ -202,13 +202,27 @@ def informative(a: Any, n: Any, e: Any, scale: float, p: Precision) -> Any:
     return e <= trust_limit(p.eps_f) * size
 
 
-def tolerance(a: Any, n: Any, e: Any, p: Precision, extra: float = 0.0) -> Any:
-    """The tolerance on ``|a - n|`` (see the module notes); elementwise for arrays."""
+def tolerance(
+    a: Any, n: Any, e: Any, p: Precision, extra: float = 0.0, *, axis: bool = True
+) -> Any:
+    """The tolerance on ``|a - n|`` (see the module notes); elementwise for arrays.
+
+    ``axis``: ``a`` is one entry of the gradient, so the resolution floor applies. Not to a
+    directional derivative: there one large entry can dwarf another's wrong contribution,
+    and the floor of the sum would hide it (directions that fail below the floor of the
+    entries they sum are reconciled with those entries: see ``_directions``)."""
     if p.rtol is not None or p.atol is not None:
         return (p.atol or 0.0) + (p.rtol or 0.0) * _larger(abs(a), abs(n)) + extra
-    floor = max(FLOOR_ULPS * p.eps_f, p.eps_f**RESOLUTION_POWER)
-    out = _larger(SAFETY * e, floor * _larger(abs(a), abs(n)))
-    return out + GRAD_ULPS * p.eps_g * abs(a) + extra
+    if axis:
+        floor = resolution_floor(p) * _larger(abs(a), abs(n))
+    else:
+        floor = FLOOR_ULPS * p.eps_f * abs(n)
+    return _larger(SAFETY * e, floor) + GRAD_ULPS * p.eps_g * abs(a) + extra
+
+
+def resolution_floor(p: Precision) -> float:
+    """The relative discrepancy of an entry below which it is not called a bug."""
+    return max(FLOOR_ULPS * p.eps_f, float(p.eps_f**RESOLUTION_POWER))
 
 
 def judge(
@@ -248,7 +262,7 @@ def judge(
                 size, TRUST_FLOOR * max(scale, est.upper - est.lower)
             ):
                 r, e = est.value, est.error
-                t = tolerance(a, r, e, p, extra)
+                t = tolerance(a, r, e, p, extra, axis=axis)
                 if abs(a - r) <= t:
                     return Judgement("pass", r, e, est.h2, t)
     finite = [est for est in estimates if est.finite]
@@ -295,7 +309,7 @@ def judge(
     if useful:
         best = min(useful, key=lambda est: est.error)
         r, e = best.value, best.error
-        t = tolerance(a, r, e, p, extra)
+        t = tolerance(a, r, e, p, extra, axis=axis)
         diff = abs(a - r)
         if diff <= t:
             return Judgement("pass", r, e, best.h2, t)
@@ -324,7 +338,7 @@ def judge(
     # every estimate is drowned in round-off or truncation: larger (or smaller) steps
     est = min(finite, key=lambda est: est.error)
     r, e = est.value, est.error
-    t = tolerance(a, r, e, p, extra)
+    t = tolerance(a, r, e, p, extra, axis=axis)
     diff = abs(a - r)
     if diff > max(t, SAFETY * e) and _stable(est, diff):
         # the numeric value is imprecise, but still far from a: a confirmed disagreement
@@ -360,7 +374,7 @@ def _kink_judgement(
 ) -> Judgement:
     """Judge ``a`` by the one-sided derivatives of the estimates that showed a kink."""
     kinked = sorted(kinked, key=lambda est: est.h2)
-    j = _judge_kink(a, kinked[0], p, noise_measured, extra)
+    j = _judge_kink(a, kinked[0], p, noise_measured, extra, axis)
     if not axis:
         # along a direction a kink decides nothing (a pass needs a smooth estimate, and
         # sums of valid subgradients can leave the one-sided interval): smaller steps
@@ -374,7 +388,7 @@ def _kink_judgement(
             )  # fmt: skip
         return dataclasses.replace(j, settled=False, want="down")
     if j.outcome == "fail" and (
-        len(kinked) < 2 or _judge_kink(a, kinked[1], p, True, extra).outcome != "fail"
+        len(kinked) < 2 or _judge_kink(a, kinked[1], p, True, extra, axis).outcome != "fail"
     ):
         # a kink persists at every scale: a fail needs it at a second pair of steps
         return Judgement(
@@ -386,7 +400,7 @@ def _kink_judgement(
 
 
 def _judge_kink(
-    a: float, est: PairEstimate, p: Precision, noise_measured: bool, extra: float
+    a: float, est: PairEstimate, p: Precision, noise_measured: bool, extra: float, axis: bool
 ) -> Judgement:
     lo, hi = est.lower, est.upper
     drift = abs(lo - est.lower_big) + abs(hi - est.upper_big)
@@ -395,8 +409,8 @@ def _judge_kink(
     if p.rtol is not None or p.atol is not None:
         base = (p.atol or 0.0) + (p.rtol or 0.0) * size
     else:
-        floor = max(FLOOR_ULPS * p.eps_f, p.eps_f**RESOLUTION_POWER)
-        base = floor * max(size, abs(a)) + GRAD_ULPS * p.eps_g * abs(a)
+        floor = resolution_floor(p) * max(size, abs(a)) if axis else FLOOR_ULPS * p.eps_f * size
+        base = floor + GRAD_ULPS * p.eps_g * abs(a)
     ktol = base + SAFETY * roundoff + drift + extra
     inside = lo - ktol <= a <= hi + ktol
     if inside:

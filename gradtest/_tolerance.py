@@ -16,8 +16,11 @@ A numeric value ``n`` comes with an error estimate ``e`` (truncation from the st
 dependence, round-off from the noise of ``fun``; see ``gradtest._finite_diff``). Without
 ``rtol``/``atol`` the tolerance on ``|a - n|`` is::
 
-    tol = max(SAFETY * e, FLOOR_ULPS * EPS_f * |n|, sqrt(EPS_f) * max(|a|, |n|))
+    tol = max(SAFETY * e, max(FLOOR_ULPS * EPS_f, sqrt(EPS_f)) * max(|a|, |n|))
           + GRAD_ULPS * EPS_g * |a|
+
+for an entry; for a directional derivative the second term is ``FLOOR_ULPS * EPS_f * |n|``
+(no resolution floor: see :func:`tolerance`).
 
 with ``EPS_f`` the precision ``fun`` is computed in and ``EPS_g`` that of the gradient's
 dtype. With ``rtol``/``atol``, ``tol = atol + rtol * max(|a|, |n|)``.

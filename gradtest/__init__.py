@@ -39,7 +39,17 @@ _LAZY = {
 }
 
 
+#: submodules reachable as attributes once ``gradtest`` is imported, loaded on first use
+#: (``gradtest.plot.plot_descent(...)`` after ``import gradtest``): hypothesis and matplotlib
+#: stay unimported until then
+_SUBMODULES = frozenset({"plot", "strategies"})
+
+
 def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        import importlib
+
+        return importlib.import_module(f"gradtest.{name}")
     if name in _LAZY:
         from gradtest import _decorator
 

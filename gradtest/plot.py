@@ -1,4 +1,4 @@
-"""Plots of a check's evidence, written as PNG files (optional: ``pip install gradtest[plot]``).
+"""Plots of a check's evidence, written as PNG files (needs matplotlib: the ``plot`` extra).
 
 - :func:`plot_step_sweep`: the relative error of the numeric derivative against the step
   ``h`` for the entries a :func:`gradtest.check_grad` result swept (the V-shaped curve of
@@ -42,7 +42,8 @@ def _figure(function: str) -> Figure:
     except ImportError as err:
         raise ImportError(
             f"gradtest.plot.{function} needs matplotlib, which is not installed: "
-            "pip install gradtest[plot]"
+            "pip install matplotlib (or the plot extra, pip install -e '.[plot]' in a clone "
+            "of gradtest)"
         ) from err
     return Figure(figsize=(6.4, 4.2), layout="constrained")
 
@@ -75,7 +76,7 @@ def plot_step_sweep(result: GradCheckResult, path: str | os.PathLike[str]) -> Pa
     Raises
     ------
     ImportError
-        matplotlib is not installed (``pip install gradtest[plot]``).
+        matplotlib is not installed (``pip install matplotlib``).
     InvalidArgumentError
         ``result`` is no ``GradCheckResult`` or holds no step sweep.
 
@@ -208,7 +209,7 @@ def plot_descent(result: DescentResult, path: str | os.PathLike[str]) -> Path:
     Raises
     ------
     ImportError
-        matplotlib is not installed (``pip install gradtest[plot]``).
+        matplotlib is not installed (``pip install matplotlib``).
     InvalidArgumentError
         ``result`` is no ``DescentResult`` or holds no sweep (the gradient was zero).
 

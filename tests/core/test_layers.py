@@ -16,6 +16,18 @@ def test_importing_gradtest_imports_no_pytest_or_framework() -> None:
     assert out.stdout.strip() == ""
 
 
+def test_plot_and_strategies_are_reached_after_a_bare_import_and_loaded_only_then() -> None:
+    # the README's gradtest.plot.plot_descent(...) after `import gradtest` (an AttributeError
+    # before); hypothesis and matplotlib stay unimported until the submodule is used
+    code = (
+        "import sys, gradtest; before = [m in sys.modules for m in ('gradtest.plot', "
+        "'gradtest.strategies', 'hypothesis')]; "
+        "print(before, gradtest.plot.plot_descent.__name__, gradtest.strategies.weights.__name__)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[False, False, False] plot_descent weights"
+
+
 def test_public_api_is_sorted_and_complete() -> None:
     import gradtest
 

@@ -147,6 +147,8 @@ def _run(
             )
         else:
             patterns = diag.direction_patterns(ctx, records, probe.x_dot_v if probe else {})
+    elif verdict == "fail" and mode_used == "full":
+        patterns = diag.jacobian_patterns(ctx, records)
     if diagnose:
         if mode_used == "directions" and opts.budget is None:
             ctx.ev.limit = max(ctx.ev.n_evals, REPORT_BUDGET)

@@ -262,3 +262,33 @@ def direction_patterns(
     if len(bad_entries) == 1:
         out.append(f"a single wrong entry located: {bad_entries[0].label}")
     return out
+
+
+def jacobian_patterns(ctx: Context, records: list[EntryRecord]) -> list[str]:
+    """Patterns of a wrong Jacobian (``fun`` returns an array), when every entry was
+    checked: ``analytic = c x numeric`` over all of it (sign, a factor), and for a square
+    Jacobian, the numeric one transposed (a backward that applies ``J`` instead of
+    ``J^T``, or the reverse)."""
+    spec = ctx.spec
+    analytic = np.full((ctx.m, spec.size), np.nan)
+    numeric = np.full((ctx.m, spec.size), np.nan)
+    for r in records:
+        if r.probe != "entry":
+            continue
+        k = int(np.ravel_multi_index(r.output, ctx.out_shape)) if ctx.out_shape else 0
+        b = spec.names.index(r.array)
+        i = spec.offsets[b]
+        if spec.shapes[b]:
+            i += int(np.ravel_multi_index(r.index, spec.shapes[b]))
+        analytic[k, i], numeric[k, i] = r.analytic, r.numeric
+    if not (np.all(np.isfinite(analytic)) and np.all(np.isfinite(numeric))):
+        return []  # not every entry was checked, or some are not finite
+    out = factor_pattern(analytic.ravel(), numeric.ravel(), "all Jacobian entries")
+    if not out and ctx.m == spec.size > 1:
+        diff = float(np.linalg.norm(analytic - numeric))
+        if float(np.linalg.norm(analytic - numeric.T)) <= PATTERN_FIT * diff:
+            out.append(
+                "analytic Jacobian = numeric Jacobian transposed (a backward that applies the "
+                "transpose?)"
+            )
+    return out

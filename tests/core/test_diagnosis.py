@@ -165,6 +165,30 @@ def test_the_report_counts_what_it_checked_in_words_that_fit() -> None:
     assert "  checked 1 Jacobian entry (" in str(jac)
 
 
+@pytest.mark.parametrize(
+    ("wrong", "pattern"),
+    [
+        ("sign", "analytic = -1 × numeric over all Jacobian entries (sign flipped?)"),
+        ("factor", "analytic = 2 × numeric over all Jacobian entries (extra factor 2?)"),
+        ("transpose", "analytic Jacobian = numeric Jacobian transposed (a backward that "),
+    ],
+)
+@pytest.mark.parametrize("n", [4, 12])
+def test_a_wrong_jacobian_names_its_pattern(wrong: str, pattern: str, n: int) -> None:
+    """A function with an array output (a custom op's Jacobian) gets the patterns a loss
+    gets (none was named); at n = 12 through directions, then every entry."""
+    A = np.random.default_rng(n).standard_normal((n, n))
+
+    def jac(x: np.ndarray) -> np.ndarray:
+        J = A * (1 - np.tanh(x) ** 2)
+        return {"sign": -J, "factor": 2 * J, "transpose": J.T}[wrong]
+
+    x = np.linspace(-1, 1, n)
+    result = gradtest.check_jacobian(lambda x: A @ np.tanh(x), jac, x, seed=0)
+    assert result.verdict == "fail"
+    assert result.diagnosis.summary.startswith(pattern), result.diagnosis.summary
+
+
 def test_factor_on_the_data_term_only_is_named() -> None:
     n_examples = 20
     data = rng.standard_normal((n_examples, 5))

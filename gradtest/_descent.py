@@ -32,7 +32,7 @@ from gradtest._options import name_of as _name_of
 from gradtest._params import Float64Array, ParamSpec, flatten_params
 from gradtest._randomness import random_direction
 from gradtest._report import sparkline
-from gradtest._setup import noise_floor
+from gradtest._setup import noise_floor, precision_of
 from gradtest._tolerance import NONDET_RTOL
 from gradtest.errors import (
     FunctionEvaluationError,
@@ -320,8 +320,23 @@ def check_descent(
             f"x has {', '.join(sorted({str(d) for d in spec.dtypes}))} entries: slopes are "
             f"measured at that precision (about {eps ** (2 / 3):.0e})"
         )
+    # the precision fun computes in, as check_grad reads it: from its values at x and at a
+    # nearby point (a float32 loss rounds to float32, which slopes measured at float64
+    # steps take for kinks)
+    nudge = random_direction(spec, x0, np.random.default_rng([seed, 1]), uniform=True)
+    near = x0 + fd.relative_step("central", eps) * nudge
+    raw_near = ev.at_point(near, phase="base", what="a point near x (precision probe)")
+    eps_fun, why = precision_of([raw0[0] if grad is True else raw0, raw_near])
+    if eps_fun > eps:
+        eps = eps_fun
+        notes.append(
+            f"{name} is computed in about {'float16' if eps >= 1e-3 else 'float32'} "
+            f"precision ({why}): slopes are measured at that precision (about "
+            f"{eps ** (2 / 3):.0e})"
+        )
     f0_arr = np.array([f0])
     sigma_arr, measured_noise = noise_floor(ev, x0, f0_arr, rng, lines=2)
+    sigma_arr = np.maximum(sigma_arr, 2 * eps * abs(f0))
     if spread > 0:
         sigma_arr = np.maximum(sigma_arr, spread)
         notes.append(f"two evaluations at x differed by {spread:.2g}; counted as noise")
@@ -448,7 +463,8 @@ def _slope(
     note = ""
     slope_floor = tol.NEAR_ZERO * float(np.linalg.norm(g) * np.linalg.norm(d))
     # the descent check judges slopes at its own precision limit (a slope is one number)
-    unreliable = e > tol.DESCENT_TRUST * max(abs(m), slope_floor or np.finfo(np.float64).tiny)
+    trust = max(tol.DESCENT_TRUST, tol.trust_limit(eps))  # (coarser for a float32 fun)
+    unreliable = e > trust * max(abs(m), slope_floor or np.finfo(np.float64).tiny)
     if bool(kinked[0]):
         kink_tol = (
             tol.SAFETY * 2.0 * float(sigma[0]) / float(est.step[0]) + 0.1 * (hi_ - lo_) + dot_err

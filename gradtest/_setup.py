@@ -261,7 +261,7 @@ def _plain_float(v: Any) -> float | None:
     return None
 
 
-def _precision_of(values: list[Any]) -> tuple[float, str]:
+def precision_of(values: list[Any]) -> tuple[float, str]:
     """Machine epsilon of what ``fun`` computes in, judged from values it returned.
 
     A value of dtype float16/float32 says so directly; float64 values that float32
@@ -379,7 +379,7 @@ def setup(
         probe = ev.at_point(z, phase="base", what="a point near x (precision probe)", owned=True)
     del z
     change = np.abs(np.asarray(probe, dtype=np.float64).reshape(-1) - f0)
-    eps_fun, why = _precision_of([again_raw, probe])
+    eps_fun, why = precision_of([again_raw, probe])
     eps_f = max(eps_x, eps_fun)
     if eps_fun > eps_x:
         dtype = "float16" if eps_fun >= float(np.finfo(np.float16).eps) else "float32"

@@ -114,6 +114,30 @@ def test_float32_parameters_pass_with_a_note() -> None:
 # ------------------------------------------------------------------ wrong gradients
 
 
+def test_a_loss_computed_in_float32_is_judged_at_float32_precision() -> None:
+    """float64 x, a float32 loss inside: its rounding looked like kinks at the float64
+    steps (119 of 120 points inconclusive, one a false fail); like check_grad, the descent
+    check reads the precision fun computes in and measures slopes at it."""
+
+    def loss32(w: np.ndarray) -> float:
+        return float(np.sum(np.tanh(w.astype(np.float32)) ** 2))
+
+    def grad(w: np.ndarray) -> np.ndarray:
+        return 2 * np.tanh(w) * (1 - np.tanh(w) ** 2)
+
+    verdicts = [
+        check_descent(loss32, grad, np.random.default_rng(s).standard_normal(5), seed=s).verdict
+        for s in range(40)
+    ]
+    assert "fail" not in verdicts
+    assert verdicts.count("pass") >= 25
+    w = np.random.default_rng(0).standard_normal(5)
+    result = check_descent(loss32, grad, w, seed=0)
+    assert any("computed in about float32 precision" in n for n in result.notes)
+    assert check_descent(loss32, lambda w: -grad(w), w, seed=0).verdict == "fail"
+    assert check_descent(loss32, lambda w: 2 * grad(w), w, seed=0).verdict == "fail"
+
+
 def test_flipped_sign_fails_as_uphill() -> None:
     result = check_descent(quad, lambda w: -quad_grad(w), W, seed=0)
     assert result.verdict == "fail"

@@ -20,7 +20,10 @@ function here returns the same :class:`gradtest.GradCheckResult`.
 
 The numerics always run in float64 on copies: a float32 model is converted (a deep copy,
 the user's module and tensors are never touched), and the float32 analytic gradient is
-compared with the float64 one in a precision note of the diagnosis.
+compared with the float64 one in a precision note of the diagnosis; the check fails when
+the float32 one is not finite or off by far more than float32 round-off explains. Every
+backward is seeded with a cotangent of 0.75, not 1, so one that ignores its
+``grad_output`` fails even for a scalar output.
 
 Importing :mod:`gradtest` does not import torch; importing :mod:`gradtest.torch` does.
 
@@ -54,9 +57,8 @@ Examples
 from __future__ import annotations
 
 import copy
-import dataclasses
 import inspect
-import math
+import re
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
@@ -66,7 +68,16 @@ import torch
 import torch.autograd.forward_ad as fwad
 from numpy.typing import NDArray
 
-from gradtest import GradCheckResult, InvalidArgumentError, check_grad, check_jacobian
+from gradtest import (
+    FunctionEvaluationError,
+    GradCheckResult,
+    GradtestError,
+    InvalidArgumentError,
+    check_grad,
+    check_jacobian,
+)
+from gradtest._adapters import COTANGENT, compare_precision, scaling_problem, with_notes
+from gradtest._adapters import LOW_PRECISION_GAP as LOW_PRECISION_GAP  # importable here, as before
 
 __all__ = ["check_function", "check_gradgrad", "check_module", "numpy_loss"]
 
@@ -74,10 +85,6 @@ Mode = Literal["reverse", "forward"]
 Method = Literal["central", "forward", "central4", "richardson", "complex"]
 Arrays = dict[str, NDArray[Any]]
 Tensors = dict[str, torch.Tensor]
-
-#: relative gap between the float32 and float64 analytic gradients that float32
-#: round-off explains: ``sqrt(eps(float32))`` (about 3.5e-4)
-LOW_PRECISION_GAP = float(np.finfo(np.float32).eps) ** 0.5
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -160,18 +167,23 @@ def _value(out: torch.Tensor) -> float | NDArray[np.float64]:
 def _vjp_jacobian(out: torch.Tensor, leaves: Tensors) -> Arrays:
     """``d out / d leaf`` for every leaf, one vector-Jacobian product per output entry.
 
-    Each array has shape ``out.shape + leaf.shape``; an unused leaf gives zeros.
+    Row ``k`` is the backward seeded with ``COTANGENT`` at entry ``k`` (not 1, so that a
+    backward ignoring its ``grad_output`` shows), divided by ``COTANGENT``. Each array has
+    shape ``out.shape + leaf.shape``; an unused leaf gives zeros.
     """
     m = out.numel()
     rows = {n: np.zeros((m, *t.shape)) for n, t in leaves.items()}
     if out.requires_grad:
         flat = out.reshape(-1)
         tensors = list(leaves.values())
+        seed = torch.tensor(COTANGENT, dtype=out.dtype, device=out.device)
         for k in range(m):
-            grads = torch.autograd.grad(flat[k], tensors, retain_graph=True, allow_unused=True)
+            grads = torch.autograd.grad(
+                flat[k], tensors, seed, retain_graph=True, allow_unused=True
+            )
             for n, g in zip(leaves, grads, strict=True):
                 if g is not None:
-                    rows[n][k] = _to_numpy(g)
+                    rows[n][k] = _to_numpy(g) / COTANGENT
     return {n: r.reshape(tuple(out.shape) + r.shape[1:]) for n, r in rows.items()}
 
 
@@ -199,7 +211,7 @@ def _jvp_jacobian(call: Callable[[Tensors], torch.Tensor], leaves: Tensors, name
         cols = []
         for j in range(t.numel()):
             tangent = torch.zeros(t.numel(), dtype=t.dtype)
-            tangent[j] = 1.0
+            tangent[j] = COTANGENT  # not 1: a jvp ignoring its tangent shows
             with fwad.dual_level():
                 duals = dict(leaves)
                 dual = fwad.make_dual(t.detach(), tangent.reshape(t.shape))  # type: ignore[no-untyped-call]
@@ -213,39 +225,99 @@ def _jvp_jacobian(call: Callable[[Tensors], torch.Tensor], leaves: Tensors, name
                         "a jvp staticmethod (and save what it needs with ctx.save_for_forward)"
                     ) from err
                 tan = fwad.unpack_dual(out).tangent  # type: ignore[no-untyped-call]
-                col = np.zeros(tuple(out.shape)) if tan is None else _to_numpy(tan)
+                col = np.zeros(tuple(out.shape)) if tan is None else _to_numpy(tan) / COTANGENT
             cols.append(col)
         stacked = np.stack(cols, axis=-1)  # out.shape + (numel,)
         columns[n] = stacked.reshape(stacked.shape[:-1] + tuple(t.shape))
     return columns
 
 
-def _precision_note(what: str, low: Arrays, high: Arrays, dtypes: Mapping[str, torch.dtype]) -> str:
+def _precision(
+    result: GradCheckResult,
+    what: str,
+    rule: str,
+    low: Arrays,
+    high: Arrays,
+    dtypes: Mapping[str, torch.dtype],
+) -> GradCheckResult:
     """Compare the analytic derivative at the user's precision with the float64 one."""
-    scale = max(float(np.max(np.abs(h))) if h.size else 0.0 for h in high.values())
-    gap = max(float(np.max(np.abs(low[n] - high[n]))) if high[n].size else 0.0 for n in high)
-    rel = gap / scale if scale > 0 else gap
     kinds = ", ".join(sorted({str(d).replace("torch.", "") for d in dtypes.values()}))
     eps = max(float(torch.finfo(d).eps) for d in dtypes.values())
-    limit = max(LOW_PRECISION_GAP, math.sqrt(eps))
-    head = (
-        f"precision: {what} is {kinds}; the check ran on float64 copies. The {kinds} analytic "
-        "derivative differs from the float64 one by "
-        f"{rel:.1e} relative to max|g| = {scale:.3g} ({kinds} epsilon {eps:.1e})"
-    )
-    if rel <= limit:
-        return head + ": consistent with round-off, so the verdict holds at that precision too"
-    return (
-        head + f": more than round-off explains (> {limit:.1e}); the {kinds} path loses "
-        "precision (cancellation, a low-precision accumulation) or computes something else"
-    )
+    return compare_precision(result, what, rule, low, high, kinds, eps)
 
 
-def _with_notes(result: GradCheckResult, *notes: str) -> GradCheckResult:
-    diagnosis = dataclasses.replace(
-        result.diagnosis, notes=result.diagnosis.notes + tuple(n for n in notes if n)
+def _scaling_note(out: torch.Tensor, leaves: Tensors) -> str:
+    """Whether the backward is linear in ``grad_output``: one seed of ones, one of 0.75s."""
+    if not out.requires_grad:
+        return ""
+    tensors = list(leaves.values())
+    ones = torch.ones_like(out)
+    try:
+        plain = torch.autograd.grad(out, tensors, ones, retain_graph=True, allow_unused=True)
+        scaled = torch.autograd.grad(out, tensors, ones * COTANGENT, allow_unused=True)
+    except Exception:  # a diagnosis of a failed check must not raise
+        return ""
+    zeros = {n: np.zeros(tuple(t.shape)) for n, t in leaves.items()}
+    a = {n: zeros[n] if g is None else _to_numpy(g) for n, g in zip(leaves, plain, strict=True)}
+    b = {
+        n: zeros[n] if g is None else _to_numpy(g) / COTANGENT
+        for n, g in zip(leaves, scaled, strict=True)
+    }
+    return scaling_problem(a, b, "backward")
+
+
+#: words of a dtype mismatch in torch's error messages
+_DTYPE_CLASH = re.compile(r"dtype|Double|Float|Half|BFloat16")
+
+
+def _first_call_error(
+    label: str, err: Exception, converted: Mapping[str, torch.dtype]
+) -> FunctionEvaluationError:
+    """``fn`` raised on its first call, at the given inputs: say so (and why, if a dtype)."""
+    message = (
+        f"{label} raised {type(err).__name__} on its first call, at the inputs given "
+        f"(before any finite difference): {err}"
     )
-    return dataclasses.replace(result, diagnosis=diagnosis)
+    if converted and _DTYPE_CLASH.search(str(err)):
+        kinds = ", ".join(f"{n} ({str(d).replace('torch.', '')})" for n, d in converted.items())
+        message += (
+            f". gradtest evaluates {label} at float64 copies of the checked inputs ({kinds}), "
+            "while tensors captured in a closure (a float32 nn.Module's weights, say) keep "
+            "their dtype: pass those tensors to check_function as arguments (floating-point "
+            "arguments are converted to float64 too), or check a model's parameters with "
+            "check_module"
+        )
+    return FunctionEvaluationError(message)
+
+
+def _no_meta(value: Any, name: str) -> None:
+    """A tensor on the meta device has no values to differentiate numerically."""
+    if isinstance(value, torch.Tensor) and value.device.type == "meta":
+        raise InvalidArgumentError(
+            f"{name} is a tensor on device {str(value.device)!r}, which holds no values: "
+            "gradtest evaluates the function numerically, so create it on 'cpu' (or a GPU)"
+        )
+
+
+def _copy(value: Any, double: bool) -> Any:
+    """A detached copy of the tensors in ``value`` (float64 if ``double``), for one call.
+
+    ``fn`` may write to what it gets (a batch norm's running statistics, an in-place
+    ``sub_``): a fresh copy per call keeps the user's tensors untouched and every
+    evaluation starting from the same values.
+    """
+    if isinstance(value, torch.Tensor):
+        value = value.detach()
+        if double and value.is_floating_point() and value.dtype != torch.float64:
+            return value.to(torch.float64)
+        return value.clone()
+    if isinstance(value, tuple) and hasattr(value, "_fields"):  # a namedtuple
+        return type(value)(*(_copy(v, double) for v in value))
+    if isinstance(value, (tuple, list)):
+        return type(value)(_copy(v, double) for v in value)
+    if isinstance(value, dict):
+        return {k: _copy(v, double) for k, v in value.items()}
+    return value
 
 
 def _check_mode(mode: Any) -> None:
@@ -258,7 +330,7 @@ def _check_mode(mode: Any) -> None:
 class _Inputs:
     """The positional inputs of a function: which are checked, their names and dtypes."""
 
-    def __init__(self, fn: Any, inputs: Sequence[Any], wrt: Sequence[int] | None) -> None:
+    def __init__(self, fn: Any, inputs: Sequence[Any], wrt: int | Sequence[int] | None) -> None:
         if not callable(fn):
             raise InvalidArgumentError(
                 f"fn must be callable (a function of tensors or MyFunction.apply), got "
@@ -267,11 +339,22 @@ class _Inputs:
         if not inputs:
             raise InvalidArgumentError("inputs is empty: pass the tensors fn is called with")
         self.inputs = list(inputs)
+        names = _argument_names(fn, len(self.inputs))
+        for i, t in enumerate(self.inputs):
+            _no_meta(t, names[i])
         floats = [i for i, t in enumerate(self.inputs) if _is_float_tensor(t)]
         if wrt is None:
             chosen = [i for i in floats if self.inputs[i].requires_grad] or floats
         else:
-            chosen = list(wrt)
+            if isinstance(wrt, int) and not isinstance(wrt, bool):
+                chosen = [wrt]
+            elif isinstance(wrt, (str, bytes)) or not isinstance(wrt, Sequence):
+                raise InvalidArgumentError(
+                    f"wrt must be a position of an input or a sequence of positions in "
+                    f"range({len(inputs)}), got {type(wrt).__name__} {wrt!r:.40}"
+                )
+            else:
+                chosen = list(wrt)
             for i in chosen:
                 if isinstance(i, bool) or not isinstance(i, int) or not 0 <= i < len(inputs):
                     raise InvalidArgumentError(
@@ -281,7 +364,7 @@ class _Inputs:
                     got = self.inputs[i]
                     desc = got.dtype if isinstance(got, torch.Tensor) else type(got).__name__
                     raise InvalidArgumentError(
-                        f"wrt={list(wrt)!r} names input {i}, which is {desc}: only "
+                        f"wrt={wrt!r} names input {i}, which is {desc}: only "
                         "floating-point tensors can be checked"
                     )
         if not chosen:
@@ -293,7 +376,6 @@ class _Inputs:
                 f"inputs hold no floating-point tensor to check, got {kinds}: pass "
                 "torch.float64 (or float32) tensors"
             )
-        names = _argument_names(fn, len(self.inputs))
         self.positions = chosen
         self.names = [names[i] for i in chosen]
         self.dtypes = {n: self.inputs[i].dtype for n, i in zip(self.names, chosen, strict=True)}
@@ -316,13 +398,10 @@ class _Inputs:
         return out
 
     def arguments(self, leaves: Mapping[str, torch.Tensor], *, double: bool) -> list[Any]:
-        args = []
-        for t in self.inputs:
-            if isinstance(t, torch.Tensor):
-                t = t.detach()
-                if double and t.is_floating_point():
-                    t = t.to(torch.float64)
-            args.append(t)
+        """``fn``'s arguments: ``leaves`` at the checked positions, copies elsewhere."""
+        args = [
+            None if i in self.positions else _copy(t, double) for i, t in enumerate(self.inputs)
+        ]
         for n, i in zip(self.names, self.positions, strict=True):
             args[i] = leaves[n]
         return args
@@ -334,7 +413,7 @@ class _Inputs:
 def check_function(
     fn: Callable[..., Any],
     *inputs: Any,
-    wrt: Sequence[int] | None = None,
+    wrt: int | Sequence[int] | None = None,
     mode: Mode = "reverse",
     rtol: float | None = None,
     atol: float | None = None,
@@ -352,8 +431,10 @@ def check_function(
         typically ``MyFunction.apply`` of a custom ``torch.autograd.Function``. Pass keyword
         arguments with ``functools.partial``.
     *inputs : tensors and other values
-        The inputs of ``fn``. Floating-point tensors are evaluated as float64 copies.
-    wrt : sequence of int, optional
+        The inputs of ``fn``. Floating-point tensors are evaluated as float64 copies, and
+        every call of ``fn`` gets fresh copies of the tensors, so ``fn`` may write to them
+        (a batch norm's running statistics) without touching yours.
+    wrt : int or sequence of int, optional
         Positions of the inputs to check. Default: the floating-point tensors with
         ``requires_grad=True``, or every floating-point tensor when none requires grad.
     mode : {"reverse", "forward"}, optional
@@ -373,9 +454,11 @@ def check_function(
     ------
     InvalidArgumentError
         No floating-point tensor to check, a bad ``wrt`` or ``mode``, a non-tensor or
-        complex output, or ``mode="forward"`` for a function without forward-mode AD.
+        complex output, a tensor on the ``meta`` device, or ``mode="forward"`` for a
+        function without forward-mode AD.
     FunctionEvaluationError
-        ``fn`` or its backward raised.
+        ``fn`` or its backward raised (on its first call too: a float32 tensor captured
+        in a closure, say, meeting the float64 copies of the inputs).
 
     Notes
     -----
@@ -383,7 +466,11 @@ def check_function(
     entry, but the tolerances follow from the core's error model rather than a fixed
     ``eps``/``atol``, and float32 inputs are checked in float64. When an input is not
     float64, the analytic derivative is also computed at its own precision and the gap
-    between the two is reported in ``result.diagnosis.notes``.
+    between the two is reported in ``result.diagnosis.notes``; the verdict is ``"fail"``
+    when that derivative is not finite where the float64 one is, or differs from it by
+    more than a tenth of ``max|g|`` (a quarter for bfloat16). Each
+    vector-Jacobian product is seeded with ``0.75`` at one output entry (and divided by
+    it), so a backward that ignores its ``grad_output`` fails, with a note saying so.
 
     Examples
     --------
@@ -426,18 +513,34 @@ def check_function(
     def jac(x: Arrays) -> Arrays:
         return derivative(x, True)
 
-    with torch.no_grad():
-        scalar = output(spec.leaves(spec.x0, double=True, grad=False), True).dim() == 0
+    low = spec.low_precision()
+    try:
+        with torch.no_grad():
+            scalar = output(spec.leaves(spec.x0, double=True, grad=False), True).dim() == 0
+    except GradtestError:
+        raise
+    except Exception as err:
+        raise _first_call_error(label, err, low) from err
     check = check_grad if scalar else check_jacobian
     result = check(
         fun, jac, spec.x0, rtol=rtol, atol=atol, method=method, step=step, seed=seed, name=label
     )
-    low = spec.low_precision()
+    if result.verdict == "fail" and mode == "reverse":
+        leaves = spec.leaves(spec.x0, double=True, grad=True)
+        result = with_notes(result, _scaling_note(output(leaves, True), leaves))
     if low:
-        note = _precision_note(
-            "input " + ", ".join(low), derivative(spec.x0, False), jac(spec.x0), low
-        )
-        result = _with_notes(result, note)
+        rule = "jvp" if mode == "forward" else "backward"
+        try:
+            at_user_precision = derivative(spec.x0, False)
+        except GradtestError:
+            raise
+        except Exception as err:
+            raise FunctionEvaluationError(
+                f"{label} (or its {rule}) raised {type(err).__name__} at the inputs' own "
+                f"precision ({', '.join(low)} as given), after the float64 check: {err}"
+            ) from err
+        what = "input " + ", ".join(low)
+        result = _precision(result, what, rule, at_user_precision, jac(spec.x0), low)
     return result
 
 
@@ -471,7 +574,8 @@ def check_module(
         ``batch[0]`` is a tuple), e.g. ``torch.nn.MSELoss()`` with ``batch = (X, y)``. With
         ``None``, ``module(*batch)`` must return the scalar loss itself.
     *batch : tensors
-        The data; floating-point tensors are converted to float64.
+        The data; floating-point tensors are converted to float64. Every evaluation gets
+        fresh copies, so a forward that writes to its input leaves yours untouched.
     params : sequence of str, optional
         Names of the parameters to check (as in ``module.named_parameters()``, e.g.
         ``"0.weight"``). Default: every parameter with ``requires_grad``.
@@ -539,22 +643,17 @@ def check_module(
             f"module has no parameter to check (parameters: {list(named)}, none selected)"
         )
     label = name or type(module).__name__
+    for n in chosen:
+        _no_meta(named[n], f"parameter {n!r} of {label}")
+    for i, b in enumerate(batch):
+        _no_meta(b, f"batch[{i}]")
     dtypes = {n: named[n].dtype for n in chosen}
     x0 = {n: _to_numpy(named[n]) for n in chosen}
-
-    def convert(value: Any, double: bool) -> Any:
-        if isinstance(value, torch.Tensor):
-            value = value.detach()
-            return value.to(torch.float64) if double and value.is_floating_point() else value
-        if isinstance(value, (tuple, list)):
-            return type(value)(convert(v, double) for v in value)
-        return value
 
     copies = {
         True: copy.deepcopy(module).to(torch.float64),
         False: copy.deepcopy(module),
     }
-    batches = {True: [convert(b, True) for b in batch], False: [convert(b, False) for b in batch]}
 
     def loss(values: Mapping[str, NDArray[Any]], double: bool, grad: bool) -> tuple[Tensors, Any]:
         leaves = {
@@ -563,7 +662,7 @@ def check_module(
             ).requires_grad_(grad)
             for n in chosen
         }
-        b = batches[double]
+        b = [_copy(v, double) for v in batch]  # fresh per call: the forward may write to it
         if loss_fn is None:
             raw = torch.func.functional_call(copies[double], leaves, tuple(b))
         else:
@@ -590,10 +689,13 @@ def check_module(
     result = check_grad(
         fun, grad, x0, rtol=rtol, atol=atol, method=method, step=step, seed=seed, name=label
     )
+    if result.verdict == "fail":
+        leaves, value = loss(x0, True, True)
+        result = with_notes(result, _scaling_note(value, leaves))
     low = {n: d for n, d in dtypes.items() if d != torch.float64}
     if low:
-        note = _precision_note(f"the model {label}", gradient(x0, False), grad(x0), low)
-        result = _with_notes(result, note)
+        what = f"the model {label}"
+        result = _precision(result, what, "backward", gradient(x0, False), grad(x0), low)
     return result
 
 
@@ -612,7 +714,7 @@ def _graphless(g: torch.Tensor | None) -> bool:
 def check_gradgrad(
     fn: Callable[..., Any],
     *inputs: Any,
-    wrt: Sequence[int] | None = None,
+    wrt: int | Sequence[int] | None = None,
     grad_outputs: torch.Tensor | None = None,
     rtol: float | None = None,
     atol: float | None = None,
@@ -660,10 +762,16 @@ def check_gradgrad(
         raise InvalidArgumentError(f"seed must be None or an int >= 0, got {seed!r}")
     seed = int(np.random.SeedSequence().entropy % (2**32)) if seed is None else seed  # type: ignore[operator]
 
-    with torch.no_grad():
-        out0 = _flat_output(
-            fn(*spec.arguments(spec.leaves(spec.x0, double=True, grad=False), double=True)), label
-        )
+    try:
+        with torch.no_grad():
+            out0 = _flat_output(
+                fn(*spec.arguments(spec.leaves(spec.x0, double=True, grad=False), double=True)),
+                label,
+            )
+    except GradtestError:
+        raise
+    except Exception as err:
+        raise _first_call_error(label, err, spec.low_precision()) from err
     scalar = out0.dim() == 0
     x0 = dict(spec.x0)
     if scalar:
@@ -736,7 +844,7 @@ def check_gradgrad(
         name=f"{label} (gradient of the gradient)",
     )
     if graphless and result.verdict == "fail":
-        result = _with_notes(
+        result = with_notes(
             result,
             "the first backward returned a nonzero gradient without a graph (no grad_fn): a "
             "backward marked @once_differentiable, or computed outside autograd (.detach(), "

@@ -227,7 +227,10 @@ def test_float32_bug_only_in_low_precision_path_is_flagged() -> None:
 
     x = torch.tensor([0.1, 0.2, 0.3], dtype=torch.float32)
     result = check_function(Cancel.apply, x, seed=0)
-    assert result.passed, str(result)  # the float64 path is right
+    # the float64 path is right, but the float32 one the user runs returns 0 for 2
+    assert result.verdict == "fail", str(result)
+    assert not result.failing()  # every float64 entry passed
+    assert "the float32 backward differs from the float64 one by 1.0e+00" in str(result)
     (note,) = [n for n in result.diagnosis.notes if n.startswith("precision")]
     assert "more than round-off explains" in note
 
@@ -276,3 +279,287 @@ def test_backward_raising_is_a_function_evaluation_error() -> None:
 
     with pytest.raises(gradtest.FunctionEvaluationError, match="backward exploded"):
         check_function(Broken.apply, torch.ones(2, dtype=torch.float64), seed=0)
+
+
+# ------------------------------------------- a backward that ignores its grad_output
+
+
+class CubeSum(torch.autograd.Function):
+    """``sum(x**3)``; ``CubeSum.forget_g = True`` returns ``3 x**2`` without ``g *``."""
+
+    forget_g = False
+
+    @staticmethod
+    def forward(ctx: Any, x: Any) -> Any:
+        ctx.save_for_backward(x)
+        return (x**3).sum()
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        (x,) = ctx.saved_tensors
+        return 3 * x**2 if CubeSum.forget_g else g * 3 * x**2
+
+
+def make_cube(forget_g: bool, keep: str = "elementwise") -> Any:
+    """``x**3`` elementwise (or its sum kept as shape (1,)); ``forget_g`` drops ``g *``."""
+
+    class Cube(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx: Any, x: Any) -> Any:
+            ctx.save_for_backward(x)
+            return (x**3).sum().reshape(1) if keep == "one" else x**3
+
+        @staticmethod
+        def backward(ctx: Any, g: Any) -> Any:
+            (x,) = ctx.saved_tensors
+            return 3 * x**2 if forget_g else g * 3 * x**2
+
+    return Cube
+
+
+@pytest.fixture
+def _cube_sum_bug() -> Any:
+    CubeSum.forget_g = True
+    yield
+    CubeSum.forget_g = False
+
+
+def _scaling_notes(result: Any) -> list[str]:
+    return [n for n in result.diagnosis.notes if "does not scale with the incoming" in n]
+
+
+def test_backward_ignoring_grad_output_fails_for_a_scalar_output(_cube_sum_bug: Any) -> None:
+    x = torch.randn(5, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    result = check_function(CubeSum.apply, x, seed=0)
+    assert result.verdict == "fail", str(result)
+    (note,) = _scaling_notes(result)
+    assert "ignores grad_output" in note
+    assert "does not scale with the incoming gradient" in str(result)
+
+
+@pytest.mark.parametrize("keep", ["elementwise", "one"])
+def test_backward_ignoring_grad_output_fails_for_a_tensor_output(keep: str) -> None:
+    x = torch.randn(4, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    result = check_function(make_cube(True, keep).apply, x, seed=0)
+    assert result.verdict == "fail", str(result)
+    assert result.kind == "jacobian"
+    assert _scaling_notes(result)
+    good = check_function(make_cube(False, keep).apply, x, seed=0)
+    assert good.verdict == "pass", str(good)
+    assert not _scaling_notes(good)
+
+
+def test_correct_backward_costs_no_more_evaluations_than_a_plain_function() -> None:
+    x = torch.randn(5, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    custom = check_function(CubeSum.apply, x, seed=0)
+    plain = check_function(lambda x: (x**3).sum(), x, seed=0)
+    assert custom.passed and plain.passed
+    assert custom.n_evals == plain.n_evals
+    np.testing.assert_allclose([e.analytic for e in custom.entries], 3 * x.numpy() ** 2)
+
+
+def test_jvp_ignoring_its_tangent_fails_in_forward_mode() -> None:
+    class Cube(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx: Any, x: Any) -> Any:
+            ctx.save_for_forward(x)
+            return x**3
+
+        @staticmethod
+        def jvp(ctx: Any, t: Any) -> Any:
+            (x,) = ctx.saved_tensors
+            return 3 * x**2  # forgot "t *"
+
+    x = torch.tensor([0.7], dtype=torch.float64)  # one entry: a tangent of 1 hides it
+    result = check_function(Cube.apply, x, mode="forward", seed=0)
+    assert result.verdict == "fail", str(result)
+
+
+# ------------------------------------------------- the user's precision decides too
+
+
+class NaiveLogSumExp(torch.autograd.Function):
+    """``log(sum(exp(x)))`` without subtracting the max: overflows in float32 above 88."""
+
+    @staticmethod
+    def forward(ctx: Any, x: Any) -> Any:
+        e = torch.exp(x)
+        s = e.sum()
+        ctx.save_for_backward(e, s)
+        return torch.log(s)
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        e, s = ctx.saved_tensors
+        return g * e / s
+
+
+class StableLogSumExp(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx: Any, x: Any) -> Any:
+        m = x.max(-1, keepdim=True).values
+        y = m + torch.log(torch.exp(x - m).sum(-1, keepdim=True))
+        ctx.save_for_backward(x, y)
+        return y.squeeze(-1)
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        x, y = ctx.saved_tensors
+        return g.unsqueeze(-1) * torch.exp(x - y)
+
+
+class SignFlipInFloat32(torch.autograd.Function):
+    """Right in float64; its float32 path (a "fused kernel", say) flips the sign."""
+
+    @staticmethod
+    def forward(ctx: Any, x: Any) -> Any:
+        ctx.save_for_backward(x)
+        return (x**3).sum()
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        (x,) = ctx.saved_tensors
+        gx = g * 3 * x**2
+        return -gx if x.dtype == torch.float32 else gx
+
+
+def test_float32_backward_that_overflows_fails() -> None:
+    x = torch.tensor([100.0, 90.0, 50.0], requires_grad=True)
+    result = check_function(NaiveLogSumExp.apply, x, seed=0)
+    assert result.verdict == "fail", str(result)
+    assert "the float32 backward is not finite (x) where the float64 one is" in str(result)
+
+
+def test_float32_backward_with_a_dtype_dependent_sign_fails() -> None:
+    x = torch.randn(5, generator=torch.Generator().manual_seed(0))
+    result = check_function(SignFlipInFloat32.apply, x, seed=0)
+    assert result.verdict == "fail", str(result)
+    assert not result.failing()  # the float64 path is right
+    assert "the float32 backward differs from the float64 one by 2.0e+00" in str(result)
+    x64 = x.to(torch.float64)
+    assert check_function(SignFlipInFloat32.apply, x64, seed=0).passed
+
+
+def _log_softmax(x: Any) -> Any:
+    return x - StableLogSumExp.apply(x).unsqueeze(-1)
+
+
+FLOAT32_CASES = {
+    "softmax": lambda seed: (make_softmax().apply, 5 * torch.randn(4, 6)),
+    "layer_norm": lambda seed: (
+        make_layer_norm().apply,
+        *inputs("layer_norm", seed, torch.float32),
+    ),
+    "attention": lambda seed: (make_attention().apply, *inputs("attention", seed, torch.float32)),
+    "logsumexp_big": lambda seed: (StableLogSumExp.apply, 100 * torch.randn(3, 20)),
+    "log_softmax": lambda seed: (_log_softmax, 10 * torch.randn(3, 7)),
+    "naive_logsumexp_small": lambda seed: (NaiveLogSumExp.apply, torch.randn(30)),
+    "torch_log_softmax_loss": lambda seed: (
+        lambda z: torch.log_softmax(z, -1)[:, 0].sum(),
+        30 * torch.randn(5, 9),
+    ),
+}
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("case", sorted(FLOAT32_CASES))
+def test_correct_float32_functions_pass(case: str, seed: int) -> None:
+    torch.manual_seed(seed)
+    fn, *args = FLOAT32_CASES[case](seed)
+    assert all(a.dtype == torch.float32 for a in args)
+    result = check_function(fn, *args, seed=seed)
+    assert result.verdict == "pass", str(result)
+    (note,) = [n for n in result.diagnosis.notes if n.startswith("precision")]
+    assert "consistent with round-off" in note
+
+
+# ------------------------------------------------------- the user's tensors stay put
+
+
+def test_unchecked_inputs_are_copies_for_fn() -> None:
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(6, 3, dtype=torch.float64, requires_grad=True, generator=gen)
+    w = torch.randn(6, 3, dtype=torch.float64, generator=gen)
+    rm, rv = torch.zeros(3, dtype=torch.float64), torch.ones(3, dtype=torch.float64)
+    rm32, rv32 = torch.zeros(3), torch.ones(3)
+    before = [t.clone() for t in (rm, rv, rm32, rv32, w)]
+
+    def bn(x: Any, rm: Any, rv: Any) -> Any:
+        return (torch.nn.functional.batch_norm(x, rm, rv, training=True) * w).sum()
+
+    assert check_function(bn, x, rm, rv, seed=0).passed
+    assert check_function(bn, x, rm32, rv32, seed=0).passed
+    for t, b in zip((rm, rv, rm32, rv32, w), before, strict=True):
+        assert torch.equal(t, b)
+
+
+def test_inputs_are_untouched_when_fn_writes_to_them_and_raises_half_way() -> None:
+    x = torch.tensor([0.5, 1.5], dtype=torch.float64)
+    index = torch.tensor([0, 1])
+    pair = [torch.ones(2, dtype=torch.float64), torch.zeros(2)]
+    calls: list[int] = []
+
+    def scribble(x: Any, index: Any, pair: Any) -> Any:
+        calls.append(1)
+        index.add_(0)
+        pair[0].mul_(3.0)
+        pair[1].add_(1.0)
+        if len(calls) > 5:
+            raise RuntimeError("gave up half-way")
+        return (x[index] ** 2 * pair[0][0]).sum()
+
+    saved = [x.clone(), index.clone(), pair[0].clone(), pair[1].clone()]
+    with pytest.raises(gradtest.FunctionEvaluationError, match="gave up half-way"):
+        check_function(scribble, x, index, pair, wrt=0, seed=0)
+    for t, b in zip((x, index, *pair), saved, strict=True):
+        assert torch.equal(t, b) and t.dtype == b.dtype
+
+
+# ------------------------------------------------ errors of gradtest's own kinds
+
+
+def test_fn_failing_on_its_first_call_is_a_function_evaluation_error() -> None:
+    def broken(x: Any) -> Any:
+        return x.foo()
+
+    x = torch.randn(3, dtype=torch.float64)
+    with pytest.raises(gradtest.FunctionEvaluationError, match="broken raised AttributeError") as e:
+        check_function(broken, x, seed=0)
+    assert isinstance(e.value.__cause__, AttributeError)
+    assert "first call" in str(e.value)
+
+
+def test_float32_weights_in_a_closure_get_an_explanation() -> None:
+    torch.manual_seed(0)
+    lin = torch.nn.Linear(3, 1)
+    with pytest.raises(gradtest.FunctionEvaluationError) as e:
+        check_function(lambda x: lin(x).sum(), torch.randn(4, 3), seed=0)
+    message = str(e.value)
+    assert "float64 copies of the checked inputs" in message
+    assert "closure" in message and "check_module" in message
+    assert isinstance(e.value.__cause__, RuntimeError)
+    w, b = lin.weight.detach(), lin.bias.detach()  # as arguments, they are converted too
+    passed = check_function(
+        lambda x, w, b: torch.nn.functional.linear(x, w, b).sum(), torch.randn(4, 3), w, b, seed=0
+    )
+    assert passed.passed, str(passed)
+
+
+def test_wrt_accepts_an_int() -> None:
+    x = torch.tensor([1.0, 2.0], dtype=torch.float64)
+    y = torch.tensor([0.5, -1.5], dtype=torch.float64)
+    one = check_function(lambda x, y: (x * y**3).sum(), x, y, wrt=1, seed=0)
+    assert one.passed and one.wrt == ("y",)
+    with pytest.raises(gradtest.InvalidArgumentError, match=r"wrt must be .*got str 'y'"):
+        check_function(lambda x, y: (x * y).sum(), x, y, wrt="y")
+    with pytest.raises(gradtest.InvalidArgumentError, match=r"range\(2\), got 2"):
+        check_function(lambda x, y: (x * y).sum(), x, y, wrt=2)
+
+
+def test_meta_tensors_are_rejected_by_name() -> None:
+    x = torch.randn(3, dtype=torch.float64, device="meta")
+    with pytest.raises(gradtest.InvalidArgumentError, match=r"x is a tensor on device 'meta'"):
+        check_function(lambda x: (x**2).sum(), x, seed=0)
+    ok = torch.ones(3, dtype=torch.float64)
+    with pytest.raises(gradtest.InvalidArgumentError, match=r"scale is .*'meta'"):
+        check_function(lambda x, scale: (x * scale).sum(), ok, x, wrt=0, seed=0)

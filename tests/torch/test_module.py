@@ -150,3 +150,90 @@ def test_bad_arguments(kwargs: dict[str, Any], match: str) -> None:
     module, loss_fn = call.pop("module"), call.pop("loss_fn")
     with pytest.raises(gradtest.InvalidArgumentError, match=match):
         check_module(module, loss_fn, x, y, seed=0, **call)
+
+
+class Centring(torch.nn.Module):
+    """Centres its batch in place before a linear layer (a forward that writes to x)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lin = torch.nn.Linear(3, 1)
+
+    def forward(self, x: Any) -> Any:
+        x.sub_(x.mean(0))
+        return self.lin(x)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_a_forward_writing_to_the_batch_leaves_it_untouched(dtype: Any) -> None:
+    torch.manual_seed(0)
+    model = Centring().to(dtype)
+    x = torch.randn(5, 3, dtype=dtype) + torch.arange(3, dtype=dtype)
+    y = torch.randn(5, 1, dtype=dtype)
+    saved = x.clone(), y.clone()
+    result = check_module(model, torch.nn.MSELoss(), x, y, seed=0)
+    assert result.passed, str(result)
+    assert torch.equal(x, saved[0]) and torch.equal(y, saved[1])
+
+
+class ForgetfulMSE(torch.autograd.Function):
+    """A custom loss whose backward forgets to multiply by its grad_output."""
+
+    @staticmethod
+    def forward(ctx: Any, out: Any, y: Any) -> Any:
+        ctx.save_for_backward(out, y)
+        return ((out - y) ** 2).mean()
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        out, y = ctx.saved_tensors
+        return 2 * (out - y) / out.numel(), None
+
+
+def test_a_loss_whose_backward_ignores_grad_output_fails() -> None:
+    model, x, y = data(torch.float64)
+    result = check_module(model, ForgetfulMSE.apply, x, y, seed=0)
+    assert result.verdict == "fail", str(result)
+    assert any("ignores grad_output" in n for n in result.diagnosis.notes)
+
+
+def test_float32_model_with_a_sign_flipped_float32_backward_fails() -> None:
+    class Flip(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx: Any, x: Any) -> Any:
+            return x * 1.0
+
+        @staticmethod
+        def backward(ctx: Any, g: Any) -> Any:
+            return -g if g.dtype == torch.float32 else g
+
+    class Net32(Net):
+        def forward(self, x: Any) -> Any:
+            return Flip.apply(super().forward(x))
+
+    _, x, y = data(torch.float32)
+    torch.manual_seed(0)
+    result = check_module(Net32(), torch.nn.MSELoss(), x, y, seed=0)
+    assert result.verdict == "fail", str(result)
+    assert "the float32 backward differs from the float64 one" in str(result)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_float32_tanh_mlps_pass(seed: int) -> None:
+    torch.manual_seed(seed)
+    model = torch.nn.Sequential(
+        torch.nn.Linear(4, 16),
+        torch.nn.Tanh(),
+        torch.nn.Linear(16, 16),
+        torch.nn.Tanh(),
+        torch.nn.Linear(16, 3),
+    )
+    x, labels = 3 * torch.randn(32, 4), torch.randint(0, 3, (32,))
+    result = check_module(model, torch.nn.CrossEntropyLoss(), x, labels, seed=seed)
+    assert result.verdict == "pass", str(result)
+
+
+def test_a_meta_parameter_is_rejected_by_name() -> None:
+    model = torch.nn.Linear(3, 1, device="meta")
+    with pytest.raises(gradtest.InvalidArgumentError, match=r"parameter 'weight' of Linear.*meta"):
+        check_module(model, torch.nn.MSELoss(), torch.randn(4, 3), torch.randn(4, 1), seed=0)

@@ -1,0 +1,175 @@
+"""Framework-neutral pieces shared by the adapters (``gradtest.torch``, ``.jax``, ``.autograd``).
+
+NumPy only: the cotangent the adapters pull derivatives back with, the comparison of the
+analytic derivative at the user's precision with the float64 one, and how either turns a
+result into a failure. Each adapter computes the derivatives with its own framework.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from gradtest._result import GradCheckResult
+
+Arrays = Mapping[str, NDArray[Any]]
+
+#: The cotangent (and tangent) the adapters seed a backward (and a jvp) with, divided out
+#: afterwards. Not 1: a backward that ignores its incoming gradient (``3 * x**2`` instead of
+#: ``g * 3 * x**2``) is exact for ``g = 1``, so a scalar output pulled back with 1 would hide
+#: it. Not a power of two either, which a forgotten ``g`` and a factor-2 slip could cancel;
+#: 0.75 is exact in every floating type down to float16 and bfloat16, and dividing it out
+#: costs at most one rounding.
+COTANGENT = 0.75
+
+#: Relative gap between the low-precision and the float64 analytic derivatives that the
+#: low-precision round-off explains: ``sqrt(eps(float32))`` (about 3.5e-4). Above it the
+#: precision note says so; the verdict is unchanged.
+LOW_PRECISION_GAP = float(np.finfo(np.float32).eps) ** 0.5
+
+#: Relative gap (``max|low - float64| / max|float64|``) above which the low-precision
+#: derivative is wrong, not imprecise, and the check fails: a tenth of the largest entry,
+#: i.e. not one correct significant digit left. Round-off in a correct float32 (or float16)
+#: forward and backward stays orders of magnitude below: the worst-case bound of an n-term
+#: sum is ``n * eps``, and ``eps(float32) = 1.2e-7`` would need a million accumulated terms
+#: per entry to reach 0.1, while the bugs this is for give 2 (a sign flip), 1 or 0.5 (a
+#: factor 2) or a non-finite value. bfloat16 keeps 8 significant bits (eps 7.8e-3), so its
+#: limit is ``32 * eps`` (0.25): a sign flip still fails, a long sum does not.
+LOW_PRECISION_FAIL_GAP = 0.1
+
+
+def fail_gap(eps: float) -> float:
+    """The relative gap above which a derivative at precision ``eps`` fails the check."""
+    return max(LOW_PRECISION_FAIL_GAP, 32 * eps)
+
+
+def with_notes(result: GradCheckResult, *notes: str) -> GradCheckResult:
+    """``result`` with ``notes`` (empty ones dropped) appended to its diagnosis."""
+    diagnosis = dataclasses.replace(
+        result.diagnosis, notes=result.diagnosis.notes + tuple(n for n in notes if n)
+    )
+    return dataclasses.replace(result, diagnosis=diagnosis)
+
+
+def failed_because(result: GradCheckResult, reason: str) -> GradCheckResult:
+    """``result`` as a failure whose summary starts with ``reason`` (the entries unchanged)."""
+    summary = result.diagnosis.summary
+    if result.verdict != "fail":
+        summary = f"{reason}; the float64 check alone: {result.verdict} ({summary})"
+    else:
+        summary = f"{reason}; and {summary}"
+    diagnosis = dataclasses.replace(result.diagnosis, summary=summary)
+    return dataclasses.replace(result, verdict="fail", diagnosis=diagnosis)
+
+
+def compare_precision(
+    result: GradCheckResult,
+    what: str,
+    rule: str,
+    low: Arrays,
+    high: Arrays,
+    kinds: str,
+    eps: float,
+) -> GradCheckResult:
+    """Compare the analytic derivative at the user's precision with the float64 one.
+
+    Parameters
+    ----------
+    result : GradCheckResult
+        The float64 check.
+    what : str
+        What is in low precision, for the note ("input x", "the model Net").
+    rule : str
+        What computed the derivative ("backward", "derivative").
+    low, high : dict of arrays
+        The derivative at the user's precision (as float64 arrays) and at float64.
+    kinds : str
+        The low-precision dtypes, e.g. ``"float32"``.
+    eps : float
+        The largest machine epsilon among them.
+
+    Returns
+    -------
+    GradCheckResult
+        ``result`` with a precision note; a failure when ``low`` is non-finite where
+        ``high`` is finite, or differs from it by more than :func:`fail_gap`.
+
+    Notes
+    -----
+    The gap is normwise: ``max|low - high| / max|high|`` over all arrays.
+    """
+    scale = max((float(np.max(np.abs(h))) if h.size else 0.0 for h in high.values()), default=0.0)
+    gap = max(
+        (float(np.max(np.abs(low[n] - high[n]))) if high[n].size else 0.0 for n in high),
+        default=0.0,
+    )
+    rel = gap / scale if scale > 0 else gap
+    broken = [n for n in high if np.any(np.isfinite(high[n]) & ~np.isfinite(np.asarray(low[n])))]
+    limit = max(LOW_PRECISION_GAP, math.sqrt(eps))
+    head = (
+        f"precision: {what} is {kinds}; the check ran on float64 copies. The {kinds} analytic "
+        "derivative differs from the float64 one by "
+        f"{rel:.1e} relative to max|g| = {scale:.3g} ({kinds} epsilon {eps:.1e})"
+    )
+    if not broken and rel <= limit:
+        return with_notes(
+            result,
+            head + ": consistent with round-off, so the verdict holds at that precision too",
+        )
+    note = (
+        head + f": more than round-off explains (> {limit:.1e}); the {kinds} path loses "
+        "precision (cancellation, a low-precision accumulation) or computes something else"
+    )
+    result = with_notes(result, note)
+    if broken:
+        reason = (
+            f"the {kinds} {rule} is not finite ({', '.join(broken)}) where the float64 one is: "
+            f"at the user's precision the {rule} overflows or divides by zero (write it "
+            "stably, e.g. subtract the max before exp)"
+        )
+    elif rel > fail_gap(eps):
+        reason = (
+            f"the {kinds} {rule} differs from the float64 one by {rel:.1e} relative to max|g| "
+            f"= {scale:.3g}, far more than {kinds} round-off can explain (> "
+            f"{fail_gap(eps):.2g}): the {kinds} path computes something else (a "
+            "dtype-dependent branch, a cancellation that loses every digit)"
+        )
+    else:
+        return result
+    return failed_because(result, reason)
+
+
+def scaling_problem(plain: Arrays, scaled: Arrays, rule: str) -> str:
+    """A note when ``rule(COTANGENT * v) / COTANGENT`` (``scaled``) differs from ``rule(v)``.
+
+    A backward is linear in its incoming gradient; one that ignores it (or squares it)
+    returns the same values for both seeds, off by the factor ``COTANGENT``.
+    """
+    scale = max((float(np.max(np.abs(a))) if a.size else 0.0 for a in plain.values()), default=0.0)
+    gap = max(
+        (float(np.max(np.abs(scaled[n] - plain[n]))) if plain[n].size else 0.0 for n in plain),
+        default=0.0,
+    )
+    if not scale > 0 or not gap > 1e-6 * scale:
+        return ""
+    ratios = [
+        float(np.sum(np.asarray(scaled[n]) * plain[n]) / np.sum(plain[n] * plain[n]))
+        for n in plain
+        if np.any(plain[n])
+    ]
+    ignored = all(abs(r - 1 / COTANGENT) < 1e-6 for r in ratios)
+    how = (
+        "it returns the same gradient whatever the incoming gradient is: it ignores grad_output"
+        if ignored
+        else "it is not linear in the incoming gradient"
+    )
+    return (
+        f"the {rule} does not scale with the incoming gradient: seeded with {COTANGENT} "
+        f"instead of 1 it must return {COTANGENT} times as much, but {how} (multiply the "
+        "local derivative by the incoming gradient, e.g. g * 3 * x**2)"
+    )

@@ -15,7 +15,9 @@ tolerances, verdicts and report are the core's and the result is the same
 Precision: the check runs with 64-bit types enabled (``jax.enable_x64(True)`` around its own
 evaluations, the scoped form of ``jax.config.update("jax_enable_x64", True)``), so float32
 parameters get float64 finite differences; your global setting is left as it was, and the
-result's ``diagnosis.notes`` says when the adapter had to switch it on.
+result's ``diagnosis.notes`` says when the adapter had to switch it on. For float32 leaves
+the derivative is also computed as your own call computes it (your dtypes, your setting)
+and compared: the check fails when it is not finite or far off the float64 one.
 
 Importing :mod:`gradtest` does not import JAX; importing :mod:`gradtest.jax` does.
 
@@ -44,7 +46,6 @@ Examples
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import inspect
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Literal
@@ -54,7 +55,15 @@ import jax.numpy as jnp
 import numpy as np
 from numpy.typing import NDArray
 
-from gradtest import GradCheckResult, InvalidArgumentError, check_grad, check_jacobian
+from gradtest import (
+    FunctionEvaluationError,
+    GradCheckResult,
+    GradtestError,
+    InvalidArgumentError,
+    check_grad,
+    check_jacobian,
+)
+from gradtest._adapters import COTANGENT, compare_precision, scaling_problem, with_notes
 
 __all__ = ["check_function"]
 
@@ -162,14 +171,68 @@ class _Args:
             )
 
     def call(self, values: Sequence[Any]) -> list[Any]:
-        """``f``'s arguments with the checked leaves replaced by ``values`` (slot order)."""
-        leaves = {i: list(v) for i, v in self.leaves.items()}
+        """``f``'s arguments with the checked leaves replaced by ``values`` (slot order).
+
+        NumPy arrays elsewhere are copies, so an ``f`` that writes to them leaves the
+        caller's arrays as they were.
+        """
+        leaves = {i: [_copy(leaf) for leaf in v] for i, v in self.leaves.items()}
         for (i, j, _), value in zip(self.slots, values, strict=True):
             leaves[i][j] = value
-        args = list(self.args)
+        args = [jax.tree_util.tree_map(_copy, a) for a in self.args]
         for i, treedef in self.treedefs.items():
             args[i] = jax.tree_util.tree_unflatten(treedef, leaves[i])
         return args
+
+
+def _copy(leaf: Any) -> Any:
+    return leaf.copy() if isinstance(leaf, np.ndarray) else leaf
+
+
+def _reverse(g: Callable[..., Any]) -> Callable[..., tuple[Any, ...]]:
+    """``g``'s Jacobian (gradient for a scalar) by vector-Jacobian products, as ``jacrev``.
+
+    Each product is seeded with ``COTANGENT`` rather than 1 and divided by it afterwards,
+    so a ``bwd`` rule that ignores its incoming gradient shows even for a scalar output.
+    """
+
+    def jacobian(*values: Any) -> tuple[Any, ...]:
+        out, pullback = jax.vjp(g, *values)
+        if out.ndim == 0:
+            parts = pullback(jnp.asarray(COTANGENT, dtype=out.dtype))
+            return tuple(p / COTANGENT for p in parts)
+        basis = COTANGENT * jnp.eye(out.size, dtype=out.dtype).reshape((out.size, *out.shape))
+        rows = jax.vmap(pullback)(basis)
+        return tuple(
+            (r / COTANGENT).reshape(out.shape + jnp.shape(v))
+            for r, v in zip(rows, values, strict=True)
+        )
+
+    return jacobian
+
+
+def _forward(g: Callable[..., Any]) -> Callable[..., tuple[Any, ...]]:
+    """``g``'s Jacobian by Jacobian-vector products, as ``jacfwd``, tangents ``COTANGENT``."""
+
+    def jacobian(*values: Any) -> tuple[Any, ...]:
+        sizes = [int(np.size(v)) for v in values]
+        n = sum(sizes)
+        eye = COTANGENT * jnp.eye(n, dtype=jnp.result_type(*values))
+        offsets = np.cumsum([0, *sizes])
+        tangents = tuple(
+            eye[:, offsets[k] : offsets[k + 1]].reshape((n, *jnp.shape(v))).astype(v.dtype)
+            for k, v in enumerate(values)
+        )
+        columns = jax.vmap(lambda *t: jax.jvp(g, values, t)[1])(*tangents) / COTANGENT
+        out_shape = columns.shape[1:]
+        return tuple(
+            jnp.moveaxis(columns[offsets[k] : offsets[k + 1]], 0, -1).reshape(
+                out_shape + jnp.shape(v)
+            )
+            for k, v in enumerate(values)
+        )
+
+    return jacobian
 
 
 def check_function(
@@ -229,7 +292,11 @@ def check_function(
     ``jax.test_util.check_grads`` compares one random directional derivative with a fixed
     ``eps = 1e-4``; here every entry of the derivative is compared and the tolerances
     follow from the core's error model. The evaluations run under
-    ``jax.enable_x64(True)``: inputs are float64 whatever their dtype.
+    ``jax.enable_x64(True)``: inputs are float64 whatever their dtype; a derivative at
+    the leaves' own precision that is not finite, or off by more than a tenth of
+    ``max|g|``, fails the check. Vector-Jacobian (and Jacobian-vector) products are
+    seeded with ``0.75``, not 1, so a rule that ignores its incoming cotangent (tangent)
+    fails even for a scalar output.
 
     Examples
     --------
@@ -276,28 +343,35 @@ def check_function(
             out = run(g, g_jit, inputs(x))
             return float(out) if out.ndim == 0 else np.asarray(out, dtype=np.float64)
 
-    with _x64() as switched:
-        scalar = run(g, g_jit, inputs(spec.x0)).ndim == 0
-    argnums_all = tuple(range(len(names)))
-    if mode == "forward":
-        deriv = jax.jacfwd(g, argnums=argnums_all)
-    else:
-        deriv = (jax.grad if scalar else jax.jacrev)(g, argnums=argnums_all)
+    try:
+        with _x64() as switched:
+            scalar = run(g, g_jit, inputs(spec.x0)).ndim == 0
+    except GradtestError:
+        raise
+    except Exception as err:
+        raise FunctionEvaluationError(
+            f"{label} raised {type(err).__name__} on its first call, at the arguments given "
+            f"(before any finite difference): {err}"
+        ) from err
+    deriv = (_forward if mode == "forward" else _reverse)(g)
     deriv_jit = jax.jit(deriv)
+
+    def evaluate(values: list[Any]) -> Arrays:
+        try:
+            parts = run(deriv, deriv_jit, values)
+        except TypeError as err:
+            if mode == "forward" and "custom_vjp" in str(err):
+                raise InvalidArgumentError(
+                    f"mode='forward' cannot run {label}: it uses a custom_vjp, which JAX "
+                    "differentiates in reverse mode only; use mode='reverse' (or define "
+                    f"a custom_jvp). JAX said: {err}"
+                ) from err
+            raise
+        return {n: np.asarray(p, dtype=np.float64) for n, p in zip(names, parts, strict=True)}
 
     def derivative(x: Arrays) -> Arrays:
         with _x64():
-            try:
-                parts = run(deriv, deriv_jit, inputs(x))
-            except TypeError as err:
-                if mode == "forward" and "custom_vjp" in str(err):
-                    raise InvalidArgumentError(
-                        f"mode='forward' cannot run {label}: it uses a custom_vjp, which JAX "
-                        "differentiates in reverse mode only; use mode='reverse' (or define "
-                        f"a custom_jvp). JAX said: {err}"
-                    ) from err
-                raise
-            return {n: np.asarray(p, dtype=np.float64) for n, p in zip(names, parts, strict=True)}
+            return evaluate(inputs(x))
 
     check = check_grad if scalar else check_jacobian
     result = check(
@@ -311,21 +385,48 @@ def check_function(
         seed=seed,
         name=label,
     )
-    notes = []
+    if result.verdict == "fail" and mode == "reverse":
+        with _x64():
+            result = with_notes(result, _scaling_note(g, inputs(spec.x0), names))
     if switched:
-        notes.append(
+        result = with_notes(
+            result,
             "precision: jax_enable_x64 was off; the check enabled it for its own evaluations "
-            "(jax.enable_x64(True)), so they ran in float64; your setting is unchanged"
+            "(jax.enable_x64(True)), so they ran in float64; your setting is unchanged",
         )
-    low = sorted({str(d) for d in spec.dtypes.values() if d != np.float64})
+    low = {n: d for n, d in spec.dtypes.items() if d != np.float64}
     if low:
-        notes.append(
-            f"precision: the checked leaves are {', '.join(low)}; the check ran on float64 "
-            "copies, which tests the rule itself, not its low-precision round-off"
+        # the derivative as the user's own call computes it: their dtypes, their x64 setting
+        own = [jnp.asarray(spec.x0[n].astype(spec.dtypes[n])) for n in names]
+        try:
+            at_user_precision = evaluate(own)
+        except GradtestError:
+            raise
+        except Exception as err:
+            raise FunctionEvaluationError(
+                f"the derivative of {label} raised {type(err).__name__} at the arguments' own "
+                f"precision ({', '.join(low)} as given), after the float64 check: {err}"
+            ) from err
+        kinds = ", ".join(sorted({str(d) for d in low.values()}))
+        eps = max(float(np.finfo(d).eps) for d in low.values())
+        rule = "jvp rule" if mode == "forward" else "backward (vjp)"
+        with _x64():
+            high = derivative(spec.x0)
+        result = compare_precision(
+            result, "leaf " + ", ".join(low), rule, at_user_precision, high, kinds, eps
         )
-    if notes:
-        diagnosis = dataclasses.replace(
-            result.diagnosis, notes=result.diagnosis.notes + tuple(notes)
-        )
-        result = dataclasses.replace(result, diagnosis=diagnosis)
     return result
+
+
+def _scaling_note(g: Callable[..., Any], values: list[Any], names: list[str]) -> str:
+    """Whether the vjp is linear in its cotangent: one seed of ones, one of 0.75s."""
+    try:
+        out, pullback = jax.vjp(g, *values)
+        ones = jnp.ones_like(out)
+        plain = pullback(ones)
+        scaled = pullback(ones * COTANGENT)
+    except Exception:  # a diagnosis of a failed check must not raise
+        return ""
+    a = {n: np.asarray(p, dtype=np.float64) for n, p in zip(names, plain, strict=True)}
+    b = {n: np.asarray(p, dtype=np.float64) / COTANGENT for n, p in zip(names, scaled, strict=True)}
+    return scaling_problem(a, b, "backward (bwd rule)")

@@ -210,9 +210,12 @@ def test_float32_leaves_run_in_float64_and_x64_is_restored() -> None:
 
     result = check_function(f, x, seed=0)
     assert result.verdict == "pass", str(result)
-    assert set(seen) == {jnp.dtype("float64")}
+    # the check's evaluations are float64; one derivative at float32 is compared with them
+    assert seen.count(jnp.dtype("float32")) == 1
+    assert set(seen) == {jnp.dtype("float64"), jnp.dtype("float32")}
     assert result.dtype == "float64"
-    assert any("float32" in n for n in result.diagnosis.notes)
+    (note,) = [n for n in result.diagnosis.notes if n.startswith("precision: leaf")]
+    assert "float32" in note and "consistent with round-off" in note
     assert bool(jax.config.jax_enable_x64) == was
     if not was:
         assert any("jax_enable_x64 was off" in n for n in result.diagnosis.notes)
@@ -258,3 +261,151 @@ def test_jit_option_compiles_the_check() -> None:
     assert result.verdict == "fail", str(result)
     with pytest.raises(gradtest.InvalidArgumentError, match="jit must be"):
         check_function(jnp.sum, x, jit="yes", seed=0)
+
+
+# ------------------------------------------- a bwd rule that ignores its cotangent
+
+
+def make_cube(forget_g: bool, keep: str = "sum") -> Any:
+    """``sum(x**3)`` (or ``x**3``, or the sum kept as shape (1,)) as a custom_vjp."""
+
+    @jax.custom_vjp
+    def cube(x: Any) -> Any:
+        y = x**3
+        return {"sum": jnp.sum(y), "one": jnp.sum(y).reshape(1), "elementwise": y}[keep]
+
+    def fwd(x: Any) -> Any:
+        return cube(x), x
+
+    def bwd(x: Any, g: Any) -> Any:
+        local = 3 * x**2
+        if keep != "elementwise":
+            g = jnp.sum(g)
+        return (local if forget_g else g * local,)
+
+    cube.defvjp(fwd, bwd)
+    return cube
+
+
+@pytest.mark.parametrize("keep", ["sum", "one", "elementwise"])
+def test_bwd_ignoring_its_cotangent_fails(keep: str) -> None:
+    x = np.array([0.5, -1.0, 2.0, 0.3])
+    result = check_function(make_cube(True, keep), x, seed=0)
+    assert result.verdict == "fail", str(result)
+    notes = [n for n in result.diagnosis.notes if "does not scale with the incoming" in n]
+    assert notes and "ignores grad_output" in notes[0]
+    good = check_function(make_cube(False, keep), x, seed=0)
+    assert good.verdict == "pass", str(good)
+
+
+def test_custom_jvp_rule_ignoring_its_tangent_fails_on_a_scalar() -> None:
+    @jax.custom_jvp
+    def cube(x: Any) -> Any:
+        return x**3
+
+    @cube.defjvp
+    def rule(primals: Any, tangents: Any) -> Any:
+        (x,), _ = primals, tangents
+        return x**3, 3 * x**2  # forgot "* t"
+
+    for mode in ("forward", "reverse"):
+        result = check_function(cube, 0.7, mode=mode, seed=0)
+        assert result.verdict == "fail", (mode, str(result))
+
+
+# -------------------------------------------------- the user's precision decides too
+
+
+def make_naive_lse() -> Any:
+    @jax.custom_vjp
+    def lse(x: Any) -> Any:
+        return jnp.log(jnp.sum(jnp.exp(x)))
+
+    lse.defvjp(lambda x: (lse(x), x), lambda x, g: (g * jnp.exp(x) / jnp.sum(jnp.exp(x)),))
+    return lse
+
+
+def test_float32_bwd_that_overflows_fails() -> None:
+    x = jnp.array([100.0, 90.0, 50.0], dtype=jnp.float32)
+    result = check_function(make_naive_lse(), x, seed=0)
+    assert result.verdict == "fail", str(result)
+    assert "the float32 backward (vjp) is not finite (x) where the float64 one is" in str(result)
+    assert check_function(make_naive_lse(), np.asarray(x, dtype=np.float64), seed=0).passed
+
+
+def test_float32_bwd_with_a_dtype_dependent_sign_fails() -> None:
+    @jax.custom_vjp
+    def cube(x: Any) -> Any:
+        return jnp.sum(x**3)
+
+    def bwd(x: Any, g: Any) -> Any:
+        gx = g * 3 * x**2
+        return (-gx if x.dtype == jnp.float32 else gx,)
+
+    cube.defvjp(lambda x: (cube(x), x), bwd)
+    x = np.array([0.5, -1.0, 2.0], dtype=np.float32)
+    result = check_function(cube, x, seed=0)
+    assert result.verdict == "fail", str(result)
+    assert "the float32 backward (vjp) differs from the float64 one by 2.0e+00" in str(result)
+
+
+def _tanh_mlp(params: Any, x: Any, labels: Any) -> Any:
+    h = jnp.tanh(x @ params["w1"] + params["b1"])
+    logits = h @ params["w2"]
+    return -jnp.mean(jax.nn.log_softmax(logits)[jnp.arange(labels.shape[0]), labels])
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_correct_float32_functions_pass(seed: int) -> None:
+    key = jax.random.PRNGKey(seed)
+    k1, k2, k3, k4 = jax.random.split(key, 4)
+    x = 10 * jax.random.normal(k1, (4, 7))  # JAX's default float32
+    assert x.dtype == jnp.float32
+    cases = [
+        (make_softmax(), (x,), None),
+        (lambda x: jax.nn.logsumexp(100 * x, axis=-1), (x,), None),
+        (lambda x: jnp.sum(jax.nn.log_softmax(x)[:, 0]), (x,), None),
+        (make_layer_norm(), (x, jnp.ones(7)), None),
+        (
+            _tanh_mlp,
+            (
+                {
+                    "b1": jnp.zeros(5),
+                    "w1": jax.random.normal(k2, (7, 5)),
+                    "w2": jax.random.normal(k3, (5, 3)),
+                },
+                x,
+                jax.random.randint(k4, (4,), 0, 3),
+            ),
+            0,
+        ),
+    ]
+    for f, args, argnums in cases:
+        result = check_function(f, *args, argnums=argnums, seed=seed)
+        assert result.verdict == "pass", str(result)
+        (note,) = [n for n in result.diagnosis.notes if n.startswith("precision: leaf")]
+        assert "consistent with round-off" in note
+
+
+# -------------------------------------------------------------------------- errors
+
+
+def test_f_failing_on_its_first_call_is_a_function_evaluation_error() -> None:
+    def broken(w: Any) -> Any:
+        return w.foo()
+
+    with pytest.raises(gradtest.FunctionEvaluationError, match="broken raised AttributeError") as e:
+        check_function(broken, np.array([1.0, 2.0]), seed=0)
+    assert isinstance(e.value.__cause__, AttributeError)
+
+
+def test_numpy_arguments_are_copies_for_f() -> None:
+    w, order = np.array([0.5, 1.5, -0.2]), np.array([2, 0, 1])
+    saved = w.copy(), order.copy()
+
+    def f(w: Any, order: Any) -> Any:
+        order.sort()  # writes to its (NumPy) argument
+        return jnp.sum(w[order] ** 3)
+
+    assert check_function(f, w, order, argnums=0, seed=0).passed
+    assert np.array_equal(w, saved[0]) and np.array_equal(order, saved[1])

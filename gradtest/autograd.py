@@ -41,7 +41,15 @@ import autograd
 import numpy as np
 from numpy.typing import NDArray
 
-from gradtest import GradCheckResult, InvalidArgumentError, check_grad, check_jacobian
+from gradtest import (
+    FunctionEvaluationError,
+    GradCheckResult,
+    GradtestError,
+    InvalidArgumentError,
+    check_grad,
+    check_jacobian,
+)
+from gradtest._adapters import COTANGENT, compare_precision, scaling_problem, with_notes
 
 __all__ = ["check_function"]
 
@@ -96,12 +104,18 @@ def check_function(
     ------
     InvalidArgumentError
         ``f`` is not callable, no argument is floating point, or ``argnums`` is bad.
+    FunctionEvaluationError
+        ``f`` or its derivative raised.
 
     Notes
     -----
     ``autograd.test_util.check_grads`` compares random directional derivatives with a
     fixed step (``EPS = 1e-6``) and fixed tolerances; here every entry is compared with
-    tolerances from the core's error model, and the arguments are float64 copies.
+    tolerances from the core's error model, and the arguments are float64 copies. For a
+    float32 argument the derivative is also computed in float32 and the check fails when
+    it is not finite or off by more than a tenth of ``max|g|``. The vector-Jacobian
+    products are seeded with ``0.75``, not 1, so a ``defvjp`` rule that ignores its ``g``
+    fails even for a scalar output.
 
     Examples
     --------
@@ -158,10 +172,12 @@ def check_function(
         )
     names = [_argument_names(f, len(args))[i] for i in chosen]
     x0 = {n: np.array(args[i], dtype=np.float64) for n, i in zip(names, chosen, strict=True)}
+    dtypes = {n: np.asarray(args[i]).dtype for n, i in zip(names, chosen, strict=True)}
     label = name or str(getattr(f, "__name__", None) or type(f).__name__)
 
     def call_args(x: Arrays) -> list[Any]:
-        full = list(args)
+        # copies of the other arrays: f may write to them, the caller's stay as they were
+        full = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
         for n, i in zip(names, chosen, strict=True):
             full[i] = x[n]
         return full
@@ -169,18 +185,42 @@ def check_function(
     def fun(x: Arrays) -> Any:
         return f(*call_args(x))
 
-    scalar = np.ndim(fun(x0)) == 0
-    operator = autograd.grad if scalar else autograd.jacobian
+    try:
+        scalar = np.ndim(fun(x0)) == 0
+    except GradtestError:
+        raise
+    except Exception as err:
+        raise FunctionEvaluationError(
+            f"{label} raised {type(err).__name__} on its first call, at the arguments given "
+            f"(before any finite difference): {err}"
+        ) from err
+
+    def pullback(x: Arrays) -> tuple[Any, Any]:
+        vjp, ans = autograd.make_vjp(f, argnum=tuple(chosen))(*call_args(x))
+        return vjp, np.asarray(ans)
 
     def derivative(x: Arrays) -> Arrays:
-        full = call_args(x)
-        return {
-            n: np.asarray(operator(f, argnum=i)(*full), dtype=np.float64)
-            for n, i in zip(names, chosen, strict=True)
-        }
+        """One forward, then vector-Jacobian products seeded with ``COTANGENT``, not 1."""
+        vjp, ans = pullback(x)
+        if scalar:
+            parts = [np.asarray(p, dtype=np.float64) / COTANGENT for p in vjp(COTANGENT)]
+        else:
+            rows = []
+            for k in range(ans.size):
+                seed_k = np.zeros(ans.size, dtype=ans.dtype)
+                seed_k[k] = COTANGENT
+                rows.append(vjp(seed_k.reshape(ans.shape)))
+            parts = [
+                np.stack([np.asarray(r[a], dtype=np.float64) for r in rows]).reshape(
+                    ans.shape + np.shape(x[n])
+                )
+                / COTANGENT
+                for a, n in enumerate(names)
+            ]
+        return dict(zip(names, parts, strict=True))
 
     check = check_grad if scalar else check_jacobian
-    return check(
+    result = check(
         fun,
         derivative,
         x0,
@@ -191,3 +231,42 @@ def check_function(
         seed=seed,
         name=label,
     )
+    if result.verdict == "fail":
+        result = with_notes(result, _scaling_note(pullback, x0, names))
+    low = {n: d for n, d in dtypes.items() if d != np.float64}
+    if low:
+        own = {n: x0[n].astype(dtypes[n]) for n in names}
+        try:
+            at_user_precision = derivative(own)
+        except GradtestError:
+            raise
+        except Exception as err:
+            raise FunctionEvaluationError(
+                f"the derivative of {label} raised {type(err).__name__} at the arguments' own "
+                f"precision ({', '.join(low)} as given), after the float64 check: {err}"
+            ) from err
+        low_kinds = ", ".join(sorted({str(d) for d in low.values()}))
+        eps = max(float(np.finfo(d).eps) for d in low.values())
+        result = compare_precision(
+            result,
+            "argument " + ", ".join(low),
+            "backward (vjp)",
+            at_user_precision,
+            derivative(x0),
+            low_kinds,
+            eps,
+        )
+    return result
+
+
+def _scaling_note(pullback: Callable[..., Any], x0: Arrays, names: list[str]) -> str:
+    """Whether the vjp is linear in its cotangent: one seed of ones, one of 0.75s."""
+    try:
+        vjp, ans = pullback(x0)
+        plain = vjp(np.ones_like(ans) if ans.ndim else 1.0)
+        scaled = vjp(np.full_like(ans, COTANGENT) if ans.ndim else COTANGENT)
+    except Exception:  # a diagnosis of a failed check must not raise
+        return ""
+    a = {n: np.asarray(p, dtype=np.float64) for n, p in zip(names, plain, strict=True)}
+    b = {n: np.asarray(p, dtype=np.float64) / COTANGENT for n, p in zip(names, scaled, strict=True)}
+    return scaling_problem(a, b, "backward (vjp)")

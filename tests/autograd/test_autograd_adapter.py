@@ -111,3 +111,68 @@ def test_the_callers_array_is_not_modified() -> None:
 def test_bad_arguments(call: Any, match: str) -> None:
     with pytest.raises(gradtest.InvalidArgumentError, match=match):
         call()
+
+
+def make_cube(forget_g: bool) -> Any:
+    @primitive
+    def cube(x: Any) -> Any:
+        return x**3
+
+    defvjp(cube, lambda ans, x: (lambda g: 3 * x**2) if forget_g else (lambda g: g * 3 * x**2))
+    return cube
+
+
+@pytest.mark.parametrize("output", ["sum", "one", "elementwise"])
+def test_vjp_ignoring_its_cotangent_fails(output: str) -> None:
+    def f(cube: Any) -> Any:
+        def out(x: Any) -> Any:
+            y = cube(x)
+            return {"sum": anp.sum(y), "one": anp.sum(y).reshape(1), "elementwise": y}[output]
+
+        return out
+
+    x = np.array([0.5, -1.0, 2.0])
+    result = check_function(f(make_cube(True)), x, seed=0)
+    assert result.verdict == "fail", str(result)
+    notes = [n for n in result.diagnosis.notes if "does not scale with the incoming" in n]
+    assert notes and "ignores grad_output" in notes[0]
+    assert check_function(f(make_cube(False)), x, seed=0).passed
+
+
+def test_float32_rule_that_overflows_fails_and_a_stable_one_passes() -> None:
+    @primitive
+    def naive(x: Any) -> Any:
+        return np.log(np.sum(np.exp(x)))
+
+    defvjp(naive, lambda ans, x: lambda g: g * np.exp(x) / np.sum(np.exp(x)))
+    x = np.array([100.0, 90.0, 50.0], dtype=np.float32)
+    with np.errstate(over="ignore", invalid="ignore"):
+        result = check_function(naive, x, seed=0)
+    assert result.verdict == "fail", str(result)
+    assert "the float32 backward (vjp) is not finite (x) where the float64 one is" in str(result)
+    for scale in (1.0, 100.0):
+        big = (scale * np.random.default_rng(0).standard_normal(20)).astype(np.float32)
+        ok = check_function(make_logsumexp(), big, seed=0)
+        assert ok.verdict == "pass", str(ok)
+        assert any("consistent with round-off" in n for n in ok.diagnosis.notes)
+
+
+def test_f_failing_on_its_first_call_is_a_function_evaluation_error() -> None:
+    def broken(x: Any) -> Any:
+        return x.foo
+
+    with pytest.raises(gradtest.FunctionEvaluationError, match="broken raised AttributeError") as e:
+        check_function(broken, X, seed=0)
+    assert isinstance(e.value.__cause__, AttributeError)
+
+
+def test_arrays_that_are_not_checked_are_copies_for_f() -> None:
+    order = np.array([2, 0, 1, 3])
+    saved = order.copy()
+
+    def f(x: Any, order: Any) -> Any:
+        order.sort()
+        return anp.sum(x[order] ** 3)
+
+    assert check_function(f, X, order, seed=0).passed
+    assert np.array_equal(order, saved)

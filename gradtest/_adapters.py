@@ -56,6 +56,17 @@ def with_notes(result: GradCheckResult, *notes: str) -> GradCheckResult:
     return dataclasses.replace(result, diagnosis=diagnosis)
 
 
+def with_scaling_note(result: GradCheckResult, note: str) -> GradCheckResult:
+    """``result`` with the note of :func:`scaling_problem`, which also leads its summary:
+    the factor a pattern reports then is ``1 / COTANGENT``, and the note says why."""
+    if not note:
+        return result
+    result = with_notes(result, note)
+    head = note.split(":")[0]
+    diagnosis = dataclasses.replace(result.diagnosis, summary=f"{head}; {result.diagnosis.summary}")
+    return dataclasses.replace(result, diagnosis=diagnosis)
+
+
 def failed_because(result: GradCheckResult, reason: str) -> GradCheckResult:
     """``result`` as a failure whose summary starts with ``reason`` (the entries unchanged)."""
     summary = result.diagnosis.summary

@@ -49,7 +49,12 @@ from gradtest import (
     check_grad,
     check_jacobian,
 )
-from gradtest._adapters import COTANGENT, compare_precision, scaling_problem, with_notes
+from gradtest._adapters import (
+    COTANGENT,
+    compare_precision,
+    scaling_problem,
+    with_scaling_note,
+)
 
 __all__ = ["check_function"]
 
@@ -232,7 +237,7 @@ def check_function(
         name=label,
     )
     if result.verdict == "fail":
-        result = with_notes(result, _scaling_note(pullback, x0, names))
+        result = with_scaling_note(result, _scaling_note(pullback, x0, names))
     low = {n: d for n, d in dtypes.items() if d != np.float64}
     if low:
         own = {n: x0[n].astype(dtypes[n]) for n in names}

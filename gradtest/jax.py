@@ -63,7 +63,13 @@ from gradtest import (
     check_grad,
     check_jacobian,
 )
-from gradtest._adapters import COTANGENT, compare_precision, scaling_problem, with_notes
+from gradtest._adapters import (
+    COTANGENT,
+    compare_precision,
+    scaling_problem,
+    with_notes,
+    with_scaling_note,
+)
 
 __all__ = ["check_function"]
 
@@ -387,7 +393,7 @@ def check_function(
     )
     if result.verdict == "fail" and mode == "reverse":
         with _x64():
-            result = with_notes(result, _scaling_note(g, inputs(spec.x0), names))
+            result = with_scaling_note(result, _scaling_note(g, inputs(spec.x0), names))
     if switched:
         result = with_notes(
             result,

@@ -76,7 +76,13 @@ from gradtest import (
     check_grad,
     check_jacobian,
 )
-from gradtest._adapters import COTANGENT, compare_precision, scaling_problem, with_notes
+from gradtest._adapters import (
+    COTANGENT,
+    compare_precision,
+    scaling_problem,
+    with_notes,
+    with_scaling_note,
+)
 from gradtest._adapters import LOW_PRECISION_GAP as LOW_PRECISION_GAP  # importable here, as before
 
 __all__ = ["check_function", "check_gradgrad", "check_module", "numpy_loss"]
@@ -527,7 +533,7 @@ def check_function(
     )
     if result.verdict == "fail" and mode == "reverse":
         leaves = spec.leaves(spec.x0, double=True, grad=True)
-        result = with_notes(result, _scaling_note(output(leaves, True), leaves))
+        result = with_scaling_note(result, _scaling_note(output(leaves, True), leaves))
     if low:
         rule = "jvp" if mode == "forward" else "backward"
         try:
@@ -691,7 +697,7 @@ def check_module(
     )
     if result.verdict == "fail":
         leaves, value = loss(x0, True, True)
-        result = with_notes(result, _scaling_note(value, leaves))
+        result = with_scaling_note(result, _scaling_note(value, leaves))
     low = {n: d for n, d in dtypes.items() if d != torch.float64}
     if low:
         what = f"the model {label}"

@@ -596,7 +596,11 @@ def _reproduce_command(item: pytest.Item, seed: int | None) -> str:
     """
     settings = _state(item.config).settings
     chosen = "" if seed is None else f" --gradcheck-seed={seed}"
-    nodeid = item.config.cwd_relative_nodeid(item.nodeid)
+    # (by hand: Config.cwd_relative_nodeid takes a str in pytest 9.0 and a NodeId in 9.2)
+    path, sep, rest = item.nodeid.partition("::")
+    full = item.config.rootpath / path
+    rel = Path(os.path.relpath(full, item.config.invocation_params.dir)).as_posix()
+    nodeid = rel + sep + rest
     return f"pytest --gradcheck{chosen}{settings.replay_options()} {shlex.quote(nodeid)}"
 
 

@@ -592,8 +592,9 @@ def check_module(
     -------
     GradCheckResult
         A gradient check with ``x`` a dict of parameter arrays; entries are labelled
-        ``0.weight[1, 2]``. For a model that is not float64, ``diagnosis.notes`` compares
-        its analytic gradient at its own precision with the float64 one.
+        ``0.weight[1, 2]``, random directions ``0.weight · v0``. For a model that is not
+        float64, its analytic gradient at its own precision is compared with the float64
+        one (in ``diagnosis.notes``; a non-finite or far-off one fails the check).
 
     Raises
     ------

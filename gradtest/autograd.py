@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Sequence
-from typing import Any, Literal
+from typing import Any
 
 import autograd
 import numpy as np
@@ -55,10 +55,10 @@ from gradtest._adapters import (
     scaling_problem,
     with_scaling_note,
 )
+from gradtest._options import Method
 
 __all__ = ["check_function"]
 
-Method = Literal["central", "forward", "central4", "richardson", "complex"]
 Arrays = dict[str, NDArray[Any]]
 
 

@@ -70,11 +70,11 @@ from gradtest._adapters import (
     with_notes,
     with_scaling_note,
 )
+from gradtest._options import Method
 
 __all__ = ["check_function"]
 
 Mode = Literal["reverse", "forward"]
-Method = Literal["central", "forward", "central4", "richardson", "complex"]
 Arrays = dict[str, NDArray[Any]]
 
 

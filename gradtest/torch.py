@@ -84,11 +84,11 @@ from gradtest._adapters import (
     with_scaling_note,
 )
 from gradtest._adapters import LOW_PRECISION_GAP as LOW_PRECISION_GAP  # importable here, as before
+from gradtest._options import Method
 
 __all__ = ["check_function", "check_gradgrad", "check_module", "numpy_loss"]
 
 Mode = Literal["reverse", "forward"]
-Method = Literal["central", "forward", "central4", "richardson", "complex"]
 Arrays = dict[str, NDArray[Any]]
 Tensors = dict[str, torch.Tensor]
 

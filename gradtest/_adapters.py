@@ -115,6 +115,7 @@ def compare_precision(
     The gap is normwise: ``max|low - high| / max|high|`` over all arrays.
     """
     scale = max((float(np.max(np.abs(h))) if h.size else 0.0 for h in high.values()), default=0.0)
+    scale = max(scale, derivative_scale(result))
     gap = max(
         (float(np.max(np.abs(low[n] - high[n]))) if high[n].size else 0.0 for n in high),
         default=0.0,
@@ -155,13 +156,33 @@ def compare_precision(
     return failed_because(result, reason)
 
 
-def scaling_problem(plain: Arrays, scaled: Arrays, rule: str) -> str:
+def derivative_scale(result: GradCheckResult) -> float:
+    """The largest finite numeric derivative of a check: the scale a gap between two
+    analytic derivatives is judged against (a backward's output can be round-off of zero:
+    softmax's for a cotangent of ones)."""
+    values = [abs(e.numeric) for e in result.entries if math.isfinite(e.numeric)]
+    return max(values, default=0.0)
+
+
+def probe_cotangent(shape: tuple[int, ...]) -> NDArray[np.float64]:
+    """A fixed cotangent for :func:`scaling_problem`'s two pullbacks: magnitudes in
+    [1/2, 3/2) with random signs, never ones (a normalising function, softmax or a layer
+    norm, pulls a constant cotangent back to zero)."""
+    rng = np.random.default_rng(20261201)
+    values = rng.uniform(0.5, 1.5, shape) * rng.choice([-1.0, 1.0], shape)
+    return np.asarray(values, dtype=np.float64)
+
+
+def scaling_problem(plain: Arrays, scaled: Arrays, rule: str, reference: float) -> str:
     """A note when ``rule(COTANGENT * v) / COTANGENT`` (``scaled``) differs from ``rule(v)``.
 
     A backward is linear in its incoming gradient; one that ignores it (or squares it)
-    returns the same values for both seeds, off by the factor ``COTANGENT``.
+    returns the same values for both seeds, off by the factor ``COTANGENT``. Gaps are
+    judged against ``reference`` (:func:`derivative_scale`) too, so that round-off of a
+    backward that returns about zero says nothing.
     """
     scale = max((float(np.max(np.abs(a))) if a.size else 0.0 for a in plain.values()), default=0.0)
+    scale = max(scale, reference)
     gap = max(
         (float(np.max(np.abs(scaled[n] - plain[n]))) if plain[n].size else 0.0 for n in plain),
         default=0.0,

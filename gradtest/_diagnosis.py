@@ -118,6 +118,10 @@ def taylor_test(
     )
 
 
+#: a fitted factor below this is a gradient of zero (round-off of it), not a factor
+ZERO_FACTOR = 1e-6
+
+
 def _nice_factor(c: float) -> str:
     """Name a constant factor: sign, 2, 1/2, N or 1/N."""
     sign = "sign flipped" if c < 0 else ""
@@ -147,6 +151,8 @@ def factor_pattern(analytic: Float64Array, numeric: Float64Array, where: str) ->
     c = float(analytic @ numeric) / nn
     resid = float(np.linalg.norm(analytic - c * numeric))
     if resid <= PATTERN_FIT * float(np.linalg.norm(diff)):
+        if abs(c) < ZERO_FACTOR:
+            return [f"analytic ≈ 0 where numeric is not, over {where} (a zero gradient?)"]
         return [f"analytic = {c:.6g} × numeric over {where} ({_nice_factor(c)})"]
     return []
 

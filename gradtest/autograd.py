@@ -52,6 +52,8 @@ from gradtest import (
 from gradtest._adapters import (
     COTANGENT,
     compare_precision,
+    derivative_scale,
+    probe_cotangent,
     scaling_problem,
     with_scaling_note,
 )
@@ -237,7 +239,9 @@ def check_function(
         name=label,
     )
     if result.verdict == "fail":
-        result = with_scaling_note(result, _scaling_note(pullback, x0, names))
+        result = with_scaling_note(
+            result, _scaling_note(pullback, x0, names, derivative_scale(result))
+        )
     low = {n: d for n, d in dtypes.items() if d != np.float64}
     if low:
         own = {n: x0[n].astype(dtypes[n]) for n in names}
@@ -264,14 +268,17 @@ def check_function(
     return result
 
 
-def _scaling_note(pullback: Callable[..., Any], x0: Arrays, names: list[str]) -> str:
-    """Whether the vjp is linear in its cotangent: one seed of ones, one of 0.75s."""
+def _scaling_note(
+    pullback: Callable[..., Any], x0: Arrays, names: list[str], reference: float
+) -> str:
+    """Whether the vjp is linear in its cotangent: one seed ``v``, one ``0.75 v``."""
     try:
         vjp, ans = pullback(x0)
-        plain = vjp(np.ones_like(ans) if ans.ndim else 1.0)
-        scaled = vjp(np.full_like(ans, COTANGENT) if ans.ndim else COTANGENT)
+        v = probe_cotangent(np.shape(ans))
+        plain = vjp(v if np.ndim(ans) else float(v))
+        scaled = vjp(v * COTANGENT if np.ndim(ans) else float(v) * COTANGENT)
     except Exception:  # a diagnosis of a failed check must not raise
         return ""
     a = {n: np.asarray(p, dtype=np.float64) for n, p in zip(names, plain, strict=True)}
     b = {n: np.asarray(p, dtype=np.float64) / COTANGENT for n, p in zip(names, scaled, strict=True)}
-    return scaling_problem(a, b, "backward (vjp)")
+    return scaling_problem(a, b, "backward (vjp)", reference)

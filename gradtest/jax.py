@@ -66,6 +66,8 @@ from gradtest import (
 from gradtest._adapters import (
     COTANGENT,
     compare_precision,
+    derivative_scale,
+    probe_cotangent,
     scaling_problem,
     with_notes,
     with_scaling_note,
@@ -393,7 +395,9 @@ def check_function(
     )
     if result.verdict == "fail" and mode == "reverse":
         with _x64():
-            result = with_scaling_note(result, _scaling_note(g, inputs(spec.x0), names))
+            result = with_scaling_note(
+                result, _scaling_note(g, inputs(spec.x0), names, derivative_scale(result))
+            )
     if switched:
         result = with_notes(
             result,
@@ -424,15 +428,17 @@ def check_function(
     return result
 
 
-def _scaling_note(g: Callable[..., Any], values: list[Any], names: list[str]) -> str:
-    """Whether the vjp is linear in its cotangent: one seed of ones, one of 0.75s."""
+def _scaling_note(
+    g: Callable[..., Any], values: list[Any], names: list[str], reference: float
+) -> str:
+    """Whether the vjp is linear in its cotangent: one seed ``v``, one ``0.75 v``."""
     try:
         out, pullback = jax.vjp(g, *values)
-        ones = jnp.ones_like(out)
-        plain = pullback(ones)
-        scaled = pullback(ones * COTANGENT)
+        v = jnp.asarray(probe_cotangent(tuple(jnp.shape(out))), dtype=jnp.result_type(out))
+        plain = pullback(v)
+        scaled = pullback(v * COTANGENT)
     except Exception:  # a diagnosis of a failed check must not raise
         return ""
     a = {n: np.asarray(p, dtype=np.float64) for n, p in zip(names, plain, strict=True)}
     b = {n: np.asarray(p, dtype=np.float64) / COTANGENT for n, p in zip(names, scaled, strict=True)}
-    return scaling_problem(a, b, "backward (bwd rule)")
+    return scaling_problem(a, b, "backward (bwd rule)", reference)

@@ -79,6 +79,8 @@ from gradtest import (
 from gradtest._adapters import (
     COTANGENT,
     compare_precision,
+    derivative_scale,
+    probe_cotangent,
     scaling_problem,
     with_notes,
     with_scaling_note,
@@ -252,15 +254,15 @@ def _precision(
     return compare_precision(result, what, rule, low, high, kinds, eps)
 
 
-def _scaling_note(out: torch.Tensor, leaves: Tensors) -> str:
-    """Whether the backward is linear in ``grad_output``: one seed of ones, one of 0.75s."""
+def _scaling_note(out: torch.Tensor, leaves: Tensors, reference: float) -> str:
+    """Whether the backward is linear in ``grad_output``: one seed ``v``, one ``0.75 v``."""
     if not out.requires_grad:
         return ""
     tensors = list(leaves.values())
-    ones = torch.ones_like(out)
+    v = torch.as_tensor(probe_cotangent(tuple(out.shape)), dtype=out.dtype)
     try:
-        plain = torch.autograd.grad(out, tensors, ones, retain_graph=True, allow_unused=True)
-        scaled = torch.autograd.grad(out, tensors, ones * COTANGENT, allow_unused=True)
+        plain = torch.autograd.grad(out, tensors, v, retain_graph=True, allow_unused=True)
+        scaled = torch.autograd.grad(out, tensors, v * COTANGENT, allow_unused=True)
     except Exception:  # a diagnosis of a failed check must not raise
         return ""
     zeros = {n: np.zeros(tuple(t.shape)) for n, t in leaves.items()}
@@ -269,7 +271,7 @@ def _scaling_note(out: torch.Tensor, leaves: Tensors) -> str:
         n: zeros[n] if g is None else _to_numpy(g) / COTANGENT
         for n, g in zip(leaves, scaled, strict=True)
     }
-    return scaling_problem(a, b, "backward")
+    return scaling_problem(a, b, "backward", reference)
 
 
 #: words of a dtype mismatch in torch's error messages
@@ -533,7 +535,9 @@ def check_function(
     )
     if result.verdict == "fail" and mode == "reverse":
         leaves = spec.leaves(spec.x0, double=True, grad=True)
-        result = with_scaling_note(result, _scaling_note(output(leaves, True), leaves))
+        result = with_scaling_note(
+            result, _scaling_note(output(leaves, True), leaves, derivative_scale(result))
+        )
     if low:
         rule = "jvp" if mode == "forward" else "backward"
         try:
@@ -698,7 +702,7 @@ def check_module(
     )
     if result.verdict == "fail":
         leaves, value = loss(x0, True, True)
-        result = with_scaling_note(result, _scaling_note(value, leaves))
+        result = with_scaling_note(result, _scaling_note(value, leaves, derivative_scale(result)))
     low = {n: d for n, d in dtypes.items() if d != torch.float64}
     if low:
         what = f"the model {label}"

@@ -340,6 +340,47 @@ def test_backward_ignoring_grad_output_fails_for_a_scalar_output(_cube_sum_bug: 
     )
 
 
+def _softmax(kind: str) -> Any:
+    class Softmax(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx: Any, x: Any) -> Any:
+            ctx.save_for_backward(x)
+            return torch.softmax(x, -1)
+
+        @staticmethod
+        def backward(ctx: Any, g: Any) -> Any:
+            (x,) = ctx.saved_tensors
+            s = torch.softmax(x, -1)
+            if kind == "ignore":
+                g = torch.ones_like(g)
+            out = s * (g - (g * s).sum(-1, keepdim=True))
+            return -out if kind == "sign" else out
+
+    return Softmax
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+@pytest.mark.parametrize(
+    ("kind", "summary"),
+    [
+        ("sign", "analytic = -1 × numeric over all Jacobian entries (sign flipped?)"),
+        ("ignore", "analytic ≈ 0 where numeric is not, over all Jacobian entries"),
+    ],
+)
+def test_a_softmax_backward_is_not_blamed_for_ignoring_its_gradient_by_round_off(
+    kind: str, summary: str, dtype: torch.dtype
+) -> None:
+    """softmax pulls a cotangent of ones back to zero: seeded with ones, the linearity
+    probe compared round-off with round-off and headlined "does not scale with the
+    incoming gradient" over a plain sign flip; a float32 backward that returns about zero
+    was failed for a gap of 5e8 relative to max|g| = 1e-16."""
+    x = torch.randn(2, 3, dtype=dtype, generator=torch.Generator().manual_seed(1))
+    result = check_function(_softmax(kind).apply, x, seed=0)
+    assert result.verdict == "fail"
+    assert result.diagnosis.summary.startswith(summary), result.diagnosis.summary
+    assert check_function(_softmax("ok").apply, x, seed=0).verdict == "pass"
+
+
 @pytest.mark.parametrize("keep", ["elementwise", "one"])
 def test_backward_ignoring_grad_output_fails_for_a_tensor_output(keep: str) -> None:
     x = torch.randn(4, dtype=torch.float64, generator=torch.Generator().manual_seed(1))

@@ -338,6 +338,7 @@ def resolve(
         judged = _constant_along(ctx, line, estimates, judged)
     if up:
         judged = [_unresolved_after_climbing(j) for j in judged]
+        judged = _flat_below_climbed_steps(ctx, line, estimates, judged)
     if len(estimates) > 1:
         judged = _contradicted_by_smaller_steps(ctx, line, estimates, judged)
     if fixed_step:
@@ -398,6 +399,37 @@ def _unresolved_after_climbing(j: tol.Judgement) -> tol.Judgement:
         "above round-off, where the analytic value predicts one: at steps that large fun "
         "need not be linear, so no step gives a value to judge by"
     )
+
+
+def _flat_below_climbed_steps(
+    ctx: Context, line: Line, estimates: list[Pair], judged: list[tol.Judgement]
+) -> list[tol.Judgement]:
+    """A fail at steps the ladder climbed to, above steps where fun returned exactly f(x),
+    holds only if fun's resolution there cannot explain it.
+
+    At a flat step ``h`` the analytic value ``a`` predicted a change of ``|a| h`` and fun
+    showed none: it resolves no change below that (quantized, or piecewise constant), so
+    its values carry an error of about ``|a| h / 2``. Two steps a power of two apart can
+    meet a decimal grid alike: a loss rounded to 1e-3 gave 1.024 times its slope at both
+    2^-9 and 2^-7, a discrepancy the two steps "confirmed"."""
+    a, _ = line.analytic(ctx)
+    out = []
+    for k, j in enumerate(judged):
+        flat = max((e[k].h1 for e in estimates if e[k].flat), default=0.0)
+        if j.outcome != "fail" or j.note or not 0.0 < flat < j.step:
+            out.append(j)
+            continue
+        ak = float(a[k])
+        explained = tol.SAFETY * abs(ak) * flat / 2 / j.step
+        if abs(ak - j.numeric) <= explained:
+            j = j.demoted(
+                f"fun returned exactly f(x) at steps up to {flat:.2g}, where the analytic "
+                f"value {ak:.6g} predicts a change of {abs(ak) * flat:.2g}: it resolves no "
+                "change that small (its values are quantized or piecewise constant), and at "
+                f"h = {j.step:.2g} that alone explains a discrepancy of up to {explained:.2g}"
+            )
+        out.append(j)
+    return out
 
 
 def _second_pair(

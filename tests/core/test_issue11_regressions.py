@@ -678,3 +678,26 @@ def test_the_resolution_floor_hides_no_entry_a_larger_one_dwarfs_along_a_directi
     result = gradtest.check_grad(lambda z: 0.5 * float(z @ z), grad, x, seed=seed)
     assert result.verdict == "fail", str(result)
     assert result.worst.index == (7,)
+
+
+@pytest.mark.parametrize("x", [[0.0, 0.0, 0.45], [0.3, -0.2, 0.45]])
+@pytest.mark.parametrize("seed", range(3))
+def test_a_loss_rounded_to_a_grid_is_not_failed_by_steps_that_meet_the_grid_alike(
+    x: list[float], seed: int
+) -> None:
+    """A new user's loss rounded to 1e-3: flat at the error-model steps, so the ladder
+    climbed to 2^-9 and 2^-7, where the staircase's slope is 1.024 times the smooth one
+    at both, and the two steps "confirmed" a wrong gradient (constant factor 0.976563?)
+    on every seed. A sign flip still fails."""
+
+    def loss(w: np.ndarray) -> float:
+        return float(np.sum(np.round(w * 1e3) / 1e3) ** 2)
+
+    def grad(w: np.ndarray) -> np.ndarray:
+        return 2 * np.sum(w) * np.ones_like(w)
+
+    result = gradtest.check_grad(loss, grad, np.array(x), seed=seed)
+    assert result.verdict == "inconclusive", str(result)
+    assert "fun returned exactly f(x) at steps up to" in result.diagnosis.summary
+    flipped = gradtest.check_grad(loss, lambda w: -grad(w), np.array(x), seed=seed)
+    assert flipped.verdict == "fail"

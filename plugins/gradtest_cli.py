@@ -729,6 +729,8 @@ def _replay_command(target: str, seed: int | None, settings: dict[str, Any]) -> 
     for name in ("rtol", "max_examples", "mode"):
         if settings.get(name) is not None:
             parts.append(f"--{name.replace('_', '-')} {settings[name]}")
+    if settings.get("accept_inconclusive"):
+        parts.append("--accept-inconclusive")  # (the verdict it replays counted as passed)
     parts.append(shlex.quote(target))
     return " ".join(parts)
 
@@ -782,7 +784,10 @@ def _run(
         records.append(record)
         progress.done(index, check_id, record["verdict"], record["elapsed"])
         if quiet and not ns.json and records_module.is_failure(record):
-            print(report.splitlines()[0], file=out)
+            # the verdict and the line that replays it (the seed is random by default)
+            print(report.splitlines()[0].rstrip(":"), file=out)
+            if record.get("reproduce"):
+                print(f"  reproduce with: {record['reproduce']}", file=out)
         elif not quiet and (ns.verbose or record["verdict"] != "pass"):
             print("\n" + report + "\n", file=out)
         if record["plot"] and not quiet:

@@ -183,6 +183,8 @@ class Settings:
                                 ("mode", self.mode))
             if value is not None
         ]  # fmt: skip
+        if self.accept_inconclusive:  # (the verdict it replays counted as passed)
+            parts.append("--gradcheck-accept-inconclusive")
         return "".join(f" {p}" for p in parts)
 
 

@@ -129,3 +129,24 @@ def test_every_reproduce_line_reruns_its_check_where_the_command_ran(
         if verdict != "inconclusive":  # the same input again
             example = checks[name]["example"].splitlines()
             assert example and all(f"    {ln}" in again.stdout.splitlines() for ln in example)
+
+
+def test_quiet_output_keeps_the_replay_lines_and_they_carry_accept_inconclusive(
+    tmp_path: Path,
+) -> None:
+    """``-q`` printed each failing verdict without its replay line (the seed is random by
+    default); a line replaying an accepted inconclusive check lacked --accept-inconclusive,
+    so the pasted line failed where the run had passed."""
+    (tmp_path / "checks.py").write_text(CHECKS)
+    quiet = gradtest_cmd(tmp_path, "-q", "checks.py")
+    lines = quiet.stdout.splitlines()
+    for name in VERDICTS:  # each verdict line, then its replay line
+        (i,) = [i for i, ln in enumerate(lines) if ln.endswith(f"checks.py::{name}")]
+        assert re.fullmatch(rf"  reproduce with: gradtest --seed \d+ checks\.py::{name}", lines[i])
+        assert name in lines[i - 1] and not lines[i - 1].endswith(":")
+    accepted = gradtest_cmd(tmp_path, "--accept-inconclusive", "checks.py::test_abs_at_its_kink")
+    assert accepted.returncode == 0, accepted.stdout + accepted.stderr
+    (line,) = [ln for ln in accepted.stdout.splitlines() if ln.startswith("reproduce with: ")]
+    assert "--accept-inconclusive" in line
+    again = paste(tmp_path, line.removeprefix("reproduce with: "), None)
+    assert again.returncode == 0, again.stdout + again.stderr

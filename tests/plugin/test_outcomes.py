@@ -147,6 +147,24 @@ def test_an_inconclusive_check_fails_unless_accepted(pytester: pytest.Pytester, 
         )  # fmt: skip
 
 
+def test_the_replay_line_of_an_accepted_inconclusive_check_accepts_it_too(
+    pytester: pytest.Pytester, run
+) -> None:
+    # without the flag, the pasted line failed a test the run had passed
+    pytester.makepyfile(test_kink=INCONCLUSIVE)
+    result = run(
+        "--gradcheck", "--gradcheck-accept-inconclusive", "--gradcheck-report=r.json",
+        "-W", "default",
+    )  # fmt: skip
+    result.assert_outcomes(passed=1, warnings=1)
+    check = json.loads((pytester.path / "r.json").read_text())["checks"][0]
+    assert check["accepted"] is True
+    assert "--gradcheck-accept-inconclusive" in check["reproduce"]
+    command = shlex.split(check["reproduce"])
+    assert command[:2] == ["pytest", "--gradcheck"]
+    run(*command[1:], "-W", "default").assert_outcomes(passed=1, warnings=1)
+
+
 def test_a_user_mistake_shows_the_message_and_counts_as_error(
     pytester: pytest.Pytester, run
 ) -> None:

@@ -70,9 +70,10 @@ def test_quiet_prints_failing_verdicts_and_the_summary_line(
 ) -> None:
     assert main(["--quiet", "."]) == 1
     lines = capsys.readouterr().out.strip().splitlines()
-    assert len(lines) == 2
+    assert len(lines) == 3
     assert "test_cube" in lines[0]
-    assert lines[1].startswith("gradtest: 1 fail, 1 pass in ")
+    assert lines[1].startswith("  reproduce with: gradtest --seed ")
+    assert lines[2].startswith("gradtest: 1 fail, 1 pass in ")
 
 
 def test_list_does_not_run(project: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -32,6 +32,13 @@ def _import_lazy_modules_once() -> None:
     # a failing check runs the diagnosis, which imports scipy.optimize (and numpy.fft)
     gradtest.check_grad(lambda w: float(w @ w), lambda w: -2 * w, np.ones(2))
     gradtest.check_jacobian(lambda w: w**2, lambda w: np.diag(2 * w), np.ones(2))
+    # the decorator's machinery and hypothesis, which gradtest imports only when used (a
+    # second copy of hypothesis, imported inside an inline session, breaks its sentinels)
+    import hypothesis  # noqa: F401
+
+    import gradtest._runner
+    import gradtest.strategies
+
     try:
         import matplotlib.pyplot  # noqa: F401
 

@@ -138,7 +138,11 @@ class Settings:
                 continue
             raw = config.getoption(_dest(option))
             source = option.pytest_option
+            # a relative path given on the command line is relative to where pytest ran
+            # (as --junitxml's is); one from a configuration file, to its rootdir
+            base = config.invocation_params.dir
             if raw is None or raw == []:
+                base = config.rootpath
                 if option.name in table:
                     values[option.name] = table[option.name]
                     continue
@@ -151,7 +155,7 @@ class Settings:
             except ValueError as err:
                 raise pytest.UsageError(f"{source}: {err}") from None
             if isinstance(value, Path) and not value.is_absolute():
-                value = config.rootpath / value
+                value = base / value
             values[option.name] = value
         return cls(
             enabled=bool(config.getoption("gradcheck") or config.getini("gradcheck")),

@@ -405,8 +405,14 @@ def test_reproduce_lines_work_in_the_directory_pytest_was_run_from(
     (tests / "test_random.py").write_text(RANDOM_FAILURE)
     (tests / "test_failures.py").write_text(FIXTURE_FAILURES)
     monkeypatch.chdir(tests)
-    first = pytester.runpytest_subprocess(*plugin_args(), "--gradcheck", "-k", "cube or seeded")
+    first = pytester.runpytest_subprocess(
+        *plugin_args(), "--gradcheck", "-k", "cube or seeded", "--gradcheck-report=r.json"
+    )
     first.assert_outcomes(failed=2, deselected=1)
+    # the report given on the command line lands where pytest ran, as --junitxml does
+    # (it landed in the rootdir, where its reproduce lines do not work)
+    report = json.loads((tests / "r.json").read_text())
+    assert sorted(c["reproduce"] for c in report["checks"]) == sorted(reproduce_lines(first))
     lines = reproduce_lines(first)
     # relative to the directory pytest ran in, not to the rootdir (tests/test_random.py)
     assert sorted(shlex.split(line)[-1] for line in lines) == [

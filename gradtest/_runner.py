@@ -796,7 +796,7 @@ def _reraise_with_example(
     example = format_example(state.last_example or {})
     new = type(err)(
         f"gradcheck {spec.name}: {err}\nfor this input (shrunk by hypothesis):\n{example}"
-        f"\n{_reproduce_line(command, seed)}"
+        f"\n\n{_reproduce_line(command, seed)}"
     )
     new.gradtest_example = format_example(state.last_example or {}, indent="")  # type: ignore[attr-defined]
     new.gradtest_seed = seed  # type: ignore[attr-defined]

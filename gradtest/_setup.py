@@ -326,7 +326,7 @@ def setup(
     raw0 = ev.call_at_x(what="x")
     f0 = ev.value(raw0, what="x")
     if not (math.isfinite(f0) if f0.ndim == 0 else np.isfinite(f0).all()):
-        raise InvalidArgumentError(f"fun is not finite at x: {name} returned {f0!r:.80}")
+        raise InvalidArgumentError(f"fun is not finite at x: {name} returned {f0.tolist()!r:.80}")
     out_shape = f0.shape
     kind = opts.kind
     if deriv is True:

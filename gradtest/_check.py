@@ -335,7 +335,11 @@ def _summary(
             parts.append(f"{k} entr{'y' if k == 1 else 'ies'} at a kink (not differentiable here)")
         if unreliable:
             reasons = Counter(r.note.split(":")[0] for r in unreliable if r.note)
-            parts.append(f"{len(unreliable)} with an unreliable numeric derivative")
+            u = len(unreliable)
+            what = "entr" + ("y" if u == 1 else "ies")
+            if all(r.probe == "direction" for r in unreliable):
+                what = "directional derivative" + ("" if u == 1 else "s")
+            parts.append(f"{u} {what} with an unreliable numeric derivative")
             if reasons:
                 example = next(r for r in unreliable if r.note)
                 parts.append(f"e.g. {example.label}: {example.note}")

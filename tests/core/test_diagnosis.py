@@ -164,6 +164,14 @@ def test_the_report_counts_what_it_checked_in_words_that_fit() -> None:
     jac = gradtest.check_jacobian(lambda w: w**2, lambda w: np.diag(2 * w), np.ones(1), seed=0)
     assert "  checked 1 Jacobian entry (" in str(jac)
 
+    def noisy(w: np.ndarray) -> float:  # a ripple finer than any step: nothing to judge by
+        return float(w @ w + 1e-3 * np.sum(np.sin(1e9 * w)))
+
+    unjudged = gradtest.check_grad(noisy, lambda w: 2 * w, np.ones(3), seed=0)
+    assert unjudged.diagnosis.summary.startswith(
+        "3 entries with an unreliable numeric derivative; e.g. x["
+    )  # (it said "3 with an unreliable ...": 3 what?)
+
 
 @pytest.mark.parametrize(
     ("wrong", "pattern"),

@@ -130,9 +130,9 @@ def _nice_factor(c: float) -> str:
         return "sign flipped?" if c < 0 else f"constant factor {c:.6g}?"
     k, inv = round(m), round(1 / m) if m > 0 else 0
     if 2 <= k <= 10**6 and abs(m - k) <= 1e-3 * k:
-        part = f"extra factor {k}" + (" (missing 1/N?)" if k > 2 else "?")
+        part = f"extra factor {k}" + (": missing 1/N?" if k > 2 else "?")
     elif 2 <= inv <= 10**6 and abs(1 / m - inv) <= 1e-3 * inv:
-        part = f"missing factor {inv}" + ("?" if inv <= 4 else f" (extra 1/N, N = {inv}?)")
+        part = f"missing factor {inv}" + ("?" if inv <= 4 else f": extra 1/N, N = {inv}?")
     else:
         part = f"constant factor {m if sign else c:.6g}?"
     return (sign + " and " if sign else "") + part
@@ -190,6 +190,11 @@ def bug_patterns(
         name, shape = spec.names[k], spec.shapes[k]
         a, n, d, x = analytic[blk], numeric[blk], diff[blk], x0[blk]
         scale = max(float(np.linalg.norm(d)), 1e-300)
+        # a factor on this array alone (a bias gradient averaged where it is summed)
+        own = factor_pattern(a, n, name) if spec.n_blocks > 1 and a.size > 1 else []
+        if own and not any("over all entries" in p for p in out):
+            out.append(own[0])
+            continue
         if len(shape) == 2 and shape[0] == shape[1] and shape[0] > 1:
             nt = n.reshape(shape).T.ravel()
             if float(np.linalg.norm(a - nt)) <= PATTERN_FIT * scale:

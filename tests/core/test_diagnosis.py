@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -26,8 +28,8 @@ def quad_grad(W: np.ndarray) -> np.ndarray:
         (-1.0, "sign flipped?"),
         (2.0, "extra factor 2?"),
         (0.5, "missing factor 2?"),
-        (64.0, "extra factor 64 (missing 1/N?)"),
-        (1 / 64, "missing factor 64 (extra 1/N, N = 64?)"),
+        (64.0, "extra factor 64: missing 1/N?"),
+        (1 / 64, "missing factor 64: extra 1/N, N = 64?"),
         (-3.0, "sign flipped and extra factor 3"),
         (1.37, "constant factor 1.37?"),
     ],
@@ -195,6 +197,29 @@ def test_a_wrong_jacobian_names_its_pattern(wrong: str, pattern: str, n: int) ->
     result = gradtest.check_jacobian(lambda x: A @ np.tanh(x), jac, x, seed=0)
     assert result.verdict == "fail"
     assert result.diagnosis.summary.startswith(pattern), result.diagnosis.summary
+
+
+def test_a_factor_on_one_array_is_named() -> None:
+    """A bias gradient averaged over a batch of 6 where the loss sums: only "only x[1]
+    wrong" was said."""
+    rng = np.random.default_rng(0)
+    X, Y = rng.standard_normal((6, 3)), rng.standard_normal((6, 2))
+
+    def loss(p: Any) -> float:
+        W, b = p
+        r = X @ W + b - Y
+        return float(0.5 * np.sum(r * r))
+
+    def grad(p: Any) -> tuple[np.ndarray, np.ndarray]:
+        W, b = p
+        r = X @ W + b - Y
+        return X.T @ r, r.mean(0)
+
+    p = (rng.standard_normal((3, 2)), rng.standard_normal(2))
+    patterns = gradtest.check_grad(loss, grad, p, seed=0).diagnosis.patterns
+    assert "analytic = 0.166667 × numeric over x[1] (missing factor 6: extra 1/N, N = 6?)" in (
+        patterns
+    )
 
 
 def test_factor_on_the_data_term_only_is_named() -> None:

@@ -112,7 +112,9 @@ def compare_precision(
 
     Notes
     -----
-    The gap is normwise: ``max|low - high| / max|high|`` over all arrays.
+    The gap is normwise: ``max|low - high|`` over all arrays, relative to the larger of
+    ``max|high|`` and the check's numeric scale (:func:`derivative_scale`: a backward that
+    returns about zero has a ``max|high|`` of round-off).
     """
     scale = max((float(np.max(np.abs(h))) if h.size else 0.0 for h in high.values()), default=0.0)
     scale = max(scale, derivative_scale(result))

@@ -318,15 +318,16 @@ def _records(
     size = max((abs(v) for v in values if math.isfinite(v)), default=0.0)
     floor = tol.NEAR_ZERO * max(size, line.scale or 0.0) or 1e-300
     out = []
+    array, label, one = ctx.spec.names[line.block], line.label, len(values) == 1
     for k, (a, j) in enumerate(zip(values, judged, strict=True)):
         if j.outcome == "kink":
-            ctx.kinks.append(line.label)
+            ctx.kinks.append(label)
         out.append(
             EntryRecord(
-                array=ctx.spec.names[line.block],
+                array=array,
                 index=(),
-                label=line.label if ctx.m == 1 else f"{line.label} (out[{k}])",
-                output=ctx.out_index(k),
+                label=label if one else f"{label} (out[{k}])",
+                output=ctx.out_index(k) if ctx.out_shape else (),
                 analytic=a,
                 numeric=j.numeric,
                 abs_error=abs(a - j.numeric),

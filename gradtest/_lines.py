@@ -51,6 +51,8 @@ class Line(ABC):
     #: the larger step of the smallest pair, when :func:`resolve` stopped shrinking the
     #: steps because round-off alone kept that pair from passing (None otherwise)
     exhausted_at: float | None = None
+    #: the line is an entry's axis (the rules that hold only there apply: see tol.judge)
+    axis: bool = False
 
     @abstractmethod
     def values(self, ctx: Context, t: float) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
@@ -63,6 +65,8 @@ class Line(ABC):
 
 class EntryLine(Line):
     """The axis of flat entry ``i``, ``u = e_i``; steps are realised in the entry's dtype."""
+
+    axis = True
 
     def __init__(self, ctx: Context, i: int, scale: float, small: float | None = None) -> None:
         self.i = i
@@ -155,34 +159,37 @@ class DirectionLine(Line):
         self.hmax = max(HMAX * max(1.0, 1.0 / max(d.rms, 1e-300)), self.h0)
         self.natural = HMAX  # v is scaled to the entries of x
         self.buffer = buffer
+        #: the array is float16/32: points are rounded to its dtype
+        self._low = ctx.spec.dtypes[d.block] != np.float64
         self._cache: dict[float, tuple[NDArray[np.float64], NDArray[np.float64]]] = {}
         self._analytic: tuple[NDArray[np.float64], NDArray[np.float64]] | None = None
         #: a bound on the rounding of the analytic g . v, when known in advance
         self.rounding: NDArray[np.float64] | None = None
 
     def values(self, ctx: Context, t: float) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-        if t not in self._cache:
-            out = []
-            for s in (t, -t):
-                if ctx.known:
-                    known = ctx.known.pop((*self.d.key, s), None)
-                    if known is not None:  # the precision probe's point, used once
-                        out.append(known)
-                        continue
-                self.d.add_to(ctx.x0, self.buffer, s)
-                if ctx.spec.dtypes[self.block] != np.float64:
-                    _round_block(ctx, self.block, self.buffer)
-                value = ctx.ev.at_point(
-                    self.buffer, phase="directions", what=self.label, owned=True
-                )
-                out.append(np.asarray(value, dtype=np.float64).reshape(-1))
-            fp, fm = out
-            if ctx.spec.dtypes[self.block] != np.float64:
-                # x + t v was rounded to the array's dtype: correct by the analytic
-                # derivative along the rounding (small: EPS_x / t of the value)
-                fp, fm = self._unround(ctx, t, fp, fm)
-            self._cache[t] = (fp, fm)
-        return self._cache[t]
+        cached = self._cache.get(t)
+        if cached is not None:
+            return cached
+        out = []
+        d, buffer, at_point, label = self.d, self.buffer, ctx.ev.at_point, self.label
+        for s in (t, -t):
+            if ctx.known:
+                known = ctx.known.pop((*d.key, s), None)
+                if known is not None:  # the precision probe's point, used once
+                    out.append(known)
+                    continue
+            d.add_to(ctx.x0, buffer, s)
+            if self._low:
+                _round_block(ctx, self.block, buffer)
+            value = at_point(buffer, phase="directions", what=label, owned=True)
+            out.append(np.asarray(value, dtype=np.float64).reshape(-1))
+        fp, fm = out
+        if self._low:
+            # x + t v was rounded to the array's dtype: correct by the analytic
+            # derivative along the rounding (small: EPS_x / t of the value)
+            fp, fm = self._unround(ctx, t, fp, fm)
+        self._cache[t] = cached = (fp, fm)
+        return cached
 
     def _unround(
         self, ctx: Context, t: float, fp: NDArray[np.float64], fm: NDArray[np.float64]
@@ -252,18 +259,21 @@ def first_pair(ctx: Context, line: Line) -> Pair:
 
 def judge_all(ctx: Context, line: Line, estimates: list[Pair]) -> list[tol.Judgement]:
     a, extra = line.analytic(ctx)
+    scale = line.scale if line.scale is not None else ctx.g_scale
+    p, measured, where, axis = ctx.precision, ctx.noise_measured, f" along {line.label}", line.axis
+    judge = tol.judge
     return [
-        tol.judge(
-            float(a[k]),
+        judge(
+            ak,
             [e[k] for e in estimates],
-            scale=line.scale if line.scale is not None else ctx.g_scale,
-            p=ctx.precision,
-            noise_measured=ctx.noise_measured,
-            extra=float(extra[k]),
-            where=f" along {line.label}",
-            axis=isinstance(line, EntryLine),
+            scale=scale,
+            p=p,
+            noise_measured=measured,
+            extra=ek,
+            where=where,
+            axis=axis,
         )
-        for k in range(ctx.m)
+        for k, (ak, ek) in enumerate(zip(a.tolist(), extra.tolist(), strict=True))
     ]
 
 
@@ -372,7 +382,7 @@ def _contradicted_by_smaller_steps(
                 continue
             t = tol.tolerance(
                 ak, e.value, e.error, ctx.precision, float(extra[k]),
-                axis=isinstance(line, EntryLine),
+                axis=line.axis,
             )  # fmt: skip
             if abs(ak - e.value) <= t and abs(e.value - j.numeric) > t + j.tolerance:
                 j = j.demoted(
@@ -533,7 +543,7 @@ def _deep_check(
                 p=ctx.precision,
                 noise_measured=True,
                 where=f" along {line.label}",
-                axis=isinstance(line, EntryLine),
+                axis=line.axis,
             )
         if deep is not None and deep.outcome == "fail":
             out.append(j)
@@ -583,9 +593,7 @@ def _precision_exhausted(ctx: Context, line: Line, estimates: list[Pair]) -> boo
         ak = float(a[k])
         if not e.finite or e.kinked or e.flat or e.jump0:
             return False
-        t = tol.tolerance(
-            ak, e.value, e.error, ctx.precision, float(extra[k]), axis=isinstance(line, EntryLine)
-        )
+        t = tol.tolerance(ak, e.value, e.error, ctx.precision, float(extra[k]), axis=line.axis)
         size = max(abs(ak), abs(e.value), tol.TRUST_FLOOR * max(scale, e.upper - e.lower))
         if abs(ak - e.value) > t or fd.PAIR_RATIO * e.roundoff <= limit * size:
             return False

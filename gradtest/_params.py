@@ -9,6 +9,7 @@ of ``z`` has a readable label such as ``W[3, 7]``.
 from __future__ import annotations
 
 import bisect
+import functools
 import itertools
 import math
 from collections.abc import Mapping
@@ -22,6 +23,15 @@ from gradtest.errors import InvalidArgumentError
 
 Float64Array = NDArray[np.float64]
 Kind = Literal["array", "tuple", "dict"]
+
+
+_EPS_OF = {np.dtype(d): float(np.finfo(d).eps) for d in (np.float16, np.float32, np.float64)}
+
+
+def dtype_eps(dtype: Any) -> float:
+    """Machine epsilon of a floating dtype (a lookup for the common ones)."""
+    eps = _EPS_OF.get(dtype)
+    return eps if eps is not None else float(np.finfo(dtype).eps)
 
 
 def _describe(value: Any) -> str:
@@ -98,10 +108,10 @@ class ParamSpec:
                 out[w] = f"{self.names[k]}[{', '.join(map(str, c))}]"
         return out
 
-    @property
+    @functools.cached_property
     def eps(self) -> float:
         """Machine epsilon of the least precise parameter dtype."""
-        return max(float(np.finfo(d).eps) for d in self.dtypes)
+        return max(dtype_eps(d) for d in self.dtypes)
 
     def unflatten(self, z: NDArray[Any], *, complex_: bool = False, copy: bool = True) -> Any:
         """Arrays in the user's structure and dtypes from the flat vector ``z``.

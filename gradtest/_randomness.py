@@ -153,6 +153,8 @@ class Direction:
         return (self.seed, self.block, self.lo, self.hi)
 
     def chunks(self, x0: Float64Array) -> list[tuple[int, int]]:
+        if self.hi - self.block_start <= CHUNK:
+            return [(self.lo, self.hi)] if self.lo < self.hi else []
         out = []
         start = self.lo
         while start < self.hi:
@@ -196,6 +198,11 @@ class Direction:
         self, x0: Float64Array, w: NDArray[np.float64], *, absolute: bool = True
     ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """``w @ v`` for ``w`` of shape (m, n), and ``|w| @ |v|`` (zeros unless asked)."""
+        if not absolute and self.hi - self.block_start <= CHUNK and self.lo < self.hi:
+            # one chunk (0.0 + y is y, as the sum below makes it, -0.0 included)
+            total = w[:, self.lo : self.hi] @ self.part(x0, self.lo, self.hi)
+            total += 0.0
+            return total, np.zeros(w.shape[0])
         total = np.zeros(w.shape[0])
         sizes = np.zeros(w.shape[0])
         for a, b in self.chunks(x0):

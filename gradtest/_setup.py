@@ -32,7 +32,14 @@ from numpy.typing import NDArray
 from gradtest import _finite_diff as fd
 from gradtest._evaluate import Evaluator
 from gradtest._options import CheckOptions, name_of
-from gradtest._params import Float64Array, ParamSpec, finite_abs_max, flatten_params, rms
+from gradtest._params import (
+    Float64Array,
+    ParamSpec,
+    dtype_eps,
+    finite_abs_max,
+    flatten_params,
+    rms,
+)
 from gradtest._randomness import direction, random_direction
 from gradtest._tolerance import NONDET_RTOL, Precision
 from gradtest.errors import (
@@ -233,10 +240,10 @@ def analytic_matrix(
 def _gradient_eps(raw: Any, spec: ParamSpec, argname: str) -> float:
     eps = 0.0
     for b in spec._split_like(raw, argname):
-        dt = np.asarray(b).dtype
+        dt = b.dtype if isinstance(b, np.ndarray) else np.asarray(b).dtype
         if dt.kind == "f":
-            eps = max(eps, float(np.finfo(dt).eps))
-    return eps or float(np.finfo(np.float64).eps)
+            eps = max(eps, dtype_eps(dt))
+    return eps or _EPS64
 
 
 _EPS64 = float(np.finfo(np.float64).eps)

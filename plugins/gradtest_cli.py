@@ -34,6 +34,7 @@ import re
 import shlex
 import sys
 import time
+import traceback
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -208,6 +209,38 @@ def _describe(err: BaseException) -> str:
     return f"{type(err).__name__}: {err}".splitlines()[0]
 
 
+def _where_raised(err: BaseException) -> str:
+    """Where the user's code raised ``err`` (or the exception a gradtest error wraps): its
+    traceback without the frames of gradtest, hypothesis and the import machinery, as
+    Python prints it; ``""`` when nothing of the user's is left."""
+    import hypothesis
+
+    import gradtest
+
+    while isinstance(err, gradtest.GradtestError) and err.__cause__ is not None:
+        err = err.__cause__
+    if isinstance(err, gradtest.GradtestError):
+        return ""
+    hidden = tuple(
+        str(Path(m.__file__).resolve().parent) + os.sep
+        for m in (gradtest, hypothesis, importlib)
+        if m.__file__
+    )
+    frames = [
+        frame
+        for frame in traceback.extract_tb(err.__traceback__)
+        if not frame.filename.startswith("<frozen importlib")
+        and not str(Path(frame.filename).resolve()).startswith(hidden)
+        and Path(frame.filename).resolve() != Path(__file__).resolve()
+    ]
+    if not frames:
+        return ""
+    lines = ["Where it was raised (most recent call last; gradtest's own frames left out):"]
+    lines += [line.rstrip("\n") for line in traceback.format_list(frames)]
+    lines += [line.rstrip("\n") for line in traceback.format_exception_only(type(err), err)]
+    return "\n".join(lines)
+
+
 def find_checks(targets: Sequence[str]) -> Found:
     """Import ``targets`` (files, directories or dotted module names) and list their checks."""
     import gradtest
@@ -223,7 +256,10 @@ def find_checks(targets: Sequence[str]) -> Found:
         except UsageError as err:
             found.errors.append(str(err))
         except Exception as err:
-            found.errors.append(f"cannot import {what}: {_describe(err)}")
+            where = _where_raised(err)
+            found.errors.append(
+                f"cannot import {what}: {_describe(err)}" + (f"\n{where}" if where else "")
+            )
 
     if "" not in sys.path and str(Path.cwd()) not in sys.path:
         sys.path.insert(0, str(Path.cwd()))
@@ -773,6 +809,10 @@ def _run(
                 reproduce=reproduce(spec, seed),
             )  # fmt: skip
             report = f"ERROR {check_id}: {type(err).__name__}: {err}"
+            where = _where_raised(err)
+            if where:  # before the line that replays it, which stays last
+                head, sep, replay = report.rpartition("\n\nreproduce with:")
+                report = f"{head}\n\n{where}{sep}{replay}" if sep else f"{report}\n\n{where}"
         else:
             record = records_module.record_from_outcome(
                 outcome, check_id, source="cli", reproduce=outcome.reproduce

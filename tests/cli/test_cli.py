@@ -254,3 +254,54 @@ def test_changed_runs_the_checks_that_import_a_changed_file(tmp_path: Path) -> N
     nothing = _gradtest(tmp_path, "--changed", "never_imported.py")
     assert nothing.returncode == 0, nothing.stdout + nothing.stderr
     assert "none of the 2 files with gradient checks" in nothing.stdout
+
+
+RAISES = """
+import numpy as np
+import gradtest
+
+
+def lookup(w):
+    return w["missing"]
+
+
+@gradtest.gradcheck(wrt="w", w=np.array([1.0, 2.0]))
+def test_lookup(w):
+    return float(np.sum(lookup({"w": w}))), w
+"""
+
+
+def test_a_loss_that_raises_shows_where_in_the_users_code(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (project / "raising_loss.py").write_text(RAISES)
+    assert main(["--seed", "3", "raising_loss.py"]) == 1
+    out = capsys.readouterr().out
+    report = out[out.index("ERROR raising_loss.py::test_lookup") :]
+    report = report[: report.index("\n\n\n")]
+    where = report[report.index("Where it was raised") :]
+    assert re.search(r'File ".*raising_loss\.py", line 12, in test_lookup', where)
+    assert re.search(
+        r'File ".*raising_loss\.py", line 7, in lookup\n\s+return w\["missing"\]', where
+    )
+    assert "KeyError: 'missing'" in where
+    assert "gradtest/_" not in where and "hypothesis" not in where.split("\n", 1)[1]
+    # the line that replays it stays last
+    assert (
+        report.splitlines()[-1] == "reproduce with: gradtest --seed 3 raising_loss.py::test_lookup"
+    )
+
+
+def test_an_import_error_shows_where_in_the_users_module(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (project / "broken_loss.py").write_text(
+        "import gradtest  # gradcheck\n\n\ndef setup():\n    return 1 / 0\n\n\nsetup()\n"
+    )
+    assert main(["broken_loss.py"]) == 2
+    err = capsys.readouterr().err
+    assert (
+        "gradtest: error: cannot import broken_loss.py: ZeroDivisionError: division by zero" in err
+    )
+    assert re.search(r'File ".*broken_loss\.py", line 5, in setup\n\s+return 1 / 0', err)
+    assert "importlib" not in err

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -18,6 +18,7 @@ from numpy.typing import NDArray
 from gradtest._result import GradCheckResult
 
 Arrays = Mapping[str, NDArray[Any]]
+F = TypeVar("F", bound=Callable[..., Any])
 
 #: The cotangent (and tangent) the adapters seed a backward (and a jvp) with, divided out
 #: afterwards. Not 1: a backward that ignores its incoming gradient (``3 * x**2`` instead of
@@ -41,6 +42,13 @@ LOW_PRECISION_GAP = float(np.finfo(np.float32).eps) ** 0.5
 #: factor 2) or a non-finite value. bfloat16 keeps 8 significant bits (eps 7.8e-3), so its
 #: limit is ``32 * eps`` (0.25): a sign flip still fails, a long sum does not.
 LOW_PRECISION_FAIL_GAP = 0.1
+
+
+def described(fn: F, text: str) -> F:
+    """``fn``, the derivative an adapter built, named ``text`` in gradtest's messages (a
+    backward that raises reads "grad (the backward of Net) raised ...", not "grad (grad)")."""
+    fn.__name__ = fn.__qualname__ = text
+    return fn
 
 
 def fail_gap(eps: float) -> float:

@@ -53,6 +53,7 @@ from gradtest._adapters import (
     COTANGENT,
     compare_precision,
     derivative_scale,
+    described,
     probe_cotangent,
     scaling_problem,
     with_scaling_note,
@@ -229,7 +230,7 @@ def check_function(
     check = check_grad if scalar else check_jacobian
     result = check(
         fun,
-        derivative,
+        described(derivative, f"the vjp of {label}"),
         x0,
         rtol=rtol,
         atol=atol,

@@ -67,6 +67,7 @@ from gradtest._adapters import (
     COTANGENT,
     compare_precision,
     derivative_scale,
+    described,
     probe_cotangent,
     scaling_problem,
     with_notes,
@@ -384,7 +385,7 @@ def check_function(
     check = check_grad if scalar else check_jacobian
     result = check(
         fun,
-        derivative,
+        described(derivative, f"the {'jvp' if mode == 'forward' else 'vjp'} of {label}"),
         spec.x0,
         rtol=rtol,
         atol=atol,

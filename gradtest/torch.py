@@ -80,6 +80,7 @@ from gradtest._adapters import (
     COTANGENT,
     compare_precision,
     derivative_scale,
+    described,
     probe_cotangent,
     scaling_problem,
     with_notes,
@@ -530,9 +531,11 @@ def check_function(
     except Exception as err:
         raise _first_call_error(label, err, low) from err
     check = check_grad if scalar else check_jacobian
+    rule_of = "the jvp" if mode == "forward" else "the backward"
     result = check(
-        fun, jac, spec.x0, rtol=rtol, atol=atol, method=method, step=step, seed=seed, name=label
-    )
+        fun, described(jac, f"{rule_of} of {label}"), spec.x0,
+        rtol=rtol, atol=atol, method=method, step=step, seed=seed, name=label,
+    )  # fmt: skip
     if result.verdict == "fail" and mode == "reverse":
         leaves = spec.leaves(spec.x0, double=True, grad=True)
         result = with_scaling_note(
@@ -698,8 +701,9 @@ def check_module(
         return gradient(x, True)
 
     result = check_grad(
-        fun, grad, x0, rtol=rtol, atol=atol, method=method, step=step, seed=seed, name=label
-    )
+        fun, described(grad, f"the backward of {label}"), x0,
+        rtol=rtol, atol=atol, method=method, step=step, seed=seed, name=label,
+    )  # fmt: skip
     if result.verdict == "fail":
         leaves, value = loss(x0, True, True)
         result = with_scaling_note(result, _scaling_note(value, leaves, derivative_scale(result)))
@@ -845,7 +849,7 @@ def check_gradgrad(
 
     result = check_jacobian(
         fun,
-        jac,
+        described(jac, f"the double backward of {label}"),
         x0,
         rtol=rtol,
         atol=atol,

@@ -166,6 +166,24 @@ def test_f_failing_on_its_first_call_is_a_function_evaluation_error() -> None:
     assert isinstance(e.value.__cause__, AttributeError)
 
 
+def test_a_vjp_that_raises_is_named_as_the_vjp_of_f() -> None:
+    @primitive
+    def cube(x: Any) -> Any:
+        return x**3
+
+    def explode(ans: Any, x: Any) -> Any:
+        raise RuntimeError("vjp exploded")
+
+    defvjp(cube, explode)
+
+    def f(x: Any) -> Any:
+        return anp.sum(cube(x))
+
+    with pytest.raises(gradtest.FunctionEvaluationError) as e:
+        check_function(f, X, seed=0)
+    assert str(e.value).startswith("grad (the vjp of f) raised RuntimeError at x: vjp exploded")
+
+
 def test_arrays_that_are_not_checked_are_copies_for_f() -> None:
     order = np.array([2, 0, 1, 3])
     saved = order.copy()

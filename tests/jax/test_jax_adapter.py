@@ -399,6 +399,28 @@ def test_f_failing_on_its_first_call_is_a_function_evaluation_error() -> None:
     assert isinstance(e.value.__cause__, AttributeError)
 
 
+def test_a_vjp_that_raises_is_named_as_the_vjp_of_f() -> None:
+    @jax.custom_vjp
+    def cube(x: Any) -> Any:
+        return x**3
+
+    def forward(x: Any) -> Any:
+        return x**3, x
+
+    def backward(x: Any, g: Any) -> Any:
+        raise RuntimeError("vjp exploded")
+
+    cube.defvjp(forward, backward)
+
+    def f(w: Any) -> Any:
+        return jnp.sum(cube(w))
+
+    with pytest.raises(gradtest.FunctionEvaluationError) as e:
+        check_function(f, np.array([1.0, 2.0]), seed=0)
+    assert str(e.value).startswith("grad (the vjp of f) raised RuntimeError at x")
+    assert "vjp exploded" in str(e.value)
+
+
 def test_numpy_arguments_are_copies_for_f() -> None:
     w, order = np.array([0.5, 1.5, -0.2]), np.array([2, 0, 1])
     saved = w.copy(), order.copy()

@@ -277,8 +277,10 @@ def test_backward_raising_is_a_function_evaluation_error() -> None:
         def backward(ctx: Any, g: Any) -> Any:
             raise ValueError("backward exploded")
 
-    with pytest.raises(gradtest.FunctionEvaluationError, match="backward exploded"):
-        check_function(Broken.apply, torch.ones(2, dtype=torch.float64), seed=0)
+    with pytest.raises(gradtest.FunctionEvaluationError, match="backward exploded") as e:
+        check_function(Broken.apply, torch.ones(2, dtype=torch.float64), seed=0, name="broken")
+    # the message says whose backward raised, not "jac (jac)"
+    assert str(e.value).startswith("jac (the backward of broken) raised ValueError at x")
 
 
 # ------------------------------------------- a backward that ignores its grad_output

@@ -237,3 +237,18 @@ def test_a_meta_parameter_is_rejected_by_name() -> None:
     model = torch.nn.Linear(3, 1, device="meta")
     with pytest.raises(gradtest.InvalidArgumentError, match=r"parameter 'weight' of Linear.*meta"):
         check_module(model, torch.nn.MSELoss(), torch.randn(4, 3), torch.randn(4, 1), seed=0)
+
+
+def test_a_backward_that_raises_is_named_as_the_backward_of_the_model(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def explode(ctx: Any, g: Any) -> Any:
+        raise RuntimeError("backward exploded")
+
+    monkeypatch.setattr(ScaledTanh, "backward", staticmethod(explode))
+    model, x, y = data(torch.float64)
+    with pytest.raises(gradtest.FunctionEvaluationError) as e:
+        check_module(model, torch.nn.MSELoss(), x, y, seed=0)
+    assert str(e.value).startswith(
+        "grad (the backward of Net) raised RuntimeError at x: backward exploded"
+    )

@@ -165,7 +165,6 @@ def _run(
         scipy_check_grad=scipy_figure,
         notes=tuple(ctx.notes),
     )
-    floor = tol.near_zero_floor([r.analytic for r in records], [r.numeric for r in records])
     return GradCheckResult(
         name=opts.name,
         verdict=verdict,
@@ -180,14 +179,31 @@ def _run(
         kind=opts.kind,
         wrt=spec.names,
         evals_by_phase=dict(ctx.ev.counts),
-        relative_error_formula=(
-            f"|a − n| / max(|a|, |n|, {tol.NEAR_ZERO:g}·max|g|) with max|g| = "
-            f"{floor / tol.NEAR_ZERO:.3g}"
-        ),
+        relative_error_formula=_relative_error_formula(records, mode_used, ctx.g_scale),
         mode=mode_used,
         coverage=coverage,
         budget=opts.budget,
     )
+
+
+def _relative_error_formula(records: list[EntryRecord], mode_used: str, g_scale: float) -> str:
+    """The relative error of the records, as each was computed: the floor's ``G`` is the
+    largest ``|a|`` or ``|n|`` of the entries checked one by one, ``max|g|`` for entries
+    that bisection located, and a size of its own along each direction
+    (``_directions._records``)."""
+    parts = []
+    entries = [r for r in records if r.probe == "entry"]
+    if entries and mode_used == "directions":
+        parts.append(f"for entries, G = max|g| = {g_scale:.3g}")
+    elif entries:
+        floor = tol.near_zero_floor([r.analytic for r in entries], [r.numeric for r in entries])
+        parts.append(f"for entries, G = {floor / tol.NEAR_ZERO:.3g}, the largest |a| or |n|")
+    if any(r.probe == "direction" for r in records):
+        parts.append(
+            "along a direction v, G = max(|g·v|, ‖g ∘ s‖₂) with s_i = max(|x_i|, rms of its "
+            "array), the size g·v typically has"
+        )
+    return f"|a − n| / max(|a|, |n|, {tol.NEAR_ZERO:g}·G): {'; '.join(parts)}"
 
 
 def _rank(rel: float) -> float:

@@ -22,6 +22,7 @@ from typing import Any, Literal
 import hypothesis
 import hypothesis.reporting
 import numpy as np
+from hypothesis import strategies as st
 from hypothesis.errors import FailedHealthCheck, Unsatisfiable
 
 from gradtest._check import check_grad
@@ -35,6 +36,7 @@ from gradtest._decorator import (
     _check_seed,
     _check_tolerance,
 )
+from gradtest._params import _check_x_array, _describe
 from gradtest._result import GradCheckResult
 from gradtest.errors import (
     FunctionEvaluationError,
@@ -210,21 +212,91 @@ class _Adapter:
         pos = [kwargs.pop(n) for n in self.positional]
         return f(*pos, **kwargs)
 
+    def _label(self, key: str) -> str:
+        """The user's name of a flat entry: ``W``, or ``params['W1']`` for a dict argument."""
+        for n, keys in self.nested.items():
+            for k in keys:
+                if key == f"{n}.{k}":
+                    return f"{n}[{k!r}]"
+        return key
+
+    def _check_shapes(
+        self, flat: dict[str, Any], x: Mapping[str, Any], where: str
+    ) -> dict[str, Any]:
+        """Each gradient has the shape of its argument, said in the decorator's words (the
+        core would name the loss ``fun``)."""
+        for key, g in flat.items():
+            if key not in x:
+                continue  # an unknown key: the core names it
+            try:
+                got, want = np.shape(g), np.shape(x[key])
+            except (TypeError, ValueError):
+                continue  # a ragged list: the core describes it
+            if got != want:
+                label = self._label(key)
+                hint = ""
+                if len(want) == 2 and got == want[::-1]:
+                    hint = ": did you return the transpose?"
+                elif math.prod(got) == math.prod(want):
+                    hint = f": reshape it to {want}"
+                raise InvalidArgumentError(
+                    f"{where} returned a gradient for {label} of shape {got}, but {label} has "
+                    f"shape {want}{hint}"
+                )
+        return flat
+
     def fun(self, x: Mapping[str, Any], *args: Any) -> Any:
         out = self._call(self.spec.func, x, args)
         if self.spec.grad is not None:
+            if isinstance(out, tuple):
+                # the core's advice ("pass grad=True") is not the decorator's spelling
+                raise InvalidArgumentError(
+                    f"{self.spec.name} returned a tuple of length {len(out)}, but gradcheck "
+                    f"was given grad={_name_of(self.spec.grad)}, so the loss must return the "
+                    "loss alone: return only the loss, or drop grad= and return "
+                    "(loss, gradient)"
+                )
             return out
         if not isinstance(out, (tuple, list)) or len(out) != 2:
             raise InvalidArgumentError(
                 f"{self.spec.name} must return (loss, gradient) when gradcheck has no grad=; "
                 f"it returned {type(out).__name__}: return the pair, or pass grad=<function>"
             )
-        return out[0], self._flat_gradient(out[1], self.spec.name)
+        flat = self._flat_gradient(out[1], self.spec.name)
+        return out[0], self._check_shapes(flat, x, self.spec.name)
 
     def grad(self, x: Mapping[str, Any], *args: Any) -> Any:
         assert self.spec.grad is not None
         out = self._call(self.spec.grad, x, args)
-        return self._flat_gradient(out, f"grad ({self.spec.grad.__name__})")
+        where = f"grad ({_name_of(self.spec.grad)})"
+        return self._check_shapes(self._flat_gradient(out, where), x, where)
+
+
+def _name_of(f: Callable[..., Any]) -> str:
+    return str(getattr(f, "__name__", None) or type(f).__name__)
+
+
+def _check_drawn(spec: GradcheckSpec, example: Mapping[str, Any]) -> None:
+    """Each ``wrt`` value of an input is a float array (or a dict of them), said with the
+    argument's name and where the value came from (the core would call it ``x['W']``)."""
+    for n in spec.wrt:
+        value = example[n]
+        source = spec.strategies.get(n)
+        origin = (
+            f"the strategy for {n} drew"
+            if isinstance(source, st.SearchStrategy)
+            else f"the fixed value of {n} is"
+        )
+        parts = list(value.items()) if isinstance(value, Mapping) else [(None, value)]
+        for key, part in parts:
+            where = n if key is None else f"{n}[{key!r}]"
+            try:
+                _check_x_array(part, where)
+            except InvalidArgumentError as err:
+                raise InvalidArgumentError(
+                    f"{origin} {_describe(part)}: {err}. An argument in wrt needs float "
+                    f"arrays, e.g. {n}=gradtest.strategies.weights(shape)"
+                ) from None
 
 
 def _copy_example(example: Mapping[str, Any]) -> dict[str, Any]:
@@ -354,6 +426,7 @@ def _check_one(
     state.last_result = None
     state.last_descent = None
     state.reason = "wrong gradient"
+    _check_drawn(spec, example)
     x = adapter.flatten({n: example[n] for n in spec.wrt})
     args = tuple(example[n] for n in spec.args)
     grad: Any = True if spec.grad is None else adapter.grad

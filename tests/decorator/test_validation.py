@@ -107,3 +107,89 @@ def test_run_gradcheck_needs_a_decorated_function() -> None:
         gradtest.InvalidArgumentError, match=r"target=<function svm .* GradcheckSpec"
     ):
         gradtest.run_gradcheck(svm)
+
+
+# -- mistakes that show only when an input is drawn: said in the decorator's words ------------
+
+
+def test_a_strategy_drawing_integers_for_a_wrt_argument_is_named() -> None:
+    @gradtest.gradcheck(wrt="w", w=hypothesis.strategies.integers(), max_examples=5)
+    def int_loss(w: Any) -> Any:
+        return float(w * w), 2.0 * w
+
+    with pytest.raises(gradtest.InvalidArgumentError) as info:
+        gradtest.run_gradcheck(int_loss, seed=0)
+    message = str(info.value)
+    # the argument by its own name (not the core's x['w']), what arrived, what is needed
+    assert "the strategy for w drew int 0: w has integer dtype" in message
+    assert "x['w']" not in message
+    assert "w=gradtest.strategies.weights(shape)" in message
+    assert "    w = 0" in message  # the input that raised
+
+
+def test_an_empty_array_in_a_dict_argument_is_named_by_its_key() -> None:
+    params = hypothesis.strategies.fixed_dictionaries(
+        {"W1": gs.weights((2, 2)), "b1": gs.weights((0,))}
+    )
+
+    @gradtest.gradcheck(wrt="params", params=params, max_examples=5)
+    def empty_loss(params: Any) -> Any:
+        return float(np.sum(params["W1"] ** 2)), {"W1": 2 * params["W1"], "b1": params["b1"]}
+
+    with pytest.raises(
+        gradtest.InvalidArgumentError,
+        match=re.escape(
+            "the strategy for params drew an array of shape (0,) and dtype float64: "
+            "params['b1'] has no entries"
+        ),
+    ):
+        gradtest.run_gradcheck(empty_loss, seed=0)
+
+
+def test_a_loss_returning_a_pair_besides_grad_gets_the_decorators_advice() -> None:
+    # the core's advice, "pass grad=True", is no option of the decorator (it rejects it)
+    @gradtest.gradcheck(wrt="w", w=gs.weights(3), grad=lambda w: 2 * w, max_examples=5)
+    def pair_loss(w: Any) -> Any:
+        return float(w @ w), 2 * w
+
+    with pytest.raises(gradtest.InvalidArgumentError) as info:
+        gradtest.run_gradcheck(pair_loss, seed=0)
+    message = str(info.value)
+    assert "pair_loss returned a tuple of length 2, but gradcheck was given grad=<lambda>" in (
+        message
+    )
+    assert "drop grad= and return (loss, gradient)" in message
+    assert "grad=True" not in message
+
+
+@pytest.mark.parametrize(
+    ("gradient", "message"),
+    [
+        (
+            lambda W: 2 * W.T,
+            "of shape (3, 2), but W has shape (2, 3): did you return the transpose?",
+        ),
+        (lambda W: 2 * W.ravel(), "of shape (6,), but W has shape (2, 3): reshape it to (2, 3)"),
+        (lambda W: 2 * W[:1], "of shape (1, 3), but W has shape (2, 3)"),
+    ],
+)
+def test_a_gradient_of_the_wrong_shape_is_blamed_on_the_loss_by_name(
+    gradient: Any, message: str
+) -> None:
+    @gradtest.gradcheck(wrt="W", W=gs.weights((2, 3)), max_examples=5)
+    def shaped_loss(W: Any) -> Any:
+        return float(np.sum(W**2)), gradient(W)
+
+    with pytest.raises(gradtest.InvalidArgumentError) as info:
+        gradtest.run_gradcheck(shaped_loss, seed=0)
+    assert f"shaped_loss returned a gradient for W {message}" in str(info.value)
+    assert "returned by fun" not in str(info.value)
+
+    # the same with a separate gradient function
+    @gradtest.gradcheck(wrt="W", W=gs.weights((2, 3)), grad=lambda W: gradient(W), max_examples=5)
+    def loss_only(W: Any) -> Any:
+        return float(np.sum(W**2))
+
+    with pytest.raises(gradtest.InvalidArgumentError) as info:
+        gradtest.run_gradcheck(loss_only, seed=0)
+    assert f"grad (<lambda>) returned a gradient for W {message}" in str(info.value)

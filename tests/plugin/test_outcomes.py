@@ -174,14 +174,14 @@ def test_a_user_mistake_shows_the_message_and_counts_as_error(
     out = result.stdout.str()
     result.stdout.fnmatch_lines(
         [
-            "gradcheck test_transposed: the gradient returned by fun for W has shape (3, 2) but W "
-            "has shape (2, 3): did you return the transpose?",
+            "gradcheck test_transposed: test_transposed returned a gradient for W of shape "
+            "(3, 2), but W has shape (2, 3): did you return the transpose?",
             "for this input (shrunk by hypothesis):",
             "    W = np.array([[]*",
             "test_mistake.py:*: InvalidArgumentError in @gradcheck test_transposed",
             "*= gradtest: 1 error =*",
             "test_mistake.py::test_transposed  error*",
-            "FAILED test_mistake.py::test_transposed - gradcheck test_transposed: the gra*",
+            "FAILED test_mistake.py::test_transposed - gradcheck test_transposed: test_tr*",
         ]
     )
     for internal in ("_runner.py", "_decorator.py", "pluggy/", "_pytest/", "hypothesis/"):
@@ -191,7 +191,7 @@ def test_a_user_mistake_shows_the_message_and_counts_as_error(
     (check,) = report["checks"]
     assert check["verdict"] == "error"
     assert check["error"].startswith(
-        "InvalidArgumentError: gradcheck test_transposed: the gradient"
+        "InvalidArgumentError: gradcheck test_transposed: test_transposed returned a gradient"
     )
     assert check["example"].startswith("W = np.array([[")
     assert check["reproduce"].startswith(

@@ -331,6 +331,14 @@ def _cornered(
 ) -> NDArray[Any]:
     kind = draw(st.sampled_from(_slots(kinds)))
     a: NDArray[Any] = draw(arrays)
+    if not isinstance(a, np.ndarray):
+        # (a corner needs an array's shape and entries: without this check the first
+        # corner drawn raised a bare AttributeError from inside gradtest)
+        raise InvalidArgumentError(
+            "with_corners(arrays=...) needs a strategy of float arrays, but its strategy "
+            f"drew {type(a).__name__} {a!r:.60}: pass one that draws numpy arrays, e.g. "
+            "hypothesis.extra.numpy.arrays(np.float64, shape)"
+        )
     if kind == "plain" or a.size == 0:
         return a
     out = np.array(a, copy=True)

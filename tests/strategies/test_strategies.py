@@ -353,6 +353,20 @@ def test_with_corners_composes_with_any_array_strategy() -> None:
     assert gs.with_corners(ones, corners=False) is ones
 
 
+def test_with_corners_of_a_strategy_that_draws_no_array_says_so() -> None:
+    # the first corner drawn used to raise AttributeError: 'float' object has no attribute
+    # 'size', from inside gradtest
+    cornered = gs.with_corners(st.floats(-1, 1))
+    with pytest.raises(
+        gradtest.InvalidArgumentError,
+        match=re.escape(
+            "with_corners(arrays=...) needs a strategy of float arrays, but its strategy drew "
+            "float "
+        ),
+    ):
+        find(cornered, lambda a: True)
+
+
 @CORNER_RUN
 @given(gs.with_corners(gs.data((3, 2), nonnegative=True, corners=False)))
 def test_with_corners_keeps_the_sign_of_the_values(X: np.ndarray) -> None:

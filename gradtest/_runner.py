@@ -309,12 +309,30 @@ def _copy_example(example: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _float_text(v: float) -> str:
+    """``repr`` of a float, but ``np.nan``, ``np.inf``, ``-np.inf`` (``nan`` is no name)."""
+    if math.isnan(v):
+        return "np.nan"
+    if math.isinf(v):
+        return "np.inf" if v > 0 else "-np.inf"
+    return repr(v)
+
+
+def _list_text(v: Any) -> str:
+    """``repr`` of ``ndarray.tolist()``, with the non-finite floats spelled as in numpy."""
+    if isinstance(v, list):
+        return "[" + ", ".join(_list_text(x) for x in v) + "]"
+    if isinstance(v, float):
+        return _float_text(v)
+    return repr(v)
+
+
 def _python_text(v: Any) -> str:
     """Python source that rebuilds ``v``: ``np.array([[0.5, 1.0]])``, dicts of those, ..."""
     if isinstance(v, np.ndarray):
         if v.size == 0:
             return f"np.empty({v.shape!r}, dtype=np.{v.dtype})"
-        text = f"np.array({v.tolist()!r}"
+        text = f"np.array({_list_text(v.tolist())}"
         if v.dtype != np.array(v.tolist()).dtype:
             text += f", dtype=np.{v.dtype}"
         return text + ")"
@@ -325,6 +343,10 @@ def _python_text(v: Any) -> str:
         return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
     if isinstance(v, list):
         return "[" + ", ".join(_python_text(x) for x in v) + "]"
+    if isinstance(v, (float, np.floating)) and not math.isfinite(v):
+        # repr gives nan or inf (np.float32(nan) from numpy), which are no Python names
+        text = _float_text(float(v))
+        return text if type(v) is float else f"np.{type(v).__name__}({text})"
     return repr(v)
 
 

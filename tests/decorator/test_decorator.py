@@ -478,3 +478,27 @@ def test_a_dict_of_parameter_arrays_is_checked_entry_by_entry() -> None:
     exec(outcome.example_text, namespace)  # the printed input is Python that rebuilds it
     assert set(namespace["params"]) == {"W1", "b1"}
     assert namespace["params"]["W1"].shape == (2, 3)
+
+
+def test_a_printed_input_with_nan_and_inf_is_python_that_rebuilds_it() -> None:
+    """Data with missing entries (NaN) or infinities prints as ``np.nan``/``np.inf``, not as
+    ``nan``/``inf``, which are no Python names: the input is still ready to paste."""
+    X = np.array([[1.5, np.nan], [-np.inf, 2.0]])
+
+    @gradtest.gradcheck(
+        wrt="w", settings=QUIET, w=gs.weights(2), X=X, fill=float("nan"), cap=np.float32(np.inf)
+    )
+    def masked_loss(w: Any, X: Any, fill: float, cap: Any) -> Any:
+        # the observed entries only; the gradient forgets the factor 2 of the square
+        Z = np.where(np.isfinite(X), X, 0.0)
+        r = Z @ w
+        return float(np.sum(r**2)), Z.T @ r
+
+    outcome = gradtest.run_gradcheck(masked_loss, max_examples=20, seed=0)
+    assert outcome.verdict == "fail" and outcome.example_text is not None
+    assert "X = np.array([[1.5, np.nan], [-np.inf, 2.0]])" in outcome.example_text
+    namespace: dict[str, Any] = {"np": np}
+    exec(outcome.example_text, namespace)
+    np.testing.assert_array_equal(namespace["X"], X)
+    assert np.isnan(namespace["fill"]) and type(namespace["fill"]) is float
+    assert namespace["cap"] == np.inf and namespace["cap"].dtype == np.float32

@@ -174,6 +174,9 @@ OPTIONS: tuple[Option, ...] = (
 
 OPTIONS_BY_NAME: Mapping[str, Option] = {o.name: o for o in OPTIONS}
 
+#: the parsers of numeric settings, which TOML spells without quotes
+_NUMBERS = (positive_float, positive_int, seed_int)
+
 
 def find_pyproject(start: Path) -> Path | None:
     """The nearest ``pyproject.toml`` in ``start`` or above it, or ``None``."""
@@ -200,8 +203,9 @@ def read_tool_table(pyproject: Path | None) -> dict[str, Any]:
     Raises
     ------
     ConfigError
-        The file is not valid TOML, a key is unknown or a value is invalid; the message
-        names the file, the key and the value.
+        The file is not valid TOML, a key is unknown or given twice (``max-examples`` and
+        ``max_examples``), or a value is invalid (a string where TOML has a number or a
+        boolean); the message names the file, the key and the value.
     """
     if pyproject is None:
         return {}
@@ -213,6 +217,7 @@ def read_tool_table(pyproject: Path | None) -> dict[str, Any]:
     if not isinstance(table, dict):
         raise ConfigError(f"{pyproject}: [tool.gradtest] must be a table")
     settings: dict[str, Any] = {}
+    spelled: dict[str, str] = {}
     for key, raw in table.items():
         option = OPTIONS_BY_NAME.get(key.replace("-", "_"))
         if option is None:
@@ -220,11 +225,25 @@ def read_tool_table(pyproject: Path | None) -> dict[str, Any]:
             raise ConfigError(
                 f"{pyproject}: [tool.gradtest] has an unknown setting {key!r}; known: {known}"
             )
+        if option.name in spelled:
+            # max-examples and max_examples are one setting: which value was meant?
+            raise ConfigError(
+                f"{pyproject}: [tool.gradtest] sets {option.name} twice, as "
+                f"{spelled[option.name]} = {table[spelled[option.name]]!r} and as "
+                f"{key} = {raw!r}: keep one"
+            )
+        spelled[option.name] = key
         try:
             if option.parse is boolean and not isinstance(raw, bool):
                 # TOML has booleans: "yes" or 1 is a slip, not true (the ini words are
                 # for pytest's ini files)
                 raise ValueError(f"expected true or false (a TOML boolean), got {raw!r}")
+            if option.parse in _NUMBERS and isinstance(raw, str):
+                # TOML has numbers: "30" is a slip (the strings are for pytest's ini files)
+                option.parse(raw)  # a string that is no valid number says that first
+                raise ValueError(
+                    f"expected a TOML number, got the string {raw!r}: write {key} = {raw}"
+                )
             value = option.parse(raw)
         except ValueError as err:
             raise ConfigError(f"{pyproject}: [tool.gradtest] {key} = {raw!r}: {err}") from None

@@ -157,6 +157,20 @@ def test_a_mistake_is_an_error_with_the_input_in_the_json(tmp_path: Path) -> Non
             "accept_inconclusive = 1",
             "[tool.gradtest] accept_inconclusive = 1: expected true or false (a TOML boolean)",
         ),
+        # a quoted number is a slip in TOML, as a quoted boolean is
+        (
+            'max_examples = "30"',
+            "[tool.gradtest] max_examples = '30': expected a TOML number, got the string '30': "
+            "write max_examples = 30",
+        ),
+        ('rtol = "1e-3"', "[tool.gradtest] rtol = '1e-3': expected a TOML number"),
+        ('seed = "abc"', "[tool.gradtest] seed = 'abc': expected a non-negative integer"),
+        # two spellings of one setting: the last one silently won
+        (
+            "max-examples = 3\nmax_examples = 4",
+            "[tool.gradtest] sets max_examples twice, as max-examples = 3 and as "
+            "max_examples = 4: keep one",
+        ),
     ],
 )
 def test_bad_configuration_is_a_usage_error(tmp_path: Path, table: str, message: str) -> None:

@@ -146,7 +146,7 @@ class Settings:
                 if option.name in table:
                     values[option.name] = table[option.name]
                     continue
-                raw, source = config.getini(option.ini), f"the ini option {option.ini}"
+                raw, source = config.getini(option.ini), _ini_source(config, option.ini)
                 if raw in ("", []):
                     values[option.name] = None
                     continue
@@ -190,6 +190,20 @@ class Settings:
         if self.accept_inconclusive:  # (the verdict it replays counted as passed)
             parts.append("--gradcheck-accept-inconclusive")
         return "".join(f" {p}" for p in parts)
+
+
+def _ini_source(config: pytest.Config, name: str) -> str:
+    """Where the ini option ``name`` was set: ``-o name=...`` or the file (``pytest.ini: the
+    ini option name``), for a message that sends the user to the right line."""
+    overrides = getattr(config.option, "override_ini", None) or ()
+    if any(str(o).split("=", 1)[0].strip() == name for o in overrides):
+        return f"-o {name}"
+    path = config.inipath
+    if path is None:
+        return f"the ini option {name}"
+    if path.name == "pyproject.toml":
+        return f"{path}: [tool.pytest.ini_options] {name}"
+    return f"{path}: the ini option {name}"
 
 
 @dataclass

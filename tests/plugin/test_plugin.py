@@ -141,6 +141,36 @@ def test_bad_option_values_are_rejected_showing_the_value(
     result.stderr.fnmatch_lines([f"*{message}*"])
 
 
+def test_a_bad_ini_value_names_the_file_or_the_option_that_set_it(
+    pytester: pytest.Pytester, run
+) -> None:
+    pytester.makeini("[pytest]\ngradcheck_max_examples = abc\n")
+    result = run("--gradcheck")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [
+            f"ERROR: {pytester.path / 'tox.ini'}: the ini option gradcheck_max_examples: "
+            "expected a positive integer, got 'abc'"
+        ]
+    )
+    # a value given with -o is not in the file
+    result = run("--gradcheck", "-o", "gradcheck_max_examples=xyz")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        ["ERROR: -o gradcheck_max_examples: expected a positive integer, got 'xyz'"]
+    )
+    (pytester.path / "tox.ini").unlink()
+    pytester.makepyprojecttoml('[tool.pytest.ini_options]\ngradcheck_mode = "fulll"\n')
+    result = run("--gradcheck")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [
+            f"ERROR: {pytester.path / 'pyproject.toml'}: [[]tool.pytest.ini_options[]] "
+            "gradcheck_mode: expected one of auto, full, directions, got 'fulll'"
+        ]
+    )
+
+
 def test_ini_twins_configure_the_run(pytester: pytest.Pytester, run) -> None:
     pytester.makeini(
         """

@@ -693,14 +693,20 @@ def _run(
     method: str | None = None,
     accept_inconclusive: bool | None = None,
     reproduce: Callable[[GradcheckSpec, int | None], str] = python_reproduce,
+    project: Mapping[str, Any] | None = None,
 ) -> GradcheckOutcome:
     """:func:`run_gradcheck` for the plugin and the command, which say how to replay it.
 
-    Every option left ``None`` comes from ``[tool.gradtest]`` of the nearest
-    ``pyproject.toml``, then from the decorator.
+    Every option left ``None`` comes from ``project``, then from the decorator.
+    ``project=None`` (a direct call) reads ``[tool.gradtest]`` of the nearest
+    ``pyproject.toml`` above the current directory; the plugin and the command pass the
+    settings they resolved themselves (``{}``), so that a check never uses a file other
+    than the one their header and report name (pytest's rootdir need not be the current
+    directory).
     """
     __tracebackhide__ = True
-    project = project_settings()
+    if project is None:
+        project = project_settings()
     seed = _check_seed(seed if seed is not None else project.get("seed"))
     rtol = rtol if rtol is not None else project.get("rtol")
     mode = mode if mode is not None else project.get("mode")

@@ -801,6 +801,8 @@ def _run(
                 seed=settings["seed"],
                 accept_inconclusive=bool(settings["accept_inconclusive"]),
                 reproduce=reproduce,
+                # the settings above are resolved: no second look at the current directory
+                project={},
             )
         except Exception as err:
             seed = getattr(err, "gradtest_seed", None)

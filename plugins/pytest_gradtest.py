@@ -308,6 +308,8 @@ class GradcheckItem(pytest.Item):
                 seed=settings.seed,
                 accept_inconclusive=settings.accept_inconclusive,
                 reproduce=reproduce,
+                # the settings above are resolved: no second look at the current directory
+                project={},
             )
         except Exception as err:
             # the user's mistake (a transposed gradient, a loss that raises) or hypothesis's

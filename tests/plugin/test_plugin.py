@@ -171,6 +171,39 @@ def test_a_bad_ini_value_names_the_file_or_the_option_that_set_it(
     )
 
 
+def test_the_settings_come_from_the_rootdirs_files_not_the_current_directorys(
+    pytester: pytest.Pytester, run
+) -> None:
+    """Run from the top of a repository whose package has its own pytest configuration:
+    the header and the report said max_examples=auto and no seed while the checks used
+    [tool.gradtest] of the current directory's pyproject.toml, which pytest did not read."""
+    pytester.makepyprojecttoml("[tool.gradtest]\nmax_examples = 7\nseed = 5\n")
+    pkg = pytester.mkpydir("pkg")
+    (pkg / "pyproject.toml").write_text("[tool.pytest.ini_options]\nxfail_strict = true\n")
+    (pkg / "test_sq.py").write_text(
+        "import numpy as np\n"
+        "import gradtest\n"
+        "import gradtest.strategies as gs\n\n\n"
+        '@gradtest.gradcheck(wrt="w", w=gs.weights(gs.dim("n")), max_examples=12)\n'
+        "def test_sq(w):\n"
+        "    return float(w @ w), 2 * w\n"
+    )
+    result = run("--gradcheck", "--gradcheck-report=r.json", "pkg")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "gradtest: gradient checks on (rtol=auto, max_examples=auto, mode=auto, seed=auto)",
+            f"rootdir: *{pkg.name}",
+            "configfile: pyproject.toml",
+        ]
+    )
+    report = json.loads((pytester.path / "r.json").read_text())
+    assert report["settings"]["max_examples"] is None and report["settings"]["seed"] is None
+    (check,) = report["checks"]
+    # the decorator's max_examples, as the header says, and a seed of hypothesis's own
+    assert check["n_examples"] == 12 and check["seed"] != 5
+
+
 def test_ini_twins_configure_the_run(pytester: pytest.Pytester, run) -> None:
     pytester.makeini(
         """

@@ -294,6 +294,9 @@ def check_descent(
         )
     lrs = _validate_steps(steps)
     n_random = _validate_directions(directions)
+    if name is not None and not isinstance(name, str):
+        # as check_grad says it (the name is shown in the report and the plugin's table)
+        raise InvalidArgumentError(f"name must be None or a str, got {name!r:.60}")
     name = name or _name_of(fun)
     rng = np.random.default_rng(seed)
     spec, x0 = flatten_params(x)

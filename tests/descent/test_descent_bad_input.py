@@ -35,6 +35,9 @@ W = np.array([1.0, -2.0, 0.5])
         ({"directions": True}, r"directions must be an int >= 0 .* got True"),
         ({"directions": 1.5}, r"directions must be an int >= 0 .* got 1.5"),
         ({"seed": -3}, r"seed must be None or an int >= 0, got -3"),
+        # as check_grad rejects it (check_descent printed "descent of 3")
+        ({"name": 3}, r"name must be None or a str, got 3"),
+        ({"name": ("W",)}, r"name must be None or a str, got \('W',\)"),
         ({"args": [1]}, r"args must be a tuple of extra arguments, got list"),
         ({"grad": 3}, r"grad must be a callable .* got int 3"),
         ({"fun": "quad"}, r"fun must be callable, got str"),

@@ -229,9 +229,12 @@ class _Adapter:
             if key not in x:
                 continue  # an unknown key: the core names it
             try:
-                got, want = np.shape(g), np.shape(x[key])
+                arr = np.asarray(g)
+                got, want = arr.shape, np.shape(x[key])
             except (TypeError, ValueError):
                 continue  # a ragged list: the core describes it
+            if arr.dtype.kind not in "biufc":
+                continue  # not numbers (a str, None): the core says what arrived
             if got != want:
                 label = self._label(key)
                 hint = ""

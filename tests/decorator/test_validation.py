@@ -193,3 +193,15 @@ def test_a_gradient_of_the_wrong_shape_is_blamed_on_the_loss_by_name(
     with pytest.raises(gradtest.InvalidArgumentError) as info:
         gradtest.run_gradcheck(loss_only, seed=0)
     assert f"grad (<lambda>) returned a gradient for W {message}" in str(info.value)
+
+
+def test_a_gradient_that_is_no_numbers_is_described_by_what_arrived() -> None:
+    # not "of shape ()": the shape check of the decorator leaves non-numbers to the core
+    @gradtest.gradcheck(wrt="w", w=gs.weights(3), max_examples=5)
+    def text_gradient(w: Any) -> Any:
+        return float(w @ w), "abc"
+
+    with pytest.raises(
+        gradtest.InvalidArgumentError, match=r"must hold real numbers, got dtype <U3 \(str 'abc'\)"
+    ):
+        gradtest.run_gradcheck(text_gradient, seed=0)

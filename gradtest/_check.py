@@ -197,7 +197,9 @@ def _relative_error_formula(records: list[EntryRecord], mode_used: str, g_scale:
         parts.append(f"for entries, G = max|g| = {g_scale:.3g}")
     elif entries:
         floor = tol.near_zero_floor([r.analytic for r in entries], [r.numeric for r in entries])
-        parts.append(f"for entries, G = {floor / tol.NEAR_ZERO:.3g}, the largest |a| or |n|")
+        # every value zero (or not finite): the floor is the smallest float, not a scale
+        size = 0.0 if floor == np.finfo(np.float64).tiny else floor / tol.NEAR_ZERO
+        parts.append(f"for entries, G = {size:.3g}, the largest |a| or |n|")
     if any(r.probe == "direction" for r in records):
         parts.append(
             "along a direction v, G = max(|g·v|, ‖g ∘ s‖₂) with s_i = max(|x_i|, rms of its "

@@ -59,6 +59,11 @@ NOISE_OFFSET = 1e-3
 SETUP_COST = 3
 #: measured noise above ROUGH x the round-off model makes fun "rough" (see _lines.resolve)
 ROUGH = 1e3
+#: values of fun that are all multiples of a power of two q with q / 2 above GRANULAR x
+#: the round-off model are quantized at q (see granularity): a genuine float64 value has
+#: its lowest set bit k places above its last with probability 2**-k, so two values seen
+#: raise the noise by chance once in about 2**(2 log2(4 GRANULAR)) = 1,000 checks
+GRANULAR = 8.0
 
 _LOW_PRECISIONS = (np.float16, np.float32)
 
@@ -109,6 +114,25 @@ def noise_floor(
     sigma = np.maximum(measured, 0.5 * eps * np.abs(flat_f0))
     sigma = np.maximum(sigma, np.finfo(np.float64).tiny)
     return sigma, float(np.max(measured))
+
+
+def granularity(values: list[float]) -> float:
+    """The largest power of two that every nonzero finite value is a multiple of (``inf``
+    when there is none).
+
+    A float64 value has 53 significant bits; one computed as a small difference of large
+    terms (``sum(tanh(z))`` with the ``z`` saturated at both signs: ``-3 + 3 + 3e-13``)
+    keeps only the bits of the large terms' grid, so every value fun returns near x is a
+    multiple of their ulp, however small the value. That grid, not ``EPS |f|``, is the
+    round-off of fun.
+    """
+    q = math.inf
+    for v in values:
+        if v != 0.0 and math.isfinite(v):
+            mantissa, exponent = math.frexp(v)
+            bits = int(abs(mantissa) * 2.0**53)  # exact: the significand as an integer
+            q = min(q, math.ldexp(bits & -bits, exponent - 53))
+    return q
 
 
 def _spanning(spec: ParamSpec, x0: Float64Array, v: Float64Array) -> Float64Array:
@@ -388,11 +412,25 @@ def setup(
     change = np.abs(np.asarray(probe, dtype=np.float64).reshape(-1) - f0)
     eps_fun, why = precision_of([again_raw, probe])
     eps_f = max(eps_x, eps_fun)
-    if eps_fun > eps_x:
+    # the grid fun's values lie on: coarser than their precision when fun cancels large terms
+    seen = np.stack([f0, f0_again, np.asarray(probe, dtype=np.float64).reshape(-1)], axis=1)
+    grid = np.array([granularity(row) for row in seen.tolist()])
+    coarse = grid / 2 > GRANULAR * 2 * eps_f * np.abs(f0)
+    # (a value's dtype says float32 outright; otherwise the values were float32 numbers)
+    by_grid = np.any(coarse) and not why.startswith("fun returns")
+    if eps_fun > eps_x and not by_grid:
         dtype = "float16" if eps_fun >= float(np.finfo(np.float16).eps) else "float32"
         notes.append(
             f"{name} is computed in about {dtype} precision ({why}): the numeric derivative "
             f"is good to about {eps_f ** (2 / 3):.0e} and the tolerances follow from that"
+        )
+    elif eps_fun > eps_x:
+        # values on a grid coarser than float32's: float32 numbers by the grid, not by a
+        # float32 computation (the check still works at that precision)
+        notes.append(
+            f"{name} returned float32 numbers, all multiples of "
+            f"{float(np.max(grid[coarse])):.2g}: the numeric derivative is taken with steps "
+            f"for about float32 precision (good to about {eps_f ** (2 / 3):.0e})"
         )
     if any(spec.dtypes[k] != np.float64 for k in range(spec.n_blocks)):
         low = sorted({str(d) for d in spec.dtypes if d != np.float64})
@@ -417,6 +455,14 @@ def setup(
         finite_a = np.where(np.isfinite(analytic), analytic, 0.0)
         sigma = sigma + eps_f * (np.abs(finite_a) @ np.abs(x0))
     sigma = np.maximum(sigma, _TINY)
+    coarse = grid / 2 > GRANULAR * sigma
+    if np.any(coarse):
+        sigma = np.where(coarse, grid / 2, sigma)
+        notes.append(
+            f"{name} returns multiples of {float(np.max(grid[coarse])):.2g} near x, far coarser "
+            f"than values of {float(np.max(np.abs(f0[coarse]))):.2g} resolve: it cancels larger "
+            "terms (or rounds to a grid), and the error estimates count with that rounding"
+        )
     if spread > 0:
         sigma = np.maximum(sigma, spread)
         notes.append(f"two evaluations at x differed by {spread:.2g}; counted as noise")

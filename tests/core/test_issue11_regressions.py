@@ -701,3 +701,45 @@ def test_a_loss_rounded_to_a_grid_is_not_failed_by_steps_that_meet_the_grid_alik
     assert "fun returned exactly f(x) at steps up to" in result.diagnosis.summary
     flipped = gradtest.check_grad(loss, lambda w: -grad(w), np.array(x), seed=seed)
     assert flipped.verdict == "fail"
+
+
+# --------------------------------------------------------------------------------------
+# a loss that cancels large terms: its values lie on their grid, not on EPS |f|
+
+
+def _saturated_tanh() -> tuple[Callable[..., float], Callable[..., Any], dict[str, Any]]:
+    """``sum(tanh(X W + b))`` with every pre-activation saturated, at both signs: the loss
+    is ``-3 + 3 + 3e-13``, so its values are multiples of ulp(3) = 4.4e-16, a thousand
+    times coarser than ``EPS |f|``; the gradient entries are 1e-11 … 1e-13. Found by the
+    decorator's random inputs (a new-user audit)."""
+    X = np.array([[-47.0, -14.0], [71.0, 0.0]])
+
+    def loss(p: dict[str, Any]) -> float:
+        return float(np.sum(np.tanh(X @ p["W"] + p["b"])))
+
+    def grad(p: dict[str, Any]) -> dict[str, Any]:
+        t = 1 - np.tanh(X @ p["W"] + p["b"]) ** 2
+        return {"W": X.T @ t, "b": t.sum(axis=0)}
+
+    p = {"W": np.array([[0.42, 0.43, 0.5], [0.0, -0.39, 0.0]]), "b": np.array([0.53, 0.0, 0.53])}
+    return loss, grad, p
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_correct_loss_that_cancels_large_terms_is_not_failed(seed: int) -> None:
+    loss, grad, p = _saturated_tanh()
+    assert loss(p) == 3.086420008457935e-13
+    result = gradtest.check_grad(loss, grad, p, seed=seed)
+    assert result.verdict != "fail", str(result)
+    assert any("returns multiples of 4.4e-16" in n for n in result.diagnosis.notes), str(result)
+    # the float32-looking values are explained by the grid, not claimed as float32
+    assert not any("computed in about float32" in n for n in result.diagnosis.notes)
+
+
+def test_the_grid_of_fun_values_is_the_largest_power_of_two_dividing_them() -> None:
+    from gradtest._setup import granularity
+
+    assert granularity([3.086420008457935e-13]) == 2.0**-51
+    assert granularity([1.5, 0.75]) == 0.25
+    assert granularity([1.5, 0.1]) == 2.0**-55  # 0.1 = 0x1.999999999999ap-4
+    assert granularity([0.0, float("nan")]) == float("inf")

@@ -596,3 +596,17 @@ def test_a_single_wrong_entry_is_never_hidden_by_a_small_direction_value() -> No
 
         result = gradtest.check_grad(wrong, True, x, seed=2810)
         assert result.verdict == "fail", (entry, str(result))
+
+
+def test_the_report_of_an_all_zero_gradient_says_g_is_zero() -> None:
+    """The relative-error line showed ``2.23e-302`` (the smallest float, the fallback floor)
+    as the gradient's scale when every analytic and numeric value was zero."""
+    for fun, grad in [
+        (lambda w: float(np.sum(w**2)), lambda w: 2 * w),  # a minimum: passes
+        (lambda w: float(np.sum(np.abs(w))), np.sign),  # kinks: inconclusive
+    ]:
+        result = gradtest.check_grad(fun, grad, np.zeros(3), seed=0)
+        assert result.relative_error_formula.endswith("G = 0, the largest |a| or |n|")
+        assert "e-30" not in str(result)
+    small = gradtest.check_grad(lambda w: float(np.sum(w**2)), lambda w: 2 * w, np.full(2, 1e-200))
+    assert small.relative_error_formula.endswith("G = 2e-200, the largest |a| or |n|")

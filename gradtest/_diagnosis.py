@@ -95,7 +95,14 @@ def taylor_test(
         for k in range(len(rem) - 1)
     ]
     usable = [s for k, s in enumerate(slopes) if rem[k + 1] > 100 * sigma and math.isfinite(s)]
-    if len(usable) < 2:
+    if not all(math.isfinite(r) for r in rem):
+        verdict, why = (
+            "uninformative",
+            f"g·v = {gv}: the gradient is not finite, so there is no remainder to measure"
+            if not math.isfinite(gv)
+            else "f is not finite at a point along v: no remainder to measure",
+        )
+    elif len(usable) < 2:
         verdict, why = (
             "uninformative",
             "the remainders sink to the noise floor: f is (nearly) linear along v, and g·v "

@@ -73,7 +73,9 @@ def _sweep_lines(s: StepSweep) -> list[str]:
         best = s.steps.index(s.best_step)
         errs = s.rel_errors
         flat = max(errs[:4]) < 10 * min(errs[:8])
-        if s.error_floor > 1e-6 and flat:
+        if not math.isfinite(s.analytic):
+            verdict = f"the analytic value is {s.analytic}: no step can agree with it"
+        elif s.error_floor > 1e-6 and flat:
             verdict = (
                 f"the error stays near {s.error_floor:.0e} whatever the step: the gradient is "
                 "wrong, not the step"

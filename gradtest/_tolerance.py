@@ -252,10 +252,16 @@ def judge(
     decide; see the module notes for the rules.
     """
     if not math.isfinite(a):
+        # the numeric value is shown as measured (the most precise finite estimate)
+        est = min((e for e in estimates if e.finite), key=lambda e: e.error, default=None)
         return Judgement(
-            "fail", float("nan"), float("nan"), estimates[0].h2, 0.0,
+            "fail",
+            est.value if est is not None else float("nan"),
+            est.error if est is not None else float("nan"),
+            est.h2 if est is not None else estimates[0].h2,
+            0.0,
             f"the analytic value is {a}: the gradient is not finite where fun is",
-        )  # fmt: skip
+        )
     if len(estimates) == 1:
         est = estimates[0]
         if est.finite and not est.flat and not est.kinked:

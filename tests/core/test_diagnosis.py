@@ -280,3 +280,23 @@ def test_the_relative_error_formula_names_the_floor_each_record_was_computed_wit
         "|a − n| / max(|a|, |n|, 1e-06·G): for entries, G = 12, the largest |a| or |n|"
     )
     assert f"  relative error = {cube.relative_error_formula}" in str(cube)
+
+
+def test_a_nan_gradient_is_reported_against_the_numeric_values_it_misses() -> None:
+    """Every analytic entry NaN where fun is finite: the report shows the numeric
+    derivative that was measured (2, 4, 6), and neither the step sweep nor the Taylor test
+    draws a conclusion that needs a finite gradient ("the error falls with h", "g·v agrees
+    with it to round-off")."""
+    result = gradtest.check_grad(
+        lambda x: float(x @ x), lambda x: x * np.nan, np.array([1.0, 2.0, 3.0]), seed=0
+    )
+    assert result.verdict == "fail"
+    assert [r.numeric for r in result.entries] == pytest.approx([2.0, 4.0, 6.0])
+    assert result.diagnosis.summary.startswith("analytic nan vs numeric 2 at x[0]")
+    text = str(result)
+    assert "the analytic value is nan: no step can agree with it" in text
+    assert result.diagnosis.taylor is not None
+    assert result.diagnosis.taylor.explanation == (
+        "g·v = nan: the gradient is not finite, so there is no remainder to measure"
+    )
+    assert "falls with h" not in text and "agrees with it to round-off" not in text

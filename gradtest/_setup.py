@@ -35,6 +35,7 @@ from gradtest._options import CheckOptions, name_of
 from gradtest._params import (
     Float64Array,
     ParamSpec,
+    _describe,
     dtype_eps,
     finite_abs_max,
     flatten_params,
@@ -252,9 +253,11 @@ def analytic_matrix(
         arr = np.asarray(b)
         want = out_shape + spec.shapes[k]
         if arr.dtype.kind not in "fiu" or arr.shape != want:
+            numbers = arr.dtype.kind in "fiucb"
+            got = f"{arr.dtype} shape {arr.shape}" if numbers else _describe(b)
             raise InvalidArgumentError(
-                f"{argname} returned {arr.dtype} shape {arr.shape} for {spec.names[k]}, "
-                f"expected a real array of shape {want} (output shape {out_shape} followed by "
+                f"{argname} returned {got} for {spec.names[k]}{'' if numbers else ' (not numbers)'}"
+                f", expected a real array of shape {want} (output shape {out_shape} followed by "
                 f"the shape of {spec.names[k]})"
             )
         cols.append(arr.astype(np.float64).reshape(m, -1))

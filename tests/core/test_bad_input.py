@@ -196,3 +196,14 @@ def test_a_nan_in_the_gradient_is_a_wrong_gradient_not_bad_input() -> None:
     assert result.verdict == "fail"
     assert result.worst is not None and result.worst.label == "x[1]"
     assert "not finite" in str(result)
+
+
+@pytest.mark.parametrize(
+    ("jac", "got"),
+    [(lambda x: None, "NoneType None for x (not numbers)"), (lambda x: "abc", "str 'abc' for x")],
+)
+def test_a_jacobian_that_is_no_numbers_is_described_by_what_arrived(jac: Any, got: str) -> None:
+    with pytest.raises(gradtest.InvalidArgumentError) as e:
+        gradtest.check_jacobian(lambda x: x**2, jac, np.ones(3))
+    assert str(e.value).startswith(f"jac returned {got}")
+    assert "expected a real array of shape (3, 3)" in str(e.value)

@@ -11,7 +11,9 @@ Everything the probing strategies (``_entrywise``, ``_directions``) share is gat
    values of that dtype). The check then works at that precision and says so. The
    gradient's dtype is read too.
 4. The **noise** of ``fun``: modelled as ``2 EPS_f |f(x)|`` (plus the rounding of x to
-   ``EPS_f`` when ``fun`` is less precise than ``x``) until a verdict needs it measured:
+   ``EPS_f`` when ``fun`` is less precise than ``x``), or half the grid its values lie on
+   when that is far coarser (:func:`granularity`: ``fun`` cancels large terms), until a
+   verdict needs it measured:
    :meth:`Context.measure_noise` (Moré–Wild differences on a line, 9 evaluations) runs
    before any *fail* is final and whenever a line cannot be settled.
 """

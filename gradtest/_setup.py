@@ -119,9 +119,9 @@ def noise_floor(
     return sigma, float(np.max(measured))
 
 
-def granularity(values: list[float]) -> float:
-    """The largest power of two that every nonzero finite value is a multiple of (``inf``
-    when there is none).
+def granularity(values: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Per row of ``values`` (k, points), the largest power of two that every nonzero
+    finite value of the row is a multiple of (``inf`` when there is none).
 
     A float64 value has 53 significant bits; one computed as a small difference of large
     terms (``sum(tanh(z))`` with the ``z`` saturated at both signs: ``-3 + 3 + 3e-13``)
@@ -129,13 +129,12 @@ def granularity(values: list[float]) -> float:
     multiple of their ulp, however small the value. That grid, not ``EPS |f|``, is the
     round-off of fun.
     """
-    q = math.inf
-    for v in values:
-        if v != 0.0 and math.isfinite(v):
-            mantissa, exponent = math.frexp(v)
-            bits = int(abs(mantissa) * 2.0**53)  # exact: the significand as an integer
-            q = min(q, math.ldexp(bits & -bits, exponent - 53))
-    return q
+    v = np.asarray(values, dtype=np.float64)
+    used = np.isfinite(v) & (v != 0.0)
+    mantissa, exponent = np.frexp(np.where(used, v, 1.0))
+    bits = (np.abs(mantissa) * 2.0**53).astype(np.int64)  # exact: the significand
+    lowest = np.ldexp((bits & -bits).astype(np.float64), exponent - 53)
+    return np.asarray(np.min(np.where(used, lowest, np.inf), axis=-1), dtype=np.float64)
 
 
 def _spanning(spec: ParamSpec, x0: Float64Array, v: Float64Array) -> Float64Array:
@@ -419,7 +418,7 @@ def setup(
     eps_f = max(eps_x, eps_fun)
     # the grid fun's values lie on: coarser than their precision when fun cancels large terms
     seen = np.stack([f0, f0_again, np.asarray(probe, dtype=np.float64).reshape(-1)], axis=1)
-    grid = np.array([granularity(row) for row in seen.tolist()])
+    grid = granularity(seen)
     coarse = grid / 2 > GRANULAR * 2 * eps_f * np.abs(f0)
     # (a value's dtype says float32 outright; otherwise the values were float32 numbers)
     by_grid = np.any(coarse) and not why.startswith("fun returns")

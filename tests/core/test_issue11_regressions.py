@@ -739,7 +739,11 @@ def test_a_correct_loss_that_cancels_large_terms_is_not_failed(seed: int) -> Non
 def test_the_grid_of_fun_values_is_the_largest_power_of_two_dividing_them() -> None:
     from gradtest._setup import granularity
 
-    assert granularity([3.086420008457935e-13]) == 2.0**-51
-    assert granularity([1.5, 0.75]) == 0.25
-    assert granularity([1.5, 0.1]) == 2.0**-55  # 0.1 = 0x1.999999999999ap-4
-    assert granularity([0.0, float("nan")]) == float("inf")
+    rows = [
+        [3.086420008457935e-13, 3.086420008457935e-13],
+        [1.5, 0.75],
+        [1.5, 0.1],  # 0.1 = 0x1.999999999999ap-4
+        [0.0, float("nan")],
+        [-6.0, float("inf")],
+    ]
+    assert granularity(np.array(rows)).tolist() == [2.0**-51, 0.25, 2.0**-55, np.inf, 2.0]

@@ -119,9 +119,10 @@ def noise_floor(
     return sigma, float(np.max(measured))
 
 
-def granularity(values: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Per row of ``values`` (k, points), the largest power of two that every nonzero
-    finite value of the row is a multiple of (``inf`` when there is none).
+def granularity(values: list[NDArray[np.float64]]) -> list[float]:
+    """Per output of fun (values: a list of arrays of one value per output, one array per
+    point), the largest power of two that every nonzero finite value of that output is a
+    multiple of (``inf`` when there is none).
 
     A float64 value has 53 significant bits; one computed as a small difference of large
     terms (``sum(tanh(z))`` with the ``z`` saturated at both signs: ``-3 + 3 + 3e-13``)
@@ -129,12 +130,20 @@ def granularity(values: NDArray[np.float64]) -> NDArray[np.float64]:
     multiple of their ulp, however small the value. That grid, not ``EPS |f|``, is the
     round-off of fun.
     """
-    v = np.asarray(values, dtype=np.float64)
+    if values[0].size == 1:  # a scalar loss: a few numbers, cheaper in Python than NumPy
+        q = math.inf
+        for value in (float(v[0]) for v in values):
+            if value != 0.0 and math.isfinite(value):
+                mantissa, exponent = math.frexp(value)
+                bits = int(abs(mantissa) * 2.0**53)  # exact: the significand
+                q = min(q, math.ldexp(bits & -bits, exponent - 53))
+        return [q]
+    v = np.stack(values, axis=1)
     used = np.isfinite(v) & (v != 0.0)
-    mantissa, exponent = np.frexp(np.where(used, v, 1.0))
-    bits = (np.abs(mantissa) * 2.0**53).astype(np.int64)  # exact: the significand
-    lowest = np.ldexp((bits & -bits).astype(np.float64), exponent - 53)
-    return np.asarray(np.min(np.where(used, lowest, np.inf), axis=-1), dtype=np.float64)
+    fractions, exponents = np.frexp(np.where(used, v, 1.0))
+    significands = (np.abs(fractions) * 2.0**53).astype(np.int64)
+    lowest = np.ldexp((significands & -significands).astype(np.float64), exponents - 53)
+    return list(np.min(np.where(used, lowest, np.inf), axis=1).tolist())
 
 
 def _spanning(spec: ParamSpec, x0: Float64Array, v: Float64Array) -> Float64Array:
@@ -417,11 +426,11 @@ def setup(
     eps_fun, why = precision_of([again_raw, probe])
     eps_f = max(eps_x, eps_fun)
     # the grid fun's values lie on: coarser than their precision when fun cancels large terms
-    seen = np.stack([f0, f0_again, np.asarray(probe, dtype=np.float64).reshape(-1)], axis=1)
-    grid = granularity(seen)
-    coarse = grid / 2 > GRANULAR * 2 * eps_f * np.abs(f0)
+    grid = granularity([f0, f0_again, np.asarray(probe, dtype=np.float64).reshape(-1)])
+    sizes = np.abs(f0).tolist()
+    coarse = [q / 2 > GRANULAR * 2 * eps_f * a for q, a in zip(grid, sizes, strict=True)]
     # (a value's dtype says float32 outright; otherwise the values were float32 numbers)
-    by_grid = np.any(coarse) and not why.startswith("fun returns")
+    by_grid = any(coarse) and not why.startswith("fun returns")
     if eps_fun > eps_x and not by_grid:
         dtype = "float16" if eps_fun >= float(np.finfo(np.float16).eps) else "float32"
         notes.append(
@@ -433,7 +442,8 @@ def setup(
         # float32 computation (the check still works at that precision)
         notes.append(
             f"{name} returned float32 numbers, all multiples of "
-            f"{float(np.max(grid[coarse])):.2g}: the numeric derivative is taken with steps "
+            f"{max(q for q, c in zip(grid, coarse, strict=True) if c):.2g}: the numeric "
+            "derivative is taken with steps "
             f"for about float32 precision (good to about {eps_f ** (2 / 3):.0e})"
         )
     if any(spec.dtypes[k] != np.float64 for k in range(spec.n_blocks)):
@@ -459,13 +469,15 @@ def setup(
         finite_a = np.where(np.isfinite(analytic), analytic, 0.0)
         sigma = sigma + eps_f * (np.abs(finite_a) @ np.abs(x0))
     sigma = np.maximum(sigma, _TINY)
-    coarse = grid / 2 > GRANULAR * sigma
-    if np.any(coarse):
-        sigma = np.where(coarse, grid / 2, sigma)
+    coarse = [q / 2 > GRANULAR * s for q, s in zip(grid, sigma.tolist(), strict=True)]
+    if any(coarse):
+        sigma = np.where(coarse, np.array(grid) / 2, sigma)
+        step = max(q for q, c in zip(grid, coarse, strict=True) if c)
+        size = max(a for a, c in zip(sizes, coarse, strict=True) if c)
         notes.append(
-            f"{name} returns multiples of {float(np.max(grid[coarse])):.2g} near x, far coarser "
-            f"than values of {float(np.max(np.abs(f0[coarse]))):.2g} resolve: it cancels larger "
-            "terms (or rounds to a grid), and the error estimates count with that rounding"
+            f"{name} returns multiples of {step:.2g} near x, far coarser than values of "
+            f"{size:.2g} resolve: it cancels larger terms (or rounds to a grid), and the "
+            "error estimates count with that rounding"
         )
     if spread > 0:
         sigma = np.maximum(sigma, spread)

@@ -746,4 +746,7 @@ def test_the_grid_of_fun_values_is_the_largest_power_of_two_dividing_them() -> N
         [0.0, float("nan")],
         [-6.0, float("inf")],
     ]
-    assert granularity(np.array(rows)).tolist() == [2.0**-51, 0.25, 2.0**-55, np.inf, 2.0]
+    columns = [np.array(point) for point in zip(*rows, strict=True)]  # one array per point
+    assert granularity(columns) == [2.0**-51, 0.25, 2.0**-55, np.inf, 2.0]
+    for row, q in zip(rows, [2.0**-51, 0.25, 2.0**-55, np.inf, 2.0], strict=True):
+        assert granularity([np.array([value]) for value in row]) == [q]  # a scalar loss

@@ -300,3 +300,15 @@ def test_a_nan_gradient_is_reported_against_the_numeric_values_it_misses() -> No
         "g·v = nan: the gradient is not finite, so there is no remainder to measure"
     )
     assert "falls with h" not in text and "agrees with it to round-off" not in text
+
+
+def test_a_sweep_where_every_step_errs_alike_names_the_largest_step_not_the_noisiest() -> None:
+    """A sign flip of a linear loss errs by 2 at every step; the least error was round-off's
+    luck at the smallest step (1e-12), whose numeric value was shown as the best."""
+    w = np.random.default_rng(0).standard_normal(5)
+    x = np.random.default_rng(10).standard_normal(5)
+    result = gradtest.check_grad(lambda z: float(w @ z) + 0.1, lambda z: -w, x, seed=0)
+    (sweep,) = result.diagnosis.sweeps
+    assert max(sweep.rel_errors) < 1.01 * min(sweep.rel_errors)  # all alike
+    assert sweep.best_step == sweep.steps[0]
+    assert sweep.numeric[0] == pytest.approx(-sweep.analytic, rel=1e-12)

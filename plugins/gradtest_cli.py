@@ -507,6 +507,10 @@ def affected_checks(changed: Sequence[Path], root: Path) -> Affected:
             tree = ast.parse(source, filename=str(file))
         except (OSError, SyntaxError, ValueError):
             imports[file] = set()
+            if file in changed_set and _mentions_gradcheck(file):
+                # a changed file that may hold checks but does not parse: run it, so that
+                # its import error is shown and the commit refused, not waved through
+                check_files.append(file)
             continue
         if static_checks(tree):
             check_files.append(file)
@@ -745,11 +749,20 @@ def _changed_targets(paths: Sequence[str], out: IO[str]) -> list[str]:
     shown = ", ".join(_rel(p) for p in affected.changed[:5]) + (", ..." if n > 5 else "")
     changed = f"{n} changed Python file{'s' if n != 1 else ''}" + (f" ({shown})" if n else "")
     if not affected.reasons:
-        print(
-            f"gradtest: {changed}; none of the {affected.n_check_files} files with gradient "
-            "checks under the current directory is or imports one of them: nothing to check",
-            file=out,
-        )
+        n_checks = affected.n_check_files
+        if n_checks == 0:
+            why = "no file under the current directory has gradient checks"
+        elif n_checks == 1:
+            why = (
+                "the one file with gradient checks under the current directory neither is "
+                "nor imports one of them"
+            )
+        else:
+            why = (
+                f"none of the {n_checks} files with gradient checks under the current "
+                "directory is or imports one of them"
+            )
+        print(f"gradtest: {changed}; {why}: nothing to check", file=out)
         return []
     print(f"gradtest: {changed}; running the checks in:", file=out)
     for file, why in affected.reasons.items():

@@ -162,7 +162,10 @@ def test_a_bug_in_a_module_imported_by_the_checks_is_refused(
     unrelated = _run(tmp_path, env, "git", "commit", "-m", "notes")
     shown = unrelated.stdout + unrelated.stderr
     assert unrelated.returncode == 0, shown
-    assert "1 changed Python file (notes.py); none of the 1 files with gradient checks" in shown
+    assert (
+        "1 changed Python file (notes.py); the one file with gradient checks under the "
+        "current directory neither is nor imports one of them: nothing to check" in shown
+    )
 
     (tmp_path / "mylosses.py").write_text(LOSSES_MODULE.format(factor="3.0"))
     _run(tmp_path, env, "git", "add", "mylosses.py")
@@ -228,3 +231,40 @@ def test_an_inconclusive_check_refuses_the_commit_unless_accepted(
     accepted = _run(tmp_path, env, "git", "commit", "-m", "accepted")
     assert accepted.returncode == 0, accepted.stdout + accepted.stderr
     assert "inconclusive (ok)" in accepted.stdout + accepted.stderr
+
+
+@pytest.mark.slow
+def test_a_check_file_that_does_not_parse_is_refused_and_other_files_pass(
+    tmp_path: Path, hook_repo: tuple[Path, str, dict[str, str]]
+) -> None:
+    """A check file committed mid-edit (a syntax error) used to pass as "nothing to check";
+    a repository without checks, and a commit of non-Python files, pass."""
+    repo, rev, env = hook_repo
+    (tmp_path / ".pre-commit-config.yaml").write_text(
+        f"repos:\n  - repo: {repo}\n    rev: {rev}\n    hooks:\n      - id: gradtest\n"
+    )
+    (tmp_path / "script.py").write_text("print('no checks here')\n")
+    for cmd in (["git", "init", "-q"], ["pre-commit", "install"], ["git", "add", "."]):
+        assert _run(tmp_path, env, *cmd).returncode == 0
+    first = _run(tmp_path, env, "git", "commit", "-m", "no checks")
+    shown = first.stdout + first.stderr
+    assert first.returncode == 0, shown
+    assert (
+        "1 changed Python file (script.py); no file under the current directory has gradient "
+        "checks: nothing to check" in shown
+    )
+
+    (tmp_path / "NOTES.md").write_text("# notes\n")
+    _run(tmp_path, env, "git", "add", "NOTES.md")
+    text_only = _run(tmp_path, env, "git", "commit", "-m", "notes")
+    assert text_only.returncode == 0, text_only.stdout + text_only.stderr
+
+    (tmp_path / "test_grads.py").write_text(GOOD + "\n\ndef unfinished(:\n    pass\n")
+    _run(tmp_path, env, "git", "add", "test_grads.py")
+    broken = _run(tmp_path, env, "git", "commit", "-m", "a check file mid-edit")
+    shown = broken.stdout + broken.stderr
+    assert broken.returncode != 0, shown
+    assert "test_grads.py (changed)" in shown
+    assert "cannot import" in shown and "SyntaxError" in shown
+    log = _run(tmp_path, env, "git", "log", "--format=%s").stdout.split("\n")
+    assert log[0] == "notes"

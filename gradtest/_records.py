@@ -25,6 +25,7 @@ Only the standard library is imported at module level.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
 import math
@@ -39,6 +40,7 @@ __all__ = [
     "VERDICT_ORDER",
     "count_verdicts",
     "counts_line",
+    "output_path_problem",
     "plot_failure",
     "record_from_exception",
     "record_from_outcome",
@@ -51,6 +53,9 @@ __all__ = [
 #: version of the JSON report; 2 added accepted, summary, notes, n_evals over all inputs,
 #: example and reproduce
 REPORT_SCHEMA = 2
+#: the settings a report records: those that change what a check draws or how it judges
+#: (the same keys, whichever entry point wrote the report)
+REPORT_SETTINGS = ("rtol", "max_examples", "mode", "seed", "accept_inconclusive")
 #: verdicts in the order the summary table lists them
 VERDICT_ORDER = ("fail", "error", "inconclusive", "pass")
 
@@ -203,24 +208,85 @@ def is_failure(record: dict[str, Any]) -> bool:
 def report_document(
     records: Sequence[dict[str, Any]], settings: dict[str, Any], *, tool: str, version: str
 ) -> dict[str, Any]:
-    """The versioned JSON report: settings, verdict counts and one record per check."""
+    """The versioned JSON report: settings, verdict counts and one record per check.
+
+    ``settings`` holds the :data:`REPORT_SETTINGS` (others, such as where the report
+    goes, are left out), ``accept_inconclusive`` as a bool, so that the report of the
+    pytest plugin and that of the command have the same fields.
+    """
+    shown = {key: settings.get(key) for key in REPORT_SETTINGS}
+    shown["accept_inconclusive"] = bool(shown["accept_inconclusive"])
     return {
         "schema": REPORT_SCHEMA,
         "tool": tool,
         "gradtest_version": version,
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "settings": _finite({k: str(v) if isinstance(v, Path) else v for k, v in settings.items()}),
+        "settings": _finite(shown),
         "summary": count_verdicts(records),
         "checks": sorted(records, key=lambda r: (_verdict_rank(r), r["id"])),
     }
 
 
+def _blocked(directory: Path) -> str | None:
+    """Why files cannot be written in ``directory`` (made with its parents if missing)."""
+    existing = directory
+    while not existing.exists():
+        if existing.parent == existing:
+            break
+        existing = existing.parent
+    if existing.exists() and not existing.is_dir():
+        return f"{existing} is a file, not a directory"
+    if existing.exists() and not os.access(existing, os.W_OK | os.X_OK):
+        return f"the directory {existing} is not writable"
+    return None
+
+
+def output_path_problem(path: Path, *, kind: str) -> str | None:
+    """What is wrong with ``path`` as where to write, or ``None`` when it will do.
+
+    ``kind`` is ``"report"`` (a JSON file: it must end in ``.json``) or ``"plots"`` (a
+    directory, made if missing). Checked before any check runs, so that a typo does not
+    cost a whole run; the message reads after the option's name
+    (``--report out/r.md: expected ...``).
+    """
+    if kind == "plots":
+        if path.exists() and not path.is_dir():
+            return f"expected a directory for the PNG plots, got the file {path}"
+        blocked = _blocked(path)
+        return None if blocked is None else f"cannot write the PNG plots into {path}: {blocked}"
+    if path.is_dir():
+        return f"expected a file name ending in .json, got the directory {path}"
+    if path.suffix.lower() != ".json":
+        got = f"the extension {path.suffix!r}" if path.suffix else "no extension"
+        return (
+            f"expected a file name ending in .json (the report is a JSON document), got "
+            f"{got} in {path}"
+        )
+    if path.exists() and not os.access(path, os.W_OK):
+        return f"cannot write the JSON report to {path}: the file is not writable"
+    blocked = _blocked(path.parent)
+    return None if blocked is None else f"cannot write the JSON report to {path}: {blocked}"
+
+
 def write_report(path: Path, document: dict[str, Any]) -> None:
-    """Write ``document`` as JSON to ``path`` (atomically: readers never see half a file)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write ``document`` as JSON to ``path`` (atomically: readers never see half a file).
+
+    Raises
+    ------
+    OSError
+        ``path`` cannot be written; its message names ``path`` and the reason. No
+        temporary file is left behind.
+    """
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(document, indent=2, allow_nan=False) + "\n", encoding="utf-8")
-    tmp.replace(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(json.dumps(document, indent=2, allow_nan=False) + "\n", encoding="utf-8")
+        tmp.replace(path)
+    except OSError as err:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        reason = err.strerror or str(err)
+        raise OSError(f"cannot write the JSON report to {path}: {reason}") from err
 
 
 def _fmt_error(value: float | None) -> str:

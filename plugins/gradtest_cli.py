@@ -691,6 +691,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     out = sys.stdout
     try:
         settings = _settings(ns)
+        _check_outputs(ns, settings)
         if settings["plots"] is not None:
             require_matplotlib("--plots")
         targets = ns.targets or ["."]
@@ -720,7 +721,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         records, settings, tool="gradtest", version=_version()
     )
     if settings["report"] is not None:
-        records_module.write_report(settings["report"], document)
+        try:
+            records_module.write_report(settings["report"], document)
+        except OSError as err:
+            print(f"gradtest: error: {_source(ns, 'report')}: {err}", file=sys.stderr)
+            return 2
     if ns.json:
         json.dump(document, out, indent=2, allow_nan=False)
         out.write("\n")
@@ -740,6 +745,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         print("gradtest: no gradient checks found", file=out)
     return 1 if any(records_module.is_failure(r) for r in records) else 0
+
+
+def _source(ns: argparse.Namespace, name: str) -> str:
+    """Where the setting ``name`` came from: ``--report``, or the pyproject.toml key."""
+    if getattr(ns, name, None) is not None:
+        return f"--{name.replace('_', '-')}"
+    return f"{_config().find_pyproject(Path.cwd())}: [tool.gradtest] {name}"
+
+
+def _check_outputs(ns: argparse.Namespace, settings: dict[str, Any]) -> None:
+    """Raise :class:`UsageError` for a report or plots path that cannot be written."""
+    for name in ("report", "plots"):
+        if settings[name] is None:
+            continue
+        problem = _records().output_path_problem(Path(settings[name]), kind=name)
+        if problem is not None:
+            raise UsageError(f"{_source(ns, name)}: {problem}")
 
 
 def _changed_targets(paths: Sequence[str], out: IO[str]) -> list[str]:

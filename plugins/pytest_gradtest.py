@@ -145,6 +145,7 @@ class Settings:
                 base = config.rootpath
                 if option.name in table:
                     values[option.name] = table[option.name]
+                    _check_output(option.name, table[option.name], f"{pyproject}: [tool.gradtest]")
                     continue
                 raw, source = config.getini(option.ini), _ini_source(config, option.ini)
                 if raw in ("", []):
@@ -156,6 +157,7 @@ class Settings:
                 raise pytest.UsageError(f"{source}: {err}") from None
             if isinstance(value, Path) and not value.is_absolute():
                 value = base / value
+            _check_output(option.name, value, source)
             values[option.name] = value
         return cls(
             enabled=bool(config.getoption("gradcheck") or config.getini("gradcheck")),
@@ -206,12 +208,24 @@ def _ini_source(config: pytest.Config, name: str) -> str:
     return f"{path}: the ini option {name}"
 
 
+def _check_output(name: str, value: Any, source: str) -> None:
+    """Raise ``pytest.UsageError`` for a report or plots path that cannot be written."""
+    if name not in ("report", "plots") or value is None:
+        return
+    problem = _records().output_path_problem(Path(value), kind=name)
+    if problem is not None:
+        where = f"{source} {name}" if source.endswith("[tool.gradtest]") else source
+        raise pytest.UsageError(f"{where}: {problem}")
+
+
 @dataclass
 class State:
     """The plugin's session state, kept in ``config.stash``."""
 
     settings: Settings
     records: list[dict[str, Any]] = field(default_factory=list)
+    #: why the JSON report could not be written, shown in the terminal summary
+    report_error: str | None = None
 
 
 _STATE = pytest.StashKey[State]()
@@ -764,13 +778,20 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     document = records.report_document(
         state.records, state.settings.describe(), tool="pytest", version=version("gradtest")
     )
-    records.write_report(state.settings.report, document)
+    try:
+        records.write_report(state.settings.report, document)
+    except OSError as err:
+        state.report_error = str(err)
+        if session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     state = _state(config)
     if _is_worker(config):
         return
+    if state.report_error is not None:  # (the exit status says it too)
+        terminalreporter.write_sep("=", f"gradtest: error: {state.report_error}", red=True)
     if not state.records:
         if state.settings.enabled:
             terminalreporter.write_sep("=", "gradtest: no gradient checks collected")
@@ -782,5 +803,5 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     plots = [r["plot"] for r in state.records if r["plot"]]
     if plots:
         terminalreporter.write_line(f"step-sweep plots of failing checks: {state.settings.plots}")
-    if state.settings.report is not None:
+    if state.settings.report is not None and state.report_error is None:
         terminalreporter.write_line(f"gradtest JSON report: {state.settings.report}")

@@ -96,9 +96,7 @@ def test_json_and_report(project: Path, capsys: pytest.CaptureFixture[str]) -> N
         "max_examples": None,
         "mode": None,
         "seed": 5,
-        "accept_inconclusive": None,
-        "report": "out/r.json",
-        "plots": None,
+        "accept_inconclusive": False,
     }
     assert [(c["id"], c["verdict"], c["seed"]) for c in printed["checks"]] == [
         ("bad_loss.py::test_cube", "fail", 5),

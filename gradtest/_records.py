@@ -40,6 +40,7 @@ __all__ = [
     "VERDICT_ORDER",
     "count_verdicts",
     "counts_line",
+    "no_plot_reason",
     "output_path_problem",
     "plot_failure",
     "record_from_exception",
@@ -336,11 +337,26 @@ def plot_path(directory: Path, check_id: str) -> Path:
     return directory / f"{stem}.png"
 
 
-def plot_failure(result: Any, directory: Path, check_id: str) -> Path:
-    """Plot the step sweeps of a failing check into ``directory``; return the file."""
+def plot_failure(result: Any, directory: Path, check_id: str) -> Path | None:
+    """Plot the step sweeps of a failing check into ``directory``; return the file.
+
+    ``None`` when the result holds no step sweep to plot (a check by random directions
+    sweeps no entry: ``mode="full"`` does); :func:`no_plot_reason` says so.
+    """
     from gradtest.plot import plot_step_sweep
 
+    sweeps = getattr(getattr(result, "diagnosis", None), "sweeps", ())
+    if not any(s.steps for s in sweeps):
+        return None
     directory.mkdir(parents=True, exist_ok=True)
     path = plot_path(directory, check_id)
     plot_step_sweep(result, path)
     return path
+
+
+def no_plot_reason(result: Any) -> str:
+    """Why a failing check has no step-sweep plot (``plot_failure`` returned ``None``)."""
+    return (
+        f"no step-sweep plot: the failing check swept no entry (it ran mode={result.mode}: "
+        "random directions, not entries); mode full sweeps the worst entries"
+    )

@@ -54,7 +54,33 @@ def _target(path: Any) -> Path:
             f"path must be a str or os.PathLike naming the PNG file to write, got "
             f"{type(path).__name__} {path!r:.60}"
         )
-    return Path(path)
+    target = Path(path)
+    if target.suffix.lower() != ".png":
+        got = f"the extension {target.suffix!r}" if target.suffix else "no extension"
+        raise InvalidArgumentError(
+            f"path={str(path)!r} must name a PNG file ending in .png (the plot is written "
+            f"as PNG), got {got}"
+        )
+    if target.is_dir():
+        raise InvalidArgumentError(
+            f"path={str(path)!r} must name a PNG file ending in .png, got a directory"
+        )
+    if not target.parent.is_dir():
+        raise InvalidArgumentError(
+            f"path={str(path)!r}: the directory {str(target.parent)!r} to write the PNG file "
+            "into does not exist"
+        )
+    return target
+
+
+def _save(fig: Figure, target: Path) -> Path:
+    try:
+        fig.savefig(target, format="png", dpi=100)
+    except OSError as err:
+        raise InvalidArgumentError(
+            f"path={str(target)!r}: cannot write the PNG file: {err.strerror or err}"
+        ) from err
+    return target
 
 
 def plot_step_sweep(result: GradCheckResult, path: str | os.PathLike[str]) -> Path:
@@ -66,7 +92,7 @@ def plot_step_sweep(result: GradCheckResult, path: str | os.PathLike[str]) -> Pa
         A result of :func:`gradtest.check_grad`; its ``diagnosis.sweeps`` are drawn (the
         worst failing entries, or the worst entry).
     path : str or os.PathLike
-        The PNG file to write (its parent directory must exist).
+        The PNG file to write, ending in ``.png`` (its directory must exist).
 
     Returns
     -------
@@ -78,7 +104,8 @@ def plot_step_sweep(result: GradCheckResult, path: str | os.PathLike[str]) -> Pa
     ImportError
         matplotlib is not installed (``pip install matplotlib``).
     InvalidArgumentError
-        ``result`` is no ``GradCheckResult`` or holds no step sweep.
+        ``result`` is no ``GradCheckResult`` or holds no step sweep; ``path`` does not
+        end in ``.png``, or cannot be written.
 
     Notes
     -----
@@ -111,12 +138,12 @@ def plot_step_sweep(result: GradCheckResult, path: str | os.PathLike[str]) -> Pa
     if not sweeps or not any(s.steps for s in sweeps):
         raise InvalidArgumentError(
             f"result of {result.name} holds no step sweep (diagnosis.sweeps is empty): "
-            "nothing to plot"
+            "nothing to plot; entries are swept for a failing or inconclusive check, or with "
+            "diagnose=True, and only when every entry was checked (mode='full'; this check "
+            f"ran mode={result.mode!r})"
         )
     target = _target(path)
-    fig = _step_sweep_figure(result)
-    fig.savefig(target, format="png", dpi=100)
-    return target
+    return _save(_step_sweep_figure(result), target)
 
 
 #: the span of the relative-error axis of a step sweep, so that every plot reads alike: a
@@ -153,8 +180,14 @@ def _step_sweep_figure(result: GradCheckResult) -> Figure:
                 color=color,
                 linestyle="none",
             )
+        low, high = min(low, float(errors.min())), max(high, float(errors.max()) * 10)
+        xlow, xhigh = min(xlow, float(steps.min())), max(xhigh, float(steps.max()))
         entry = entries.get(s.label)
-        scale = max(abs(s.analytic), abs(entry.numeric) if entry else 0.0, 1e-300)
+        scale = max(abs(s.analytic), abs(entry.numeric) if entry else 0.0)
+        if not (math.isfinite(scale) and scale > 0):
+            # an entry whose derivative is 0 both ways has no relative scale: no band and
+            # no error model (they would sit near 1e300)
+            continue
         rel_tol = entry.tolerance / scale if entry is not None else math.nan
         if math.isfinite(rel_tol) and rel_tol > 0:
             ax.axhspan(_ERROR_FLOOR, rel_tol, color=color, alpha=0.08)
@@ -169,8 +202,6 @@ def _step_sweep_figure(result: GradCheckResult) -> Figure:
                   linewidth=1, alpha=0.7)  # fmt: skip
         if math.isfinite(rel_tol):
             verdicts.append("wrong" if float(np.min(errors)) > 10 * rel_tol else "step")
-        low, high = min(low, float(errors.min())), max(high, float(errors.max()) * 10)
-        xlow, xhigh = min(xlow, float(steps.min())), max(xhigh, float(steps.max()))
     ax.set_ylim(low, high)
     ax.set_xlim(xlow, xhigh)
     ax.plot([], [], color="gray", linestyle="--", label="expected for a correct gradient")
@@ -199,7 +230,7 @@ def plot_descent(result: DescentResult, path: str | os.PathLike[str]) -> Path:
     result : DescentResult
         A result of :func:`gradtest._descent.check_descent` with a learning-rate sweep.
     path : str or os.PathLike
-        The PNG file to write (its parent directory must exist).
+        The PNG file to write, ending in ``.png`` (its directory must exist).
 
     Returns
     -------
@@ -211,7 +242,8 @@ def plot_descent(result: DescentResult, path: str | os.PathLike[str]) -> Path:
     ImportError
         matplotlib is not installed (``pip install matplotlib``).
     InvalidArgumentError
-        ``result`` is no ``DescentResult`` or holds no sweep (the gradient was zero).
+        ``result`` is no ``DescentResult`` or holds no sweep (the gradient was zero);
+        ``path`` does not end in ``.png``, or cannot be written.
 
     Notes
     -----
@@ -304,5 +336,4 @@ def plot_descent(result: DescentResult, path: str | os.PathLike[str]) -> Path:
     ax.set_title(f"{result.verdict.upper()} descent of {result.name}: effect of the step size")
     ax.grid(True, which="major", alpha=0.3)
     ax.legend(fontsize="small")
-    fig.savefig(target, format="png", dpi=100)
-    return target
+    return _save(fig, target)

@@ -857,7 +857,15 @@ def _run(
             report = outcome.report
             plots = settings["plots"]
             if plots is not None and outcome.verdict == "fail" and outcome.result is not None:
-                record["plot"] = str(records_module.plot_failure(outcome.result, plots, check_id))
+                try:
+                    plot = records_module.plot_failure(outcome.result, plots, check_id)
+                except Exception as err:  # a broken plot must not hide the report
+                    report += f"\n\n  plot failed: {type(err).__name__}: {err}"
+                else:
+                    if plot is None:
+                        report += f"\n\n  {records_module.no_plot_reason(outcome.result)}"
+                    else:
+                        record["plot"] = str(plot)
         records.append(record)
         progress.done(index, check_id, record["verdict"], record["elapsed"])
         if quiet and not ns.json and records_module.is_failure(record):

@@ -616,9 +616,14 @@ def _record(item: pytest.Item, record: dict[str, Any], result: GradCheckResult |
     settings = _state(item.config).settings
     if settings.plots is not None and record["verdict"] == "fail" and result is not None:
         try:
-            record["plot"] = str(_records().plot_failure(result, settings.plots, record["id"]))
+            plot = _records().plot_failure(result, settings.plots, record["id"])
         except Exception as err:  # a broken plot must not hide the report
             item.add_report_section("call", "gradtest", f"plot failed: {type(err).__name__}: {err}")
+        else:
+            if plot is None:
+                item.add_report_section("call", "gradtest", _records().no_plot_reason(result))
+            else:
+                record["plot"] = str(plot)
     item.stash.setdefault(_ITEM_RECORDS, []).append(record)
     item.user_properties.append((PROPERTY, record["max_rel_error"]))
     item.user_properties.append(("gradcheck_verdict", record["verdict"]))

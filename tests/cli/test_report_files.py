@@ -20,6 +20,17 @@ def test_sine(w):
     return float(np.sum(np.sin(w))), np.cos(w)
 """
 
+#: a wrong gradient of 40 entries: mode=directions checks it by random directions only
+WIDE = """
+import numpy as np
+import gradtest
+
+
+@gradtest.gradcheck(wrt="w", w=np.linspace(0.1, 1.0, 40))
+def test_wide(w):
+    return float(np.sum(w**2)), 3 * w
+"""
+
 
 def _gradtest(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
@@ -97,6 +108,23 @@ def test_a_report_that_cannot_be_written_at_the_end_exits_2_with_a_message(
         "gradtest: error: --report: cannot write the JSON report to out/r.json: "
     )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "sneaky_loss.py"]
+
+
+def test_plots_of_a_check_by_directions_say_why_there_is_none_and_the_run_goes_on(
+    tmp_path: Path,
+) -> None:
+    pytest.importorskip("matplotlib")
+    (tmp_path / "wide_loss.py").write_text(WIDE)
+    out = _gradtest(tmp_path, "--mode", "directions", "--plots", "plots", "--report", "r.json", ".")
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert "Traceback" not in out.stderr and out.stderr == ""
+    assert (
+        "no step-sweep plot: the failing check swept no entry (it ran mode=directions: "
+        "random directions, not entries); mode full sweeps the worst entries" in out.stdout
+    )
+    assert "gradtest: 1 fail in " in out.stdout
+    report = json.loads((tmp_path / "r.json").read_text())  # written all the same
+    assert [(c["verdict"], c["plot"]) for c in report["checks"]] == [("fail", None)]
 
 
 def test_the_readme_lists_the_fields_of_the_json_report(tmp_path: Path) -> None:

@@ -185,3 +185,94 @@ def test_the_step_sweep_of_a_wrong_gradient_reads_as_wrong_at_a_glance(tmp_path:
     assert right.diagnosis.sweeps  # the worst entry is swept even when passing
     texts = [t.get_text() for t in _step_sweep_figure(right).axes[0].texts]
     assert texts[0].startswith("the error reaches the tolerance near the best h")
+
+
+# ------------------------------------------------------------------ paths and corner results
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("sweep.pdf", r"path='.*sweep\.pdf' must name a PNG file ending in \.png .*, got the "
+         r"extension '\.pdf'"),
+        ("sweep", r"path='.*sweep' must name a PNG file ending in \.png .*, got no extension"),
+        ("missing/sweep.png", r"path='.*sweep\.png': the directory '.*missing' to write the PNG "
+         r"file into does not exist"),
+        ("adir.png", r"path='.*adir\.png' must name a PNG file ending in \.png, got a directory"),
+    ],
+)  # fmt: skip
+def test_a_path_that_is_no_png_file_is_an_argument_error(
+    tmp_path: Path, name: str, message: str
+) -> None:
+    """Not a PNG written under a .pdf name, nor a raw FileNotFoundError from matplotlib."""
+    (tmp_path / "adir.png").mkdir()
+    grad_result = gradtest.check_grad(quad, lambda w: -quad_grad(w), W, seed=0)
+    descent_result = check_descent(quad, quad_grad, W, seed=0)
+    with pytest.raises(gradtest.InvalidArgumentError, match=message):
+        plot_step_sweep(grad_result, tmp_path / name)
+    with pytest.raises(gradtest.InvalidArgumentError, match=message):
+        plot_descent(descent_result, tmp_path / name)
+    assert [p.name for p in tmp_path.iterdir()] == ["adir.png"]
+
+
+@needs_matplotlib
+def test_an_unwritable_png_file_is_an_argument_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from matplotlib.figure import Figure
+
+    def refuse(self: Any, *args: Any, **kwargs: Any) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(Figure, "savefig", refuse)
+    result = gradtest.check_grad(quad, lambda w: -quad_grad(w), W, seed=0)
+    with pytest.raises(
+        gradtest.InvalidArgumentError,
+        match=r"path='.*x\.png': cannot write the PNG file: Permission denied",
+    ):
+        plot_step_sweep(result, tmp_path / "x.png")
+
+
+@needs_matplotlib
+def test_the_step_sweep_of_an_entry_at_a_kink_with_zero_derivative_draws_without_overflow(
+    tmp_path: Path,
+) -> None:
+    """|w| at 0: analytic and numeric are 0, so no relative scale; the tolerance band sat
+    near 1e292 and matplotlib overflowed (a RuntimeWarning: an error under -W error)."""
+    result = gradtest.check_grad(lambda w: float(np.sum(np.abs(w))), np.sign, np.zeros(3), seed=0)
+    assert result.verdict == "inconclusive" and result.diagnosis.sweeps
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        written = plot_step_sweep(result, tmp_path / "kink.png")
+    assert _png_size(written) == (640, 420)
+
+
+@needs_matplotlib
+def test_results_of_every_kind_are_plotted_or_refused_with_the_reason(tmp_path: Path) -> None:
+    """Full and directions mode, check_jacobian, inconclusive, and the records' helper."""
+    from gradtest import _records
+
+    cube = lambda w: float(np.sum(w**3))  # noqa: E731
+    wide = np.linspace(0.1, 1.0, 40)
+    by_directions = gradtest.check_grad(cube, lambda w: 2 * w**2, wide, seed=0, mode="directions")
+    assert by_directions.verdict == "fail" and not by_directions.diagnosis.sweeps
+    with pytest.raises(
+        gradtest.InvalidArgumentError,
+        match=r"holds no step sweep .* only when every entry was checked \(mode='full'; this "
+        r"check ran mode='directions'\)",
+    ):
+        plot_step_sweep(by_directions, tmp_path / "d.png")
+    assert _records.plot_failure(by_directions, tmp_path / "plots", "t::d") is None
+    assert "mode=directions" in _records.no_plot_reason(by_directions)
+    assert not (tmp_path / "plots").exists()
+
+    jacobian = gradtest.check_jacobian(
+        lambda x: x**2, lambda x: np.diag(3 * x), np.array([1.0, 2.0]), seed=0
+    )
+    assert jacobian.verdict == "fail"
+    full = gradtest.check_grad(cube, lambda w: 2 * w**2, W, seed=0, mode="full")
+    for i, result in enumerate((jacobian, full)):
+        written = _records.plot_failure(result, tmp_path / "plots", f"t::{i}")
+        assert written is not None and _png_size(written) == (640, 420)

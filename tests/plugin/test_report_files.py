@@ -5,10 +5,22 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from .conftest import LOSSES, plugin_args
+
+#: a wrong gradient of 40 entries: mode=directions checks it by random directions only
+DIRECTIONS = """
+import numpy as np
+import gradtest
+
+
+@gradtest.gradcheck(wrt="w", w=np.linspace(0.1, 1.0, 40))
+def test_wide(w):
+    return float(np.sum(w**2)), 3 * w
+"""
 
 
 @pytest.fixture
@@ -120,6 +132,23 @@ def test_the_report_settings_are_the_same_fields_as_the_commands(
     )
     assert sorted(from_pytest) == sorted(from_command)
     assert [sorted(c) for c in from_pytest["checks"]] == [sorted(c) for c in from_command["checks"]]
+
+
+def test_a_failing_check_without_a_step_sweep_says_why_it_has_no_plot(
+    pytester: pytest.Pytester, run
+) -> None:
+    pytest.importorskip("matplotlib")
+    pytester.makepyfile(test_wide=DIRECTIONS)
+    result = run("--gradcheck", "--gradcheck-plots=plots", "--gradcheck-mode=directions")
+    result.assert_outcomes(failed=1)
+    out = result.stdout.str()
+    assert "plot failed" not in out and "InvalidArgumentError" not in out
+    result.stdout.fnmatch_lines(
+        ["*no step-sweep plot: the failing check swept no entry (it ran mode=directions*"]
+    )
+    assert not Path(pytester.path / "plots").exists() or not list(
+        (pytester.path / "plots").iterdir()
+    )
 
 
 def test_a_report_that_cannot_be_written_is_said_even_when_nothing_was_checked(

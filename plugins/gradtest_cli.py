@@ -696,9 +696,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             require_matplotlib("--plots")
         targets = ns.targets or ["."]
         if ns.changed:
-            targets = _changed_targets(ns.targets, out)
-            if not targets:
-                return 0
+            # with --json, stdout holds the JSON document alone: which checks run and why
+            # goes to stderr
+            targets = _changed_targets(ns.targets, sys.stderr if ns.json else out)
+            if not targets:  # nothing to check: the report (if asked for) of no checks
+                return _finish_report([], ns, settings, out)
         if ns.list:
             found = list_checks(targets)
         else:
@@ -717,19 +719,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     records_module = _records()
     records = _run(found.checks, found.targets, ns, settings, out)
-    document = records_module.report_document(
-        records, settings, tool="gradtest", version=_version()
-    )
-    if settings["report"] is not None:
-        try:
-            records_module.write_report(settings["report"], document)
-        except OSError as err:
-            print(f"gradtest: error: {_source(ns, 'report')}: {err}", file=sys.stderr)
-            return 2
-    if ns.json:
-        json.dump(document, out, indent=2, allow_nan=False)
-        out.write("\n")
-    elif records:
+    status = _finish_report(records, ns, settings, out)
+    if status or ns.json:
+        return status
+    if records:
         if not ns.quiet:
             print("", file=out)
             print("\n".join(records_module.summary_table(records)), file=out)
@@ -745,6 +738,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         print("gradtest: no gradient checks found", file=out)
     return 1 if any(records_module.is_failure(r) for r in records) else 0
+
+
+def _finish_report(
+    records: list[dict[str, Any]], ns: argparse.Namespace, settings: dict[str, Any], out: IO[str]
+) -> int:
+    """Write the JSON report (``--report``), print it (``--json``): 2 if it cannot be
+    written, else the exit status of ``records`` when printed, else 0."""
+    records_module = _records()
+    document = records_module.report_document(
+        records, settings, tool="gradtest", version=_version()
+    )
+    if settings["report"] is not None:
+        try:
+            records_module.write_report(settings["report"], document)
+        except OSError as err:
+            print(f"gradtest: error: {_source(ns, 'report')}: {err}", file=sys.stderr)
+            return 2
+    if ns.json:
+        json.dump(document, out, indent=2, allow_nan=False)
+        out.write("\n")
+        return 1 if any(records_module.is_failure(r) for r in records) else 0
+    return 0
 
 
 def _source(ns: argparse.Namespace, name: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -55,3 +56,30 @@ def test_changed_with_one_check_file_reads_as_english(tmp_path: Path) -> None:
         "gradtest: 1 changed Python file (notes.py); the one file with gradient checks under "
         "the current directory neither is nor imports one of them: nothing to check"
     )
+
+
+def test_changed_with_json_prints_the_json_document_alone(tmp_path: Path) -> None:
+    """Which checks run and why goes to stderr: stdout parses as JSON (it did not)."""
+    (tmp_path / "test_good.py").write_text(GOOD)
+    out = _gradtest(tmp_path, "--changed", "--json", "test_good.py")
+    assert out.returncode == 0, out.stdout + out.stderr
+    document = json.loads(out.stdout)
+    assert [c["id"] for c in document["checks"]] == ["test_good.py::test_sine"]
+    assert out.stderr.splitlines() == [
+        "gradtest: 1 changed Python file (test_good.py); running the checks in:",
+        "  test_good.py (changed)",
+    ]
+
+
+def test_changed_with_nothing_to_check_still_gives_the_json_report_of_no_checks(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "test_good.py").write_text(GOOD)
+    (tmp_path / "notes.py").write_text("x = 1\n")
+    out = _gradtest(tmp_path, "--changed", "--json", "--report", "r.json", "notes.py")
+    assert out.returncode == 0, out.stdout + out.stderr
+    printed = json.loads(out.stdout)
+    written = json.loads((tmp_path / "r.json").read_text())
+    for document in (printed, written):
+        assert document["checks"] == [] and document["summary"]["total"] == 0
+    assert "nothing to check" in out.stderr

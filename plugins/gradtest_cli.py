@@ -109,7 +109,8 @@ def require_matplotlib(option: str) -> None:
     if importlib.util.find_spec("matplotlib") is None:
         raise UsageError(
             f"{option} draws PNG plots with matplotlib, which is not installed: "
-            "pip install 'gradtest[plot]'"
+            "pip install matplotlib (or the plot extra: pip install -e '.[plot]' in the clone "
+            "of gradtest; gradtest is not on the package index)"
         )
 
 
@@ -693,7 +694,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = _settings(ns)
         _check_outputs(ns, settings)
         if settings["plots"] is not None:
-            require_matplotlib("--plots")
+            require_matplotlib(_source(ns, "plots"))
         targets = ns.targets or ["."]
         if ns.changed:
             # with --json, stdout holds the JSON document alone: which checks run and why

@@ -161,7 +161,18 @@ def test_plots_need_matplotlib(
 ) -> None:
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     assert main(["--plots", "plots", "bad_loss.py"]) == 2
-    assert "pip install 'gradtest[plot]'" in capsys.readouterr().err
+    # not "pip install 'gradtest[plot]'": gradtest is not on the package index (that
+    # would install whatever else is published under the name)
+    message = (
+        "draws PNG plots with matplotlib, which is not installed: pip install matplotlib (or "
+        "the plot extra: pip install -e '.[plot]' in the clone of gradtest; gradtest is not "
+        "on the package index)"
+    )
+    assert f"gradtest: error: --plots {message}" in capsys.readouterr().err
+    (project / "pyproject.toml").write_text('[tool.gradtest]\nplots = "plots"\n')
+    assert main(["bad_loss.py"]) == 2
+    err = capsys.readouterr().err
+    assert f"{project / 'pyproject.toml'}: [tool.gradtest] plots {message}" in err
 
 
 def test_plots_of_failures(project: Path, capsys: pytest.CaptureFixture[str]) -> None:

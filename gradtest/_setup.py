@@ -428,7 +428,11 @@ def setup(
     # the grid fun's values lie on: coarser than their precision when fun cancels large terms
     grid = granularity([f0, f0_again, np.asarray(probe, dtype=np.float64).reshape(-1)])
     sizes = np.abs(f0).tolist()
-    coarse = [q / 2 > GRANULAR * 2 * eps_f * a for q, a in zip(grid, sizes, strict=True)]
+    # (no nonzero value, grid inf: no evidence of a grid)
+    coarse = [
+        math.isfinite(q) and q / 2 > GRANULAR * 2 * eps_f * a
+        for q, a in zip(grid, sizes, strict=True)
+    ]
     # (a value's dtype says float32 outright; otherwise the values were float32 numbers)
     by_grid = any(coarse) and not why.startswith("fun returns")
     if eps_fun > eps_x and not by_grid:
@@ -469,7 +473,9 @@ def setup(
         finite_a = np.where(np.isfinite(analytic), analytic, 0.0)
         sigma = sigma + eps_f * (np.abs(finite_a) @ np.abs(x0))
     sigma = np.maximum(sigma, _TINY)
-    coarse = [q / 2 > GRANULAR * s for q, s in zip(grid, sigma.tolist(), strict=True)]
+    coarse = [
+        math.isfinite(q) and q / 2 > GRANULAR * s for q, s in zip(grid, sigma.tolist(), strict=True)
+    ]
     if any(coarse):
         sigma = np.where(coarse, np.array(grid) / 2, sigma)
         step = max(q for q, c in zip(grid, coarse, strict=True) if c)

@@ -750,3 +750,15 @@ def test_the_grid_of_fun_values_is_the_largest_power_of_two_dividing_them() -> N
     assert granularity(columns) == [2.0**-51, 0.25, 2.0**-55, np.inf, 2.0]
     for row, q in zip(rows, [2.0**-51, 0.25, 2.0**-55, np.inf, 2.0], strict=True):
         assert granularity([np.array([value]) for value in row]) == [q]  # a scalar loss
+
+
+def test_a_loss_that_is_zero_everywhere_near_x_shows_no_grid() -> None:
+    """Values that are all exactly 0 lie on no grid (granularity inf): the noise stays
+    finite, and a nonzero gradient of a flat loss still fails (an empty mask's loss)."""
+
+    def flat(w: np.ndarray) -> float:
+        return 0.0 * float(w @ w)
+
+    result = gradtest.check_grad(flat, lambda w: np.array([1.0, 0.0]), np.array([0.5, 1.0]), seed=0)
+    assert result.verdict == "fail", str(result)
+    assert not any("multiples of" in n for n in result.diagnosis.notes)

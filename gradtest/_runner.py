@@ -36,6 +36,7 @@ from gradtest._decorator import (
     _check_seed,
     _check_tolerance,
 )
+from gradtest._options import name_of
 from gradtest._params import _check_x_array, _describe
 from gradtest._result import GradCheckResult
 from gradtest.errors import (
@@ -255,7 +256,7 @@ class _Adapter:
                 # the core's advice ("pass grad=True") is not the decorator's spelling
                 raise InvalidArgumentError(
                     f"{self.spec.name} returned a tuple of length {len(out)}, but gradcheck "
-                    f"was given grad={_name_of(self.spec.grad)}, so the loss must return the "
+                    f"was given grad={name_of(self.spec.grad)}, so the loss must return the "
                     "loss alone: return only the loss, or drop grad= and return "
                     "(loss, gradient)"
                 )
@@ -271,12 +272,8 @@ class _Adapter:
     def grad(self, x: Mapping[str, Any], *args: Any) -> Any:
         assert self.spec.grad is not None
         out = self._call(self.spec.grad, x, args)
-        where = f"grad ({_name_of(self.spec.grad)})"
+        where = f"grad ({name_of(self.spec.grad)})"
         return self._check_shapes(self._flat_gradient(out, where), x, where)
-
-
-def _name_of(f: Callable[..., Any]) -> str:
-    return str(getattr(f, "__name__", None) or type(f).__name__)
 
 
 def _check_drawn(spec: GradcheckSpec, example: Mapping[str, Any]) -> None:

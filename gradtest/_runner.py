@@ -374,7 +374,7 @@ class _RunState:
     last_result: GradCheckResult | None = None
     last_descent: Any = None
     worst: tuple[GradCheckResult, dict[str, Any]] | None = None
-    #: why the last input failed: "wrong gradient", "kink at W[0, 1] (strict_kinks=True)"
+    #: why the last input failed: "wrong gradient wrt W", "not differentiable at W[0, 1] (...)"
     reason: str = "wrong gradient"
 
 
@@ -447,7 +447,7 @@ def _check_one(
     state.last_example = _copy_example(example)
     state.last_result = None
     state.last_descent = None
-    state.reason = "wrong gradient"
+    state.reason = f"wrong gradient wrt {', '.join(spec.wrt)}"
     _check_drawn(spec, example)
     x = adapter.flatten({n: example[n] for n in spec.wrt})
     args = tuple(example[n] for n in spec.args)
@@ -465,21 +465,19 @@ def _check_one(
         if _NUMBER.sub("#", note) not in {_NUMBER.sub("#", n) for n in state.notes}:
             state.notes.append(note)
     state.last_result = result
+    kinks = result.diagnosis.kinks
+    if result.verdict == "inconclusive" and spec.strict_kinks and kinks:
+        where = ", ".join(kinks[:3])
+        state.reason = f"not differentiable at {where} (strict_kinks=True fails kinks)"
+        raise GradientError(f"{state.reason}\n{result}", result)
     if result.verdict == "inconclusive" and _only_kinks_besides_passes(result):
         # kinks are no excuse to stop: every other entry was judged and passed, and an
         # analytic value outside both one-sided derivatives would have failed
         state.n_kinks_judged += 1
-        for label in result.diagnosis.kinks:
+        for label in kinks:
             if label not in state.kink_labels and len(state.kink_labels) < 5:
                 state.kink_labels.append(label)
-        if spec.strict_kinks:
-            state.reason = f"kink at {', '.join(result.diagnosis.kinks[:3])} (strict_kinks=True)"
-            raise GradientError(f"{state.reason}\n{result}", result)
     elif result.verdict == "inconclusive":
-        kinks = result.diagnosis.kinks
-        if spec.strict_kinks and kinks:
-            state.reason = f"kink at {', '.join(kinks[:3])} (strict_kinks=True)"
-            raise GradientError(f"{state.reason}\n{result}", result)
         state.n_rejected += 1
         summary = result.diagnosis.summary
         kind = _NUMBER.sub("#", summary.split(";")[0]).replace("entries", "entry")
@@ -506,7 +504,7 @@ def _check_one(
         descent = opts.check_descent(adapter.fun, grad, x, args=args, seed=CHECK_SEED)
         state.last_descent = descent
         if descent.verdict == "fail":
-            state.reason = "descent check failed"
+            state.reason = f"descent check failed wrt {', '.join(spec.wrt)}"
             raise GradientError(f"{state.reason}\n{descent}", result)
 
 
@@ -820,7 +818,7 @@ def _reproduce_line(command: str, seed: int | None) -> str:
 def _failure_message(spec: GradcheckSpec, state: _RunState, reproduce: str) -> str:
     assert state.last_example is not None and state.last_result is not None
     parts = [
-        f"gradcheck {spec.name}: {state.reason} wrt {', '.join(spec.wrt)} for this input "
+        f"gradcheck {spec.name}: {state.reason} for this input "
         f"(shrunk by hypothesis; {_counts(state)}):",
         "",
         format_example(state.last_example),

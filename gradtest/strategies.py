@@ -339,6 +339,13 @@ def _cornered(
             f"drew {type(a).__name__} {a!r:.60}: pass one that draws numpy arrays, e.g. "
             "hypothesis.extra.numpy.arrays(np.float64, shape)"
         )
+    if a.dtype.kind != "f":
+        # (the corners' values, 30 to 700 and their scalings, wrap around in int8)
+        raise InvalidArgumentError(
+            "with_corners(arrays=...) needs a strategy of float arrays, but its strategy "
+            f"drew an array of dtype {a.dtype}: pass one that draws floats, e.g. "
+            "hypothesis.extra.numpy.arrays(np.float64, shape)"
+        )
     if kind == "plain" or a.size == 0:
         return a
     out = np.array(a, copy=True)

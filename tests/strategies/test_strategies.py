@@ -367,6 +367,17 @@ def test_with_corners_of_a_strategy_that_draws_no_array_says_so() -> None:
         find(cornered, lambda a: True)
 
 
+def test_with_corners_of_integer_arrays_says_so_instead_of_wrapping_around() -> None:
+    # the "large" corner of an int8 array gave -128: 30 to 700 wrapped around
+    ints = npst.arrays(np.int8, (3,), elements=st.integers(0, 5))
+    with pytest.raises(
+        gradtest.InvalidArgumentError,
+        match=re.escape("needs a strategy of float arrays, but its strategy drew an array of "
+                        "dtype int8"),
+    ):  # fmt: skip
+        find(gs.with_corners(ints, corners={"large"}), lambda a: True)
+
+
 @CORNER_RUN
 @given(gs.with_corners(gs.data((3, 2), nonnegative=True, corners=False)))
 def test_with_corners_keeps_the_sign_of_the_values(X: np.ndarray) -> None:

@@ -120,6 +120,9 @@ def check_directions(
     per_block = [0] * spec.n_blocks
     #: the first step of the next direction of each array, when smaller than the default
     start: dict[int, float] = {}
+    #: per array, the larger step and the round-off of the pair where a direction ran out
+    #: of precision (and no direction passed since)
+    exhausted: dict[int, tuple[float, list[float]]] = {}
     least = max(MIN_DIRECTIONS, spec.n_blocks)
     #: each direction's line, judgements, and how often the noise had been raised when
     #: they were made
@@ -140,6 +143,11 @@ def check_directions(
             # smaller steps were needed before: start there, and do not climb (larger
             # steps cross the kinks that made them necessary)
             line.h0 = line.hmax = start[k]
+            if k in exhausted and _roundoff_fits(ctx, line, exhausted[k][1]):
+                # a direction before ran out of precision at its smallest pair; this one's
+                # derivative is large enough for that pair's round-off: start there (and
+                # climb back to the pair above if it is not)
+                line.h0 = exhausted[k][0]
         first = [_lines.first_pair(ctx, line)]
         peek = None
         if j >= least:
@@ -153,11 +161,15 @@ def check_directions(
                 break
         judged = _lines.resolve(ctx, line, first, defer_noise=True, judged=peek)
         settled_at = [fd.PAIR_RATIO * x.step for x in judged if x.outcome == "pass"]
-        if not settled_at and line.exhausted_at is not None:
+        if not settled_at and line.exhausted_at is not None and line.exhausted_roundoff:
             # the steps shrank past kinks until round-off alone kept the smallest pair from
             # passing: the next direction starts one pair above it (a quarter of the
-            # round-off), where kinks at another distance may leave it smooth
+            # round-off), where kinks at another distance may leave it smooth; or at that
+            # pair, when its own derivative makes the round-off there small enough
             settled_at = [fd.PAIR_RATIO * line.exhausted_at]
+            exhausted[k] = (line.exhausted_at, line.exhausted_roundoff)
+        elif settled_at:
+            exhausted.pop(k, None)
         if settled_at and max(settled_at) < line.h0:
             # the steps had to shrink (kinks close by, crossed by larger steps): the next
             # directions of this array start where this one settled
@@ -226,6 +238,22 @@ def check_directions(
             coverage += f"; bisection located {located} entries"
             records = demote_kinked_directions(ctx, records)
     return records, coverage, probe
+
+
+def _roundoff_fits(ctx: Context, line: _lines.DirectionLine, roundoff: list[float]) -> bool:
+    """Whether estimates with the round-off ``roundoff`` (``sigma / h2`` of another
+    direction of the array at the pair where it ran out of precision) would be precise
+    enough to pass ``line``'s analytic values by the trust rule: the round-off at a pair
+    of steps is about the same along every direction of an array, while the rule holds
+    it to a fraction of the derivative judged."""
+    a, _ = line.analytic(ctx)
+    r2 = fd.PAIR_RATIO * fd.PAIR_RATIO
+    limit = tol.trust_limit(ctx.precision.eps_f)
+    floor = tol.TRUST_FLOOR * (line.scale or 0.0)
+    return all(
+        math.isfinite(e) and e * r2 / (r2 - 1) <= limit * max(abs(ak), floor)
+        for ak, e in zip(a.tolist(), roundoff, strict=True)
+    )
 
 
 def _rules_out_bisection(ctx: Context, records: list[EntryRecord], probe: Probe) -> bool:

@@ -51,6 +51,8 @@ class Line(ABC):
     #: the larger step of the smallest pair, when :func:`resolve` stopped shrinking the
     #: steps because round-off alone kept that pair from passing (None otherwise)
     exhausted_at: float | None = None
+    #: the round-off of each output's estimate at that pair (set with ``exhausted_at``)
+    exhausted_roundoff: list[float] | None = None
     #: the line is an entry's axis (the rules that hold only there apply: see tol.judge)
     axis: bool = False
 
@@ -343,7 +345,9 @@ def resolve(
         judged = judge_all(ctx, line, estimates)
     if down and "down" in {j.want for j in judged if not j.settled}:
         if _precision_exhausted(ctx, line, estimates):
-            line.exhausted_at = min(e[0].h1 for e in estimates)
+            smallest = min(estimates, key=lambda e: e[0].h1)
+            line.exhausted_at = smallest[0].h1
+            line.exhausted_roundoff = [e.roundoff for e in smallest]
     if not fixed_step:
         judged = _constant_along(ctx, line, estimates, judged)
     if up:

@@ -609,8 +609,12 @@ def _build_parser() -> argparse.ArgumentParser:
         if not option.command:
             continue
         if option.is_flag:
+            # --no-accept-inconclusive undoes accept_inconclusive = true in the file
             parser.add_argument(
-                option.command_option, action="store_true", default=None, help=option.help_text()
+                option.command_option,
+                action=argparse.BooleanOptionalAction,
+                default=None,
+                help=option.help_text(),
             )
         else:
             parser.add_argument(

@@ -20,6 +20,7 @@ it without importing numpy, scipy or hypothesis.
 
 from __future__ import annotations
 
+import argparse
 import os
 import secrets
 import shlex
@@ -86,7 +87,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         where = f"ini: {option.ini}; pyproject.toml: [tool.gradtest] {option.name}"
         text = f"{option.help_text()}; {where}"
         if option.is_flag:
-            group.addoption(option.pytest_option, action="store_true", default=None, help=text)
+            # --gradcheck-no-accept-inconclusive undoes the setting of a configuration file
+            group.addoption(
+                option.pytest_option, action=argparse.BooleanOptionalAction, default=None,
+                help=text,
+            )  # fmt: skip
         elif option.name == "modules":
             group.addoption(
                 option.pytest_option, metavar=option.metavar, action="append", default=[],

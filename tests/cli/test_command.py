@@ -80,6 +80,10 @@ def test_inconclusive_exits_1_unless_accepted(tmp_path: Path) -> None:
     assert "kink.py::test_abs_at_its_kink  inconclusive (ok)" in accepted.stdout
     (tmp_path / "pyproject.toml").write_text("[tool.gradtest]\naccept_inconclusive = true\n")
     assert gradtest_cmd(tmp_path, "kink.py").returncode == 0
+    # a strict run where the file accepts inconclusive checks
+    strict = gradtest_cmd(tmp_path, "--no-accept-inconclusive", "kink.py")
+    assert strict.returncode == 1, strict.stdout + strict.stderr
+    assert "gradtest: 1 inconclusive in " in strict.stdout
 
 
 def test_the_reproduce_command_replays_the_failure_as_printed(tmp_path: Path) -> None:

@@ -145,6 +145,10 @@ def test_an_inconclusive_check_fails_unless_accepted(pytester: pytest.Pytester, 
             ["*InconclusiveWarning: gradcheck test_abs_at_its_kink: INCONCLUSIVE*",
              "test_kink.py::test_abs_at_its_kink  inconclusive (ok)*"]
         )  # fmt: skip
+    # the ini file accepts inconclusive checks; a strict run on the command line does not
+    strict = run("--gradcheck", "--no-gradcheck-accept-inconclusive")
+    strict.assert_outcomes(failed=1)
+    strict.stdout.fnmatch_lines(["*= gradtest: 1 inconclusive =*"])
 
 
 def test_the_replay_line_of_an_accepted_inconclusive_check_accepts_it_too(

@@ -31,8 +31,9 @@ Four parts (``--parts``):
 ``overhead``
     gradtest's own time per evaluation (a check's time less its evaluations' time, per
     evaluation) on a cheap loss at n = 100, 1,000 and 10,000, beside scipy's
-    ``check_grad`` and a reference row, the bare arithmetic of a passing check
-    (``_bare_pass``), run whatever ``--tools`` says.
+    ``check_grad`` and two reference rows, run whatever ``--tools`` says: the bare
+    arithmetic of a passing check (``_bare_pass``), and that arithmetic with gradtest's
+    own estimates and judgements (``_judged_pass``).
 ``problems``
     For each problem (a CIFAR-size multiclass SVM, a 1,000,000-parameter least-squares
     loss, a two-layer net) and each seeded bug, every tool checks the same analytic
@@ -785,6 +786,55 @@ def _bare_pass(
     return ok
 
 
+def _judged_pass(
+    f: Callable[[np.ndarray], float], g: Callable[[np.ndarray], np.ndarray], x: np.ndarray
+) -> bool:
+    """:func:`_bare_pass` with gradtest's own estimates and judgements: the same points,
+    each direction's pair turned into a ``PairEstimate`` (``_finite_diff.pair_estimates``)
+    and judged by ``_tolerance.judge``, as a check does; still no validation, precision
+    probe, noise model, records or report. What a check with nothing around its
+    arithmetic and its verdict rules would cost."""
+    from gradtest import _finite_diff as fd
+    from gradtest import _tolerance as tol
+
+    n = x.size
+    eps = float(np.finfo(np.float64).eps)
+    f0 = np.array([f(x)])
+    f(np.array(x))
+    a = np.asarray(g(x), dtype=np.float64).reshape(-1)
+    widths = np.maximum(np.abs(x), np.sqrt(x @ x / n)) * np.sqrt(12.0 / 13.0)
+    sigma = 2 * eps * np.abs(f0)
+    p = tol.Precision(eps_x=eps, eps_f=eps, eps_g=eps, rtol=None, atol=None)
+    h2 = fd.relative_step("central", eps)
+    h1 = fd.PAIR_RATIO * h2
+    rounding = 10 * eps * 1.5 * float(np.abs(a) @ widths)
+    z = np.empty(n)
+    ok = True
+    for j in range(3):
+        v = gradtest._randomness.keyed_generator(j, 0, 0).random(n)
+        gradtest._randomness._signed_magnitudes(v)
+        v *= widths
+        values = []
+        for t in (h1, -h1, h2, -h2):
+            np.multiply(v, t, out=z)
+            z += x
+            values.append(np.array([f(z)]))
+        estimates = fd.pair_estimates(
+            (values[0], values[1]), (values[2], values[3]), f0, h1, h2, sigma
+        )
+        judged = tol.judge(
+            float(a @ v),
+            estimates,
+            scale=1.0,
+            p=p,
+            noise_measured=False,
+            extra=rounding,
+            axis=False,
+        )
+        ok = ok and judged.outcome == "pass"
+    return ok
+
+
 def overhead(sizes: list[int], repeats: int, tools: tuple[str, ...]) -> None:
     """Each tool's own time per evaluation of a cheap loss (``x @ x``): the time of a
     check less the time of its evaluations, divided by their number (best of 5 rounds of
@@ -828,6 +878,7 @@ def _overhead_at(n: int, repeats: int, tools: tuple[str, ...]) -> None:
     t_f, _ = best(lambda: f(x))
     runs: dict[str, Callable[[], object]] = {
         "bare arithmetic of auto's pass (reference)": lambda: _bare_pass(f, g, x),
+        "arithmetic and judgements of auto's pass (reference)": lambda: _judged_pass(f, g, x),
         "gradtest auto": lambda: gradtest.check_grad(f, g, x, seed=0),
         "gradtest full": lambda: gradtest.check_grad(f, g, x, seed=0, mode="full"),
         "scipy check_grad random": lambda: scipy_check_grad(

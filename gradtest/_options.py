@@ -138,6 +138,11 @@ def make_options(
             f"diagnose must be None (diagnose a fail or inconclusive verdict), True or False, "
             f"got {diagnose!r}"
         )
+    if isinstance(executor, type):
+        raise InvalidArgumentError(
+            f"executor must be an Executor instance, got the class {executor.__name__}: "
+            f"write executor={executor.__name__}()"
+        )
     if executor is not None and not callable(getattr(executor, "submit", None)):
         raise InvalidArgumentError(
             "executor must be a concurrent.futures.Executor (an object with .submit), got "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -63,6 +64,12 @@ W = np.arange(12.0).reshape(3, 4) / 10
         ({"step": 2.0}, r"step must be None or a relative step in \(0, 1\), got 2.0"),
         ({"seed": -3}, r"seed must be None or an int >= 0, got -3"),
         ({"args": [1, 2]}, r"args must be a tuple .* got list"),
+        # the class itself raised AttributeError '_shutdown_lock' from inside submit
+        (
+            {"executor": ThreadPoolExecutor},
+            r"executor must be an Executor instance, got the class ThreadPoolExecutor: "
+            r"write executor=ThreadPoolExecutor\(\)",
+        ),
     ],
 )
 def test_bad_input_is_named(kwargs: dict[str, Any], match: str) -> None:

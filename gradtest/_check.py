@@ -436,6 +436,7 @@ def check_grad(
     executor : concurrent.futures.Executor, optional
         Evaluate the perturbations on the executor's workers (a process pool, or a
         ``dask.distributed`` client's ``get_executor()``); ``fun`` must be picklable.
+        Not with ``vectorized=True``.
     diagnose : bool, optional
         Build the diagnosis (bug patterns, a step sweep, the Taylor test, scipy's figure):
         ``None`` (default) for a fail or an inconclusive verdict only, ``True`` always,

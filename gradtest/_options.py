@@ -148,6 +148,12 @@ def make_options(
             "executor must be a concurrent.futures.Executor (an object with .submit), got "
             f"{type(executor).__name__}"
         )
+    if vectorized and executor is not None:
+        raise InvalidArgumentError(
+            f"vectorized=True and executor={type(executor).__name__}(...) cannot be combined: "
+            "a vectorized fun takes every perturbation of a phase in a few calls of its own, "
+            "so the executor would not be used; pass one of them"
+        )
     if name is not None and not isinstance(name, str):
         raise InvalidArgumentError(f"name must be None or a str, got {name!r:.60}")
     return CheckOptions(

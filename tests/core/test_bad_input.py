@@ -81,6 +81,20 @@ def test_bad_input_is_named(kwargs: dict[str, Any], match: str) -> None:
     assert isinstance(info.value, ValueError) and isinstance(info.value, TypeError)
 
 
+def test_vectorized_and_an_executor_are_not_combined() -> None:
+    """The executor was ignored (vectorized won): a silent no-op option is an error."""
+    with (
+        ThreadPoolExecutor(1) as pool,
+        pytest.raises(
+            gradtest.InvalidArgumentError,
+            match=r"vectorized=True and executor=ThreadPoolExecutor\(\.\.\.\) cannot be combined",
+        ),
+    ):
+        gradtest.check_grad(
+            lambda x: np.sum(x**2, axis=-1), g_sq, np.ones(3), vectorized=True, executor=pool
+        )
+
+
 @pytest.mark.parametrize(
     ("grad_out", "match"),
     [

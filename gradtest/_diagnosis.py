@@ -56,7 +56,9 @@ def step_sweep(
     rel = relative_error(a, np.array(numeric), floor)
     # the largest step within 1% of the least error: where every step errs alike (a wrong
     # gradient), the least error is round-off's luck at the noisiest step
-    best = int(np.flatnonzero(rel <= 1.01 * np.min(rel))[0]) if len(rel) else 0
+    # (an infinite analytic value has no finite error at any step: the first is shown)
+    known = rel[~np.isnan(rel)]
+    best = int(np.flatnonzero(rel <= 1.01 * np.min(known))[0]) if len(known) else 0
     return StepSweep(
         label=spec.label(i),
         analytic=analytic,

@@ -209,14 +209,25 @@ def test_grad_true_requires_a_pair() -> None:
         gradtest.check_grad(lambda x: (1.0, x, x), True, np.ones(2))
 
 
-def test_a_nan_in_the_gradient_is_a_wrong_gradient_not_bad_input() -> None:
-    """A NaN in the analytic gradient where fun is finite fails the check (issue 11)."""
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("mode", ["full", "directions"])
+def test_a_nan_in_the_gradient_is_a_wrong_gradient_not_bad_input(bad: float, mode: str) -> None:
+    """A NaN (or an infinity: its step sweep raised IndexError) in the analytic gradient
+    where fun is finite fails the check (issue 11)."""
     result = gradtest.check_grad(
-        lambda x: float(x @ x), lambda x: np.array([2.0, np.nan, 2.0]), np.ones(3), seed=0
+        lambda x: float(x @ x), lambda x: np.array([2.0, bad, 2.0]), np.ones(3), seed=0, mode=mode
     )
     assert result.verdict == "fail"
-    assert result.worst is not None and result.worst.label == "x[1]"
-    assert "not finite" in str(result)
+    assert result.worst is not None and result.worst.label in ("x[1]", "x · v0")
+    assert "not finite" in str(result) or f"analytic {bad}" in str(result)
+
+
+def test_an_infinite_jacobian_entry_is_a_wrong_jacobian() -> None:
+    result = gradtest.check_jacobian(
+        lambda x: 2 * x[:2], lambda x: np.array([[np.inf, 0, 0], [0, 2.0, 0]]), np.ones(3), seed=0
+    )
+    assert result.verdict == "fail"
+    assert result.worst is not None and result.worst.label == "d out[0] / d x[0]"
 
 
 @pytest.mark.parametrize(

@@ -227,6 +227,17 @@ def _require_finite(arr: NDArray[Any], where: str, name: str) -> None:
 
 
 def _check_x_array(value: Any, name: str) -> NDArray[Any]:
+    if isinstance(value, np.ma.MaskedArray):
+        raise InvalidArgumentError(
+            f"{name} is a masked array: gradtest moves every entry and cannot leave the masked "
+            f"ones out; pass {name}.filled(value) or np.asarray({name}) (the values under the "
+            "mask)"
+        )
+    if isinstance(value, np.matrix):
+        raise InvalidArgumentError(
+            f"{name} is an np.matrix of shape {value.shape}, where * and ** are matrix "
+            f"products and every result stays 2-D; pass np.asarray({name})"
+        )
     if isinstance(value, np.ndarray):
         arr = value
     elif isinstance(value, (float, int, list)) and not isinstance(value, bool):

@@ -31,6 +31,16 @@ W = np.arange(12.0).reshape(3, 4) / 10
         ({"x": np.array([1 + 2j])}, r"x must have a real floating dtype .* got complex128"),
         ({"x": np.array([], dtype=float)}, r"x has no entries"),
         ({"x": "abc"}, r"x must be a floating-point ndarray, got str"),
+        # (both raised from inside gradtest: a truth value of an array, a conversion to float)
+        (
+            {"x": np.ma.array([1.0, 2.0, 3.0], mask=[0, 1, 0])},
+            r"x is a masked array: .* pass x.filled\(value\) or np.asarray\(x\)",
+        ),
+        (
+            {"x": np.array([[1.0, 2.0]]).view(np.matrix)},
+            r"x is an np.matrix .* pass np.asarray\(x\)",
+        ),
+        ({"x": {"W": np.ma.ones(2)}}, r"x\['W'\] is a masked array"),
         ({"x": {}}, r"x is an empty dict"),
         ({"x": {"W": np.arange(2)}}, r"x\['W'\] has integer dtype"),
         (

@@ -52,6 +52,7 @@ OK: dict[str, Any] = {"W": gs.weights(2), "X": np.ones((1, 2)), "y": np.zeros(1,
         ({"W": {"a": np.ones(2), "b": [1, 2]}}, "the fixed value W['b']: W['b'] has integer"),
         ({"W": np.array([1.0, np.inf])}, "the fixed value W: W is not finite: W[1] = inf"),
         ({"W": "W"}, "the fixed value W: W must be a floating-point ndarray, got str 'W'"),
+        ({"W": np.ma.ones(2)}, "the fixed value W: W is a masked array"),
     ],
 )
 def test_bad_decorator_arguments(kwargs: dict[str, Any], message: str) -> None:

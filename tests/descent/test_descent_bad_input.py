@@ -43,6 +43,9 @@ W = np.array([1.0, -2.0, 0.5])
         ({"fun": "quad"}, r"fun must be callable, got str"),
         ({"x": np.arange(3)}, r"x has integer dtype int64"),
         ({"x": np.array([1.0, np.inf])}, r"x is not finite: x\[1\] = inf"),
+        # (a correct gradient failed: the masked entry was moved as NaN)
+        ({"x": np.ma.array(W, mask=[0, 1, 0])}, r"x is a masked array"),
+        ({"x": W[None].view(np.matrix)}, r"x is an np.matrix"),
         ({"grad": lambda w: 2 * w[:2]}, r"grad has shape \(2,\) but x has shape \(3,\)"),
         ({"grad": lambda w: np.array([1.0, np.nan, 0.0])}, r"grad is not finite: x\[1\] = nan"),
         ({"fun": lambda w: w}, r"must return a scalar loss, got an array of shape \(3,\)"),

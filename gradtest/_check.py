@@ -57,6 +57,13 @@ def choose_mode(opts: CheckOptions, n: int, n_blocks: int) -> str:
         else:
             mode = "full" if full_cost <= directions_cost else "directions"
         if mode == "full" and opts.budget is not None and opts.budget < SETUP_COST + full_cost:
+            if opts.method != "central":  # (random directions would not use the method)
+                raise InvalidArgumentError(
+                    f"budget={opts.budget} is too small for method={opts.method!r}: checking "
+                    f"every one of the {n} entries needs at least {SETUP_COST + full_cost} "
+                    "evaluations; raise the budget, or drop method= to check random "
+                    "directions by central differences"
+                )
             mode = "directions"
         return mode
     if opts.mode == "full" and opts.budget is not None and opts.budget < SETUP_COST + full_cost:

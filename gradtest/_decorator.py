@@ -32,6 +32,7 @@ import hypothesis
 import numpy as np
 from hypothesis import strategies as st
 
+from gradtest._options import check_method_and_mode
 from gradtest.errors import InvalidArgumentError
 
 if TYPE_CHECKING:
@@ -408,6 +409,7 @@ def gradcheck(
     atol = _check_tolerance(atol, "atol")
     method = _check_method(method)
     mode = _check_mode(mode)
+    check_method_and_mode(method, mode)
     if settings is not None and not isinstance(settings, hypothesis.settings):
         raise InvalidArgumentError(
             f"settings={settings!r} must be a hypothesis.settings object, "

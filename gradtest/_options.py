@@ -126,6 +126,7 @@ def make_options(
         raise InvalidArgumentError(f"step must be None or a relative step in (0, 1), got {step!r}")
     if mode not in MODES:
         raise InvalidArgumentError(f"mode must be one of {list(MODES)}, got {mode!r}")
+    check_method_and_mode(method, mode)
     if budget is not None and (
         isinstance(budget, bool) or not isinstance(budget, (int, np.integer)) or budget < 1
     ):
@@ -172,6 +173,16 @@ def make_options(
         executor=executor,
         diagnose=diagnose,
     )
+
+
+def check_method_and_mode(method: Any, mode: Any) -> None:
+    """Random directions are checked by central differences: another method would do nothing."""
+    if mode == "directions" and method != "central":
+        raise InvalidArgumentError(
+            f"method={method!r} is a stencil for the check of every entry: mode='directions' "
+            "compares random directional derivatives by central differences and would not "
+            f"use it; pass mode='full' (or 'auto') with method={method!r}, or drop method="
+        )
 
 
 def deriv_name(deriv: Callable[..., Any] | Literal[True]) -> str:

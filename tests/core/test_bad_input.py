@@ -91,6 +91,25 @@ def test_bad_input_is_named(kwargs: dict[str, Any], match: str) -> None:
     assert isinstance(info.value, ValueError) and isinstance(info.value, TypeError)
 
 
+@pytest.mark.parametrize("method", ["forward", "central4", "richardson", "complex"])
+def test_a_method_that_random_directions_do_not_use_is_refused(method: str) -> None:
+    """mode="directions" checked central differences along random directions while the
+    report said "(forward differences, float64)": method= did nothing."""
+    with pytest.raises(
+        gradtest.InvalidArgumentError,
+        match=rf"method='{method}' is a stencil for the check of every entry: mode='directions'",
+    ):
+        gradtest.check_grad(f_sq, g_sq, np.ones(20), method=method, mode="directions")
+    # mode="auto" switched to random directions when the budget was too small for them all
+    with pytest.raises(
+        gradtest.InvalidArgumentError,
+        match=rf"budget=10 is too small for method='{method}': checking every one of the 20 ",
+    ):
+        gradtest.check_grad(f_sq, g_sq, np.ones(20), method=method, budget=10)
+    with pytest.raises(gradtest.InvalidArgumentError, match=r"mode='directions'"):
+        gradtest.gradcheck(wrt="w", w=np.ones(2), method=method, mode="directions")
+
+
 def test_vectorized_and_an_executor_are_not_combined() -> None:
     """The executor was ignored (vectorized won): a silent no-op option is an error."""
     with (

@@ -240,7 +240,7 @@ def _check_x_array(value: Any, name: str) -> NDArray[Any]:
         )
     if isinstance(value, np.ndarray):
         arr = value
-    elif isinstance(value, (float, int, list)) and not isinstance(value, bool):
+    elif isinstance(value, (float, int, list, np.number)) and not isinstance(value, bool):
         try:
             arr = np.asarray(value)
         except (ValueError, TypeError) as err:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -108,6 +109,18 @@ def test_a_method_that_random_directions_do_not_use_is_refused(method: str) -> N
         gradtest.check_grad(f_sq, g_sq, np.ones(20), method=method, budget=10)
     with pytest.raises(gradtest.InvalidArgumentError, match=r"mode='directions'"):
         gradtest.gradcheck(wrt="w", w=np.ones(2), method=method, mode="directions")
+
+
+@pytest.mark.parametrize("scalar", [2.0, np.float64(2.0), np.float32(2.0), np.float16(2.0)])
+def test_a_numpy_float_scalar_is_a_point_like_a_python_float(scalar: Any) -> None:
+    """np.float64(2.0) was accepted (a float subclass), np.float32(2.0) refused as "x must
+    be a floating-point ndarray, got float32"."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # (float32, float16: lower precision)
+        result = gradtest.check_grad(f_sq, g_sq, scalar, seed=0)
+    assert result.verdict == "pass" and result.dtype == np.asarray(scalar).dtype.name
+    with pytest.raises(gradtest.InvalidArgumentError, match=r"x has integer dtype int64"):
+        gradtest.check_grad(f_sq, g_sq, np.int64(2), seed=0)
 
 
 def test_vectorized_and_an_executor_are_not_combined() -> None:

@@ -86,6 +86,22 @@ def failed_because(result: GradCheckResult, reason: str) -> GradCheckResult:
     return dataclasses.replace(result, verdict="fail", diagnosis=diagnosis)
 
 
+def precision_gap(
+    result: GradCheckResult, low: Arrays, high: Arrays
+) -> tuple[float, float, list[str]]:
+    """The gap :func:`compare_precision` judges: ``(relative gap, scale, arrays non-finite
+    in low where finite in high)``."""
+    scale = max((float(np.max(np.abs(h))) if h.size else 0.0 for h in high.values()), default=0.0)
+    scale = max(scale, derivative_scale(result))
+    gap = max(
+        (float(np.max(np.abs(low[n] - high[n]))) if high[n].size else 0.0 for n in high),
+        default=0.0,
+    )
+    rel = gap / scale if scale > 0 else gap
+    broken = [n for n in high if np.any(np.isfinite(high[n]) & ~np.isfinite(np.asarray(low[n])))]
+    return rel, scale, broken
+
+
 def compare_precision(
     result: GradCheckResult,
     what: str,
@@ -124,14 +140,7 @@ def compare_precision(
     ``max|high|`` and the check's numeric scale (:func:`derivative_scale`: a backward that
     returns about zero has a ``max|high|`` of round-off).
     """
-    scale = max((float(np.max(np.abs(h))) if h.size else 0.0 for h in high.values()), default=0.0)
-    scale = max(scale, derivative_scale(result))
-    gap = max(
-        (float(np.max(np.abs(low[n] - high[n]))) if high[n].size else 0.0 for n in high),
-        default=0.0,
-    )
-    rel = gap / scale if scale > 0 else gap
-    broken = [n for n in high if np.any(np.isfinite(high[n]) & ~np.isfinite(np.asarray(low[n])))]
+    rel, scale, broken = precision_gap(result, low, high)
     limit = max(LOW_PRECISION_GAP, math.sqrt(eps))
     head = (
         f"precision: {what} is {kinds}; the check ran on float64 copies. The {kinds} analytic "

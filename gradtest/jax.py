@@ -17,7 +17,9 @@ evaluations, the scoped form of ``jax.config.update("jax_enable_x64", True)``), 
 parameters get float64 finite differences; your global setting is left as it was, and the
 result's ``diagnosis.notes`` says when the adapter had to switch it on. For float32 leaves
 the derivative is also computed as your own call computes it (your dtypes, your setting)
-and compared: the check fails when it is not finite or far off the float64 one.
+and compared: the check fails when it is not finite or far off the float64 one. A function
+whose own values change with the setting (``jax.random`` draws float64 numbers under x64:
+another dropout mask) has that derivative computed with x64 on instead, and a note says so.
 
 Importing :mod:`gradtest` does not import JAX; importing :mod:`gradtest.jax` does.
 
@@ -47,6 +49,7 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import math
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Literal
 
@@ -65,9 +68,12 @@ from gradtest import (
 )
 from gradtest._adapters import (
     COTANGENT,
+    LOW_PRECISION_GAP,
     compare_precision,
     derivative_scale,
     described,
+    fail_gap,
+    precision_gap,
     probe_cotangent,
     scaling_problem,
     with_notes,
@@ -409,24 +415,65 @@ def check_function(
     if low:
         # the derivative as the user's own call computes it: their dtypes, their x64 setting
         own = [jnp.asarray(spec.x0[n].astype(spec.dtypes[n])) for n in names]
-        try:
-            at_user_precision = evaluate(own)
-        except GradtestError:
-            raise
-        except Exception as err:
-            raise FunctionEvaluationError(
-                f"the derivative of {label} raised {type(err).__name__} at the arguments' own "
-                f"precision ({', '.join(low)} as given), after the float64 check: {err}"
-            ) from err
         kinds = ", ".join(sorted({str(d) for d in low.values()}))
         eps = max(float(np.finfo(d).eps) for d in low.values())
         rule = "jvp rule" if mode == "forward" else "backward (vjp)"
+        at_user_precision = _own_derivative(evaluate, own, label, low, x64=False)
         with _x64():
             high = derivative(spec.x0)
+        rel, _, broken = precision_gap(result, at_user_precision, high)
+        if switched and not broken and rel > fail_gap(eps):
+            # f may compute another function with x64 off: jax.random draws (and arrays of
+            # the default dtype) are float32 there and float64 under x64, so they take other
+            # values (another dropout mask), and the two derivatives belong to two functions
+            limit = max(LOW_PRECISION_GAP, eps**0.5)
+            gap = _relative_gap(run(g, g_jit, own), fun(spec.x0))
+            if math.isfinite(gap) and gap > limit:  # (an overflow is no other function)
+                at_user_precision = _own_derivative(evaluate, own, label, low, x64=True)
+                result = with_notes(
+                    result,
+                    f"precision: {label} itself returns values with jax_enable_x64 off that "
+                    f"differ from those with it on by {gap:.1e} relative, more than {kinds} "
+                    f"round-off explains (> {limit:.1e}): it draws random numbers or builds "
+                    "arrays of the default dtype, float64 under x64, so its "
+                    f"{kinds} derivative is compared with x64 on ({kinds} leaves as given)",
+                )
         result = compare_precision(
             result, "leaf " + ", ".join(low), rule, at_user_precision, high, kinds, eps
         )
     return result
+
+
+def _own_derivative(
+    evaluate: Callable[[list[Any]], Arrays],
+    own: list[Any],
+    label: str,
+    low: dict[str, Any],
+    *,
+    x64: bool,
+) -> Arrays:
+    """The derivative at the leaves' own dtypes, under the user's x64 setting or with x64 on."""
+    try:
+        if x64:
+            with _x64():
+                return evaluate(own)
+        return evaluate(own)
+    except GradtestError:
+        raise
+    except Exception as err:
+        raise FunctionEvaluationError(
+            f"the derivative of {label} raised {type(err).__name__} at the arguments' own "
+            f"precision ({', '.join(low)} as given), after the float64 check: {err}"
+        ) from err
+
+
+def _relative_gap(low: Any, high: Any) -> float:
+    """``max|low - high| / max|high|``: how far ``f``'s values at two precisions are apart."""
+    a, b = np.asarray(low, dtype=np.float64), np.asarray(high, dtype=np.float64)
+    with np.errstate(all="ignore"):
+        scale = float(np.max(np.abs(b))) if b.size else 0.0
+        gap = float(np.max(np.abs(a - b))) if b.size else 0.0
+    return gap / scale if scale > 0 else gap
 
 
 def _scaling_note(

@@ -349,6 +349,45 @@ def test_float32_bwd_with_a_dtype_dependent_sign_fails() -> None:
     assert "the float32 backward (vjp) differs from the float64 one by 2.0e+00" in str(result)
 
 
+def _dropout_loss(params: Any, x: Any, y: Any, key: Any) -> Any:
+    h = jnp.tanh(x @ params["w"])
+    keep = jax.random.bernoulli(key, 0.8, h.shape)  # uniform draws of the default dtype
+    return jnp.mean((jnp.where(keep, h / 0.8, 0.0) @ params["v"] - y) ** 2)
+
+
+@pytest.mark.parametrize("jitted", [False, True])
+def test_a_correct_float32_loss_drawing_from_a_key_passes(jitted: bool) -> None:
+    """With x64 on, ``jax.random`` draws float64 numbers, not the float32 ones of the
+    user's call: the dropout mask differed, and a correct loss was failed for a float32
+    backward "6.4e-01" away from the float64 one (of another function)."""
+    k1, k2, k3, k4, key = jax.random.split(jax.random.PRNGKey(0), 5)
+    params = {"v": jax.random.normal(k1, (32, 1)) / 6, "w": jax.random.normal(k2, (8, 32)) / 3}
+    x, y = jax.random.normal(k3, (16, 8)), jax.random.normal(k4, (16, 1))
+    f = jax.jit(_dropout_loss) if jitted else _dropout_loss
+    with jax.enable_x64(False):  # JAX's default, whatever JAX_ENABLE_X64 says
+        result = check_function(f, params, x, y, key, argnums=0, seed=0, name="_dropout_loss")
+    assert result.verdict == "pass", str(result)
+    (note,) = [n for n in result.diagnosis.notes if "itself returns values" in n]
+    assert note.startswith("precision: _dropout_loss itself returns values with jax_enable_x64 off")
+    assert "its float32 derivative is compared with x64 on" in note
+    (note,) = [n for n in result.diagnosis.notes if n.startswith("precision: leaf")]
+    assert "consistent with round-off" in note
+
+
+def test_a_float32_sign_flip_drawing_from_a_key_still_fails() -> None:
+    @jax.custom_vjp
+    def noisy(x: Any, key: Any) -> Any:
+        return jnp.sum(x**3 + jax.random.normal(key, x.shape))
+
+    def bwd(x: Any, g: Any) -> Any:
+        gx = g * 3 * x**2
+        return (-gx if x.dtype == jnp.float32 else gx, None)
+
+    noisy.defvjp(lambda x, key: (noisy(x, key), x), bwd)
+    x = np.array([0.5, -1.0, 2.0], dtype=np.float32)
+    assert check_function(noisy, x, jax.random.PRNGKey(0), argnums=0, seed=0).verdict == "fail"
+
+
 def _tanh_mlp(params: Any, x: Any, labels: Any) -> Any:
     h = jnp.tanh(x @ params["w1"] + params["b1"])
     logits = h @ params["w2"]

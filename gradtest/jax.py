@@ -116,7 +116,8 @@ def _is_float_leaf(leaf: Any) -> bool:
     if isinstance(leaf, float):
         return True
     dtype = getattr(leaf, "dtype", None)
-    return dtype is not None and np.issubdtype(np.dtype(dtype), np.floating)
+    # (jnp's issubdtype knows bfloat16 is floating; NumPy's does not)
+    return dtype is not None and bool(jnp.issubdtype(dtype, jnp.floating))
 
 
 def _flat_output(raw: Any, name: str) -> Any:

@@ -388,6 +388,20 @@ def test_a_float32_sign_flip_drawing_from_a_key_still_fails() -> None:
     assert check_function(noisy, x, jax.random.PRNGKey(0), argnums=0, seed=0).verdict == "fail"
 
 
+@pytest.mark.parametrize("dtype", ["bfloat16", "float16"])
+def test_half_precision_leaves_are_checked(dtype: str) -> None:
+    """A bfloat16 array was refused: "hold no floating-point leaf to check"."""
+    x = jnp.asarray([[0.5, -1.0, 2.0], [0.25, 1.5, -0.75]], dtype=dtype)
+    good = check_function(make_softmax(), x, seed=0)
+    assert good.verdict == "pass", str(good)
+    assert good.wrt == ("x",)
+    (note,) = [n for n in good.diagnosis.notes if n.startswith("precision: leaf")]
+    assert f"leaf x is {dtype}" in note and "consistent with round-off" in note
+    bad = check_function(make_softmax("sign"), x, seed=0)
+    assert bad.verdict == "fail", str(bad)
+    assert "sign flipped" in bad.diagnosis.summary
+
+
 def _tanh_mlp(params: Any, x: Any, labels: Any) -> Any:
     h = jnp.tanh(x @ params["w1"] + params["b1"])
     logits = h @ params["w2"]

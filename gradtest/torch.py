@@ -608,6 +608,9 @@ def check_module(
     InvalidArgumentError
         ``module`` is not a module, ``params`` names an unknown parameter, or the loss is
         not a scalar.
+    FunctionEvaluationError
+        The model, the loss or a backward raised: on the float64 copies, or at the model's
+        own precision afterwards (a float32 model given float64 data, say).
 
     Notes
     -----
@@ -709,9 +712,37 @@ def check_module(
         result = with_scaling_note(result, _scaling_note(value, leaves, derivative_scale(result)))
     low = {n: d for n, d in dtypes.items() if d != torch.float64}
     if low:
+        try:
+            at_user_precision = gradient(x0, False)
+        except GradtestError:
+            raise
+        except Exception as err:
+            raise _own_precision_error(label, err, low, batch) from err
         what = f"the model {label}"
-        result = _precision(result, what, "backward", gradient(x0, False), grad(x0), low)
+        result = _precision(result, what, "backward", at_user_precision, grad(x0), low)
     return result
+
+
+def _own_precision_error(
+    label: str, err: Exception, low: Mapping[str, torch.dtype], batch: Sequence[Any]
+) -> FunctionEvaluationError:
+    """The model raised at its own precision, after the float64 check passed through."""
+    kinds = ", ".join(sorted({str(d).replace("torch.", "") for d in low.values()}))
+    message = (
+        f"{label} (or its backward) raised {type(err).__name__} at the model's own precision "
+        f"({kinds} parameters, the batch as given), after the float64 check: {err}"
+    )
+    others = [
+        f"batch[{i}] ({str(b.dtype).replace('torch.', '')})"
+        for i, b in enumerate(batch)
+        if _is_float_tensor(b) and b.dtype not in low.values()
+    ]
+    if others and _DTYPE_CLASH.search(str(err)):
+        message += (
+            f". The batch holds {', '.join(others)}: your own call of {label} on it fails "
+            "the same way, so pass the batch in the model's dtype (X.to(model_dtype))"
+        )
+    return FunctionEvaluationError(message)
 
 
 def _graphless(g: torch.Tensor | None) -> bool:

@@ -252,3 +252,20 @@ def test_a_backward_that_raises_is_named_as_the_backward_of_the_model(
     assert str(e.value).startswith(
         "grad (the backward of Net) raised RuntimeError at x: backward exploded"
     )
+
+
+def test_a_batch_of_another_dtype_than_the_model_is_a_function_evaluation_error() -> None:
+    """A float32 model with float64 data passed the float64 check, then a bare torch
+    RuntimeError ("mat1 and mat2 must have the same dtype") escaped from the comparison
+    at the model's own precision."""
+    torch.manual_seed(0)
+    model = torch.nn.Linear(3, 1)
+    X, y = torch.randn(5, 3, dtype=torch.float64), torch.randn(5, 1, dtype=torch.float64)
+    with pytest.raises(gradtest.FunctionEvaluationError) as e:
+        check_module(model, torch.nn.MSELoss(), X, y, seed=0)
+    message = str(e.value)
+    assert message.startswith("Linear (or its backward) raised RuntimeError at the model's own")
+    assert "float32 parameters, the batch as given" in message
+    assert "batch[0] (float64)" in message and "batch[1] (float64)" in message
+    assert isinstance(e.value.__cause__, RuntimeError)
+    assert check_module(model, torch.nn.MSELoss(), X.float(), y.float(), seed=0).passed

@@ -97,7 +97,8 @@ def check_function(
         ``f(*args)`` returns a scalar (checked with ``autograd.grad``) or an array
         (``autograd.jacobian``), computed with ``autograd.numpy``.
     *args : arrays or floats
-        The arguments of ``f``; the checked ones must be floating point.
+        The arguments of ``f``; the checked ones must be floating point (a float, a NumPy
+        float scalar such as ``np.float32(0.5)``, or a floating-point array).
     argnums : int or sequence of int, optional
         Which arguments to check (default: every floating-point array or float).
     rtol, atol, method, step, seed, name
@@ -152,7 +153,7 @@ def check_function(
     def is_float(a: Any) -> bool:
         if isinstance(a, bool):
             return False
-        return isinstance(a, float) or (
+        return isinstance(a, (float, np.floating)) or (
             isinstance(a, np.ndarray) and np.issubdtype(a.dtype, np.floating)
         )
 

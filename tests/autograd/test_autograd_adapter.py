@@ -89,6 +89,18 @@ def test_non_float_arguments_are_not_checked() -> None:
     assert result.wrt == ("x",)
 
 
+@pytest.mark.parametrize("scalar", [np.float32(0.7), np.float16(0.7), np.float64(0.7), 0.7])
+def test_a_numpy_float_scalar_is_checked(scalar: Any) -> None:
+    """np.float32(0.7) was refused: "args hold no floating-point array to check, got
+    ['float32']: pass float64 arrays (an integer array x as x.astype(np.float64))"."""
+    result = check_function(make_cube(False), scalar, seed=0)
+    assert result.verdict == "pass", str(result)
+    assert result.wrt == ("x",)
+    assert result.entries[0].analytic == pytest.approx(3 * float(scalar) ** 2, rel=1e-6)
+    wrong = check_function(make_cube(True), scalar, seed=0)  # its vjp forgets g
+    assert wrong.verdict == "fail", str(wrong)
+
+
 def test_the_callers_array_is_not_modified() -> None:
     x = X.copy()
     check_function(make_logsumexp("factor"), x, seed=0)

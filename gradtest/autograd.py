@@ -78,6 +78,13 @@ def _argument_names(f: Any, n: int) -> list[str]:
     return names[:n]
 
 
+def _as_float(part: Any) -> NDArray[np.floating[Any]]:
+    """A part of the vjp as an array, float64 unless it is floating already: a rule that
+    returns float32 keeps its dtype, so the core allows it float32 rounding."""
+    a = np.asarray(part)
+    return a if a.dtype.kind == "f" else a.astype(np.float64)
+
+
 def check_function(
     f: Callable[..., Any],
     *args: Any,
@@ -205,6 +212,11 @@ def check_function(
         ) from err
 
     def pullback(x: Arrays) -> tuple[Any, Any]:
+        if len(chosen) == 1:
+            # as autograd.grad(f) does: a tuple argnum would cast the vjp to x's dtype,
+            # hiding the float32 of a rule that computes in float32
+            one, ans = autograd.make_vjp(f, argnum=chosen[0])(*call_args(x))
+            return (lambda g: (one(g),)), np.asarray(ans)
         vjp, ans = autograd.make_vjp(f, argnum=tuple(chosen))(*call_args(x))
         return vjp, np.asarray(ans)
 
@@ -212,7 +224,7 @@ def check_function(
         """One forward, then vector-Jacobian products seeded with ``COTANGENT``, not 1."""
         vjp, ans = pullback(x)
         if scalar:
-            parts = [np.asarray(p, dtype=np.float64) / COTANGENT for p in vjp(COTANGENT)]
+            parts = [_as_float(p) / COTANGENT for p in vjp(COTANGENT)]
         else:
             rows = []
             for k in range(ans.size):
@@ -220,9 +232,7 @@ def check_function(
                 seed_k[k] = COTANGENT
                 rows.append(vjp(seed_k.reshape(ans.shape)))
             parts = [
-                np.stack([np.asarray(r[a], dtype=np.float64) for r in rows]).reshape(
-                    ans.shape + np.shape(x[n])
-                )
+                np.stack([_as_float(r[a]) for r in rows]).reshape(ans.shape + np.shape(x[n]))
                 / COTANGENT
                 for a, n in enumerate(names)
             ]

@@ -101,6 +101,24 @@ def test_a_numpy_float_scalar_is_checked(scalar: Any) -> None:
     assert wrong.verdict == "fail", str(wrong)
 
 
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+def test_a_vjp_computed_in_float32_is_allowed_its_rounding(sign: float) -> None:
+    """A rule returning float32 for a float64 x failed ("a single wrong entry: x[1, 1]"),
+    where gradtest.check_grad with the same float32 gradient passes: the adapter cast it
+    to float64 before the core could see its precision."""
+
+    @primitive
+    def cube(x: Any) -> Any:
+        return x**3
+
+    defvjp(cube, lambda ans, x: lambda g: (sign * g * 3 * x**2).astype(np.float32))
+    x = np.array([[0.5, -1.0, 2.0], [0.3, 0.7, -0.2]])
+    for f in (lambda x: anp.sum(cube(x)), cube):
+        result = check_function(f, x, seed=0)
+        assert result.verdict == ("pass" if sign > 0 else "fail"), str(result)
+        assert "the gradient is float32" in " ".join(result.diagnosis.notes)
+
+
 def test_the_callers_array_is_not_modified() -> None:
     x = X.copy()
     check_function(make_logsumexp("factor"), x, seed=0)

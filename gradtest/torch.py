@@ -911,7 +911,8 @@ def numpy_loss(fn: Callable[..., Any], wrt: str | Sequence[str]) -> Callable[...
     Parameters
     ----------
     fn : callable
-        ``fn(...)`` returns a scalar tensor.
+        ``fn(...)`` returns a scalar tensor; one that does not depend on the ``wrt``
+        arguments (no graph, e.g. an early ``return torch.zeros(())``) has a zero gradient.
     wrt : str or sequence of str
         The argument (or arguments) to differentiate; with several, the gradient is a tuple
         in that order, as ``@gradcheck(wrt=(...))`` expects.
@@ -944,6 +945,10 @@ def numpy_loss(fn: Callable[..., Any], wrt: str | Sequence[str]) -> Callable[...
     >>> gradtest.run_gradcheck(check_softplus).verdict
     'pass'
     """
+    if not callable(fn):
+        raise InvalidArgumentError(
+            f"fn must be callable (a loss of tensors), got {type(fn).__name__} {fn!r:.60}"
+        )
     names = (wrt,) if isinstance(wrt, str) else tuple(wrt)
     sig = inspect.signature(fn)
     missing = [n for n in names if n not in sig.parameters]
@@ -955,6 +960,18 @@ def numpy_loss(fn: Callable[..., Any], wrt: str | Sequence[str]) -> Callable[...
 
     def loss(*args: Any, **kwargs: Any) -> tuple[float, Any]:
         bound = sig.bind(*args, **kwargs)
+        for n in names:
+            given = bound.arguments.get(n)
+            if not isinstance(given, np.ndarray) or given.dtype.kind != "f":
+                got = (
+                    f"an {given.dtype} array: pass {n}.astype(np.float64)"
+                    if isinstance(given, np.ndarray)
+                    else type(given).__name__
+                )
+                raise InvalidArgumentError(
+                    f"{n} (a wrt argument of {_name_of(fn)}) must be a floating-point NumPy "
+                    f"array, got {got}"
+                )
         for key, value in bound.arguments.items():
             if isinstance(value, np.ndarray):
                 if value.dtype.kind == "f":
@@ -962,15 +979,7 @@ def numpy_loss(fn: Callable[..., Any], wrt: str | Sequence[str]) -> Callable[...
                     bound.arguments[key] = tensor.requires_grad_(key in names)
                 else:
                     bound.arguments[key] = torch.from_numpy(np.array(value))
-        leaves = []
-        for n in names:
-            leaf = bound.arguments.get(n)
-            if not isinstance(leaf, torch.Tensor) or not leaf.requires_grad:
-                raise InvalidArgumentError(
-                    f"{n} (a wrt argument of {_name_of(fn)}) must be a floating-point NumPy "
-                    f"array, got {type(leaf).__name__}"
-                )
-            leaves.append(leaf)
+        leaves = [bound.arguments[n] for n in names]
         out = fn(*bound.args, **bound.kwargs)
         if not isinstance(out, torch.Tensor) or out.numel() != 1:
             raise InvalidArgumentError(
@@ -981,7 +990,9 @@ def numpy_loss(fn: Callable[..., Any], wrt: str | Sequence[str]) -> Callable[...
                     else type(out).__name__
                 )
             )
-        grads = torch.autograd.grad(out.reshape(()), leaves, allow_unused=True)
+        grads: Sequence[torch.Tensor | None] = [None] * len(leaves)  # no graph: zero
+        if out.requires_grad:
+            grads = torch.autograd.grad(out.reshape(()), leaves, allow_unused=True)
         arrays = [
             np.zeros(leaf.shape) if g is None else g.detach().numpy().astype(np.float64)
             for g, leaf in zip(grads, leaves, strict=True)

@@ -100,3 +100,35 @@ def test_bad_wrt_and_outputs_are_named() -> None:
         vector(np.ones(2))
     with pytest.raises(gradtest.InvalidArgumentError, match="must be a floating-point NumPy array"):
         numpy_loss(lambda w: w.sum(), wrt="w")(np.arange(3))
+
+
+def test_an_integer_array_for_wrt_is_named_by_its_dtype() -> None:
+    """The message said "got Tensor": the integer array had already been converted."""
+    with pytest.raises(
+        gradtest.InvalidArgumentError,
+        match=r"w \(a wrt argument of <lambda>\) must be a floating-point NumPy array, got an "
+        r"int64 array: pass w.astype\(np.float64\)",
+    ):
+        numpy_loss(lambda w: w.sum(), wrt="w")(np.arange(3))
+
+
+def test_a_loss_that_does_not_depend_on_wrt_has_a_zero_gradient() -> None:
+    """A loss without a graph (an early exit on an empty mask, say) raised torch's
+    "element 0 of tensors does not require grad"; the gradient is zero, as check_function
+    says of such an output."""
+
+    def masked(w: Any, mask: Any) -> Any:
+        if not mask.any():
+            return torch.zeros((), dtype=torch.float64)  # nothing selected: no graph
+        return (w[mask] ** 2).sum()
+
+    loss = numpy_loss(masked, wrt="w")
+    value, grad = loss(np.array([1.0, 2.0]), np.array([False, False]))
+    assert value == 0.0 and grad.tolist() == [0.0, 0.0]
+    value, grad = loss(np.array([1.0, 2.0]), np.array([False, True]))
+    assert value == 4.0 and grad.tolist() == [0.0, 4.0]
+
+
+def test_fn_that_is_not_callable_is_named() -> None:
+    with pytest.raises(gradtest.InvalidArgumentError, match=r"fn must be callable.*got int 3"):
+        numpy_loss(3, wrt="w")  # type: ignore[arg-type]

@@ -685,7 +685,16 @@ def check_module(
         else:
             raw = loss_fn(_module_output(copies[double], leaves, b), *b[1:])
         if not isinstance(raw, torch.Tensor) or raw.numel() != 1:
-            got = tuple(raw.shape) if isinstance(raw, torch.Tensor) else type(raw).__name__
+            got = (
+                f"a tensor of shape {tuple(raw.shape)}"
+                if isinstance(raw, torch.Tensor)
+                else type(raw).__name__
+            )
+            if loss_fn is None:
+                raise InvalidArgumentError(
+                    f"with loss_fn=None, {label}(*batch) must return the scalar loss, got "
+                    f"{got}: pass a loss_fn (torch.nn.MSELoss(), say)"
+                )
             raise InvalidArgumentError(
                 f"the loss of {label} must be a scalar tensor, got {got}: reduce it (mean or "
                 "sum) in loss_fn"

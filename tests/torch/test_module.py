@@ -269,3 +269,20 @@ def test_a_batch_of_another_dtype_than_the_model_is_a_function_evaluation_error(
     assert "batch[0] (float64)" in message and "batch[1] (float64)" in message
     assert isinstance(e.value.__cause__, RuntimeError)
     assert check_module(model, torch.nn.MSELoss(), X.float(), y.float(), seed=0).passed
+
+
+def test_loss_fn_none_with_a_tensor_output_says_what_to_return() -> None:
+    """The message said "reduce it (mean or sum) in loss_fn" to a user who passed none."""
+    model = torch.nn.Linear(3, 2)
+    with pytest.raises(
+        gradtest.InvalidArgumentError,
+        match=r"with loss_fn=None, Linear\(\*batch\) must return the scalar loss, got a tensor "
+        r"of shape \(4, 2\): pass a loss_fn \(torch.nn.MSELoss\(\), say\)",
+    ):
+        check_module(model, None, torch.randn(4, 3), seed=0)
+    with pytest.raises(
+        gradtest.InvalidArgumentError,
+        match=r"the loss of Linear must be a scalar tensor, got a tensor of shape \(4, 2\): "
+        r"reduce it \(mean or sum\) in loss_fn",
+    ):
+        check_module(model, lambda out, y: out - y, torch.randn(4, 3), torch.randn(4, 2), seed=0)

@@ -202,7 +202,7 @@ def check_function(
         return f(*call_args(x))
 
     try:
-        scalar = np.ndim(fun(x0)) == 0
+        out0 = fun(x0)
     except GradtestError:
         raise
     except Exception as err:
@@ -210,6 +210,13 @@ def check_function(
             f"{label} raised {type(err).__name__} on its first call, at the arguments given "
             f"(before any finite difference): {err}"
         ) from err
+    if isinstance(out0, (tuple, list, dict)):
+        raise InvalidArgumentError(
+            f"{label} must return a scalar or an array, got a {type(out0).__name__} "
+            f"{out0!r:.60}: check each output as its own function (or stack them with "
+            "anp.concatenate)"
+        )
+    scalar = np.ndim(out0) == 0
 
     def pullback(x: Arrays) -> tuple[Any, Any]:
         if len(chosen) == 1:

@@ -136,6 +136,10 @@ def test_the_callers_array_is_not_modified() -> None:
         ),
         (lambda: check_function(anp.sum, X, argnums=1), r"range\(1\)"),
         (lambda: check_function(lambda x, n: x * n, X, 2, argnums=[1]), "argument 1"),
+        (  # was "<lambda> raised ValueError on its first call: ... inhomogeneous shape"
+            lambda: check_function(lambda x: (anp.sin(x), anp.sum(x)), X),
+            r"<lambda> must return a scalar or an array, got a tuple \(array\(\[",
+        ),
     ],
 )
 def test_bad_arguments(call: Any, match: str) -> None:

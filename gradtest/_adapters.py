@@ -110,6 +110,7 @@ def compare_precision(
     high: Arrays,
     kinds: str,
     eps: float,
+    resolution: float = 0.0,
 ) -> GradCheckResult:
     """Compare the analytic derivative at the user's precision with the float64 one.
 
@@ -127,6 +128,9 @@ def compare_precision(
         The low-precision dtypes, e.g. ``"float32"``.
     eps : float
         The largest machine epsilon among them.
+    resolution : float, optional
+        The smallest derivative that precision resolves for this function
+        (:func:`function_resolution`); a gap below it is no evidence either way.
 
     Returns
     -------
@@ -138,7 +142,10 @@ def compare_precision(
     -----
     The gap is normwise: ``max|low - high|`` over all arrays, relative to the larger of
     ``max|high|`` and the check's numeric scale (:func:`derivative_scale`: a backward that
-    returns about zero has a ``max|high|`` of round-off).
+    returns about zero has a ``max|high|`` of round-off). A gap (absolute) no larger than
+    ``resolution`` is consistent too: a function whose derivative is that small compared
+    with its values is about flat at that precision (a saturated softmax), and its
+    low-precision derivative is round-off of zero.
     """
     rel, scale, broken = precision_gap(result, low, high)
     limit = max(LOW_PRECISION_GAP, math.sqrt(eps))
@@ -151,6 +158,13 @@ def compare_precision(
         return with_notes(
             result,
             head + ": consistent with round-off, so the verdict holds at that precision too",
+        )
+    if not broken and rel * scale <= resolution:
+        return with_notes(
+            result,
+            head + f", i.e. by {rel * scale:.1e}: below what {kinds} resolves of this "
+            f"function's derivative ({resolution:.1e} = {kinds} epsilon × max|f(x)| / rms(x)), "
+            "so the verdict holds at that precision too",
         )
     note = (
         head + f": more than round-off explains (> {limit:.1e}); the {kinds} path loses "
@@ -173,6 +187,26 @@ def compare_precision(
     else:
         return result
     return failed_because(result, reason)
+
+
+def function_resolution(eps: float, values: Any, x: Arrays) -> float:
+    """The smallest derivative precision ``eps`` resolves for a function with ``values``
+    at ``x``: ``eps * max|f(x)| / rms(x)``.
+
+    At that precision ``f`` is known to ``eps * |f|``; moving ``x`` by its own size then
+    shows a derivative only when it exceeds ``eps * |f| / |x|``, and a low-precision
+    derivative computed as a difference of terms of the size of ``f`` (softmax's backward)
+    carries round-off of that size. With ``x = 0``, ``|x|`` is taken as 1.
+    """
+    f = np.abs(np.asarray(values, dtype=np.float64))
+    f = f[np.isfinite(f)]
+    if not f.size:
+        return 0.0
+    parts = [np.asarray(a, dtype=np.float64).ravel() for a in x.values()]
+    flat = np.concatenate(parts) if parts else np.zeros(0)
+    flat = flat[np.isfinite(flat)]
+    rms = float(np.sqrt(np.mean(flat * flat))) if flat.size else 0.0
+    return eps * float(np.max(f)) / (rms if rms > 0 else 1.0)
 
 
 def derivative_scale(result: GradCheckResult) -> float:

@@ -54,6 +54,7 @@ from gradtest._adapters import (
     compare_precision,
     derivative_scale,
     described,
+    function_resolution,
     probe_cotangent,
     scaling_problem,
     with_scaling_note,
@@ -283,6 +284,7 @@ def check_function(
             derivative(x0),
             low_kinds,
             eps,
+            function_resolution(eps, out0, x0),
         )
     return result
 

@@ -81,6 +81,7 @@ from gradtest._adapters import (
     compare_precision,
     derivative_scale,
     described,
+    function_resolution,
     probe_cotangent,
     scaling_problem,
     with_notes,
@@ -248,11 +249,15 @@ def _precision(
     low: Arrays,
     high: Arrays,
     dtypes: Mapping[str, torch.dtype],
+    values: Any,
+    x: Arrays,
 ) -> GradCheckResult:
-    """Compare the analytic derivative at the user's precision with the float64 one."""
+    """Compare the analytic derivative at the user's precision with the float64 one;
+    ``values`` are the function's at ``x`` (float64)."""
     kinds = ", ".join(sorted({str(d).replace("torch.", "") for d in dtypes.values()}))
     eps = max(float(torch.finfo(d).eps) for d in dtypes.values())
-    return compare_precision(result, what, rule, low, high, kinds, eps)
+    floor = function_resolution(eps, values, x)
+    return compare_precision(result, what, rule, low, high, kinds, eps, floor)
 
 
 def _scaling_note(out: torch.Tensor, leaves: Tensors, reference: float) -> str:
@@ -553,7 +558,9 @@ def check_function(
                 f"precision ({', '.join(low)} as given), after the float64 check: {err}"
             ) from err
         what = "input " + ", ".join(low)
-        result = _precision(result, what, rule, at_user_precision, jac(spec.x0), low)
+        result = _precision(
+            result, what, rule, at_user_precision, jac(spec.x0), low, fun(spec.x0), spec.x0
+        )
     return result
 
 
@@ -728,7 +735,7 @@ def check_module(
         except Exception as err:
             raise _own_precision_error(label, err, low, batch) from err
         what = f"the model {label}"
-        result = _precision(result, what, "backward", at_user_precision, grad(x0), low)
+        result = _precision(result, what, "backward", at_user_precision, grad(x0), low, fun(x0), x0)
     return result
 
 

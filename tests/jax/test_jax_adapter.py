@@ -402,6 +402,22 @@ def test_half_precision_leaves_are_checked(dtype: str) -> None:
     assert "sign flipped" in bad.diagnosis.summary
 
 
+def test_a_saturated_float32_softmax_passes_below_float32_resolution() -> None:
+    """As in the torch adapter: max|g| = 3.9e-08 where float32 resolves about 2e-08."""
+    z = np.array(
+        [
+            [-8.026381492614746, 1.162428617477417, 11.199350357055664],
+            [4.23646879196167, 6.00322151184082, -2.007751703262329],
+            [-7.130098342895508, 4.51965856552124, 4.27857780456543],
+            [3.4444046020507812, 4.424928665161133, 8.853215217590332],
+        ],
+        dtype=np.float32,
+    )  # 5 * torch.randn(4, 3) of seed 4: softmax(z zᵀ) is saturated
+    result = check_function(lambda z: jax.nn.softmax(z @ z.T, -1).sum(0), z, seed=0)
+    assert result.verdict == "pass", str(result)
+    assert "below what float32 resolves" in " ".join(result.diagnosis.notes)
+
+
 def _tanh_mlp(params: Any, x: Any, labels: Any) -> Any:
     h = jnp.tanh(x @ params["w1"] + params["b1"])
     logits = h @ params["w2"]

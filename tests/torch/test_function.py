@@ -519,6 +519,23 @@ def test_correct_float32_functions_pass(case: str, seed: int) -> None:
     assert "consistent with round-off" in note
 
 
+def test_a_saturated_float32_softmax_passes_below_float32_resolution() -> None:
+    """The float64 derivative is about 4e-08 where the outputs are about 1 and the inputs
+    about 5: float32 resolves derivatives down to about eps * 1 / 5 = 2e-08 only, and a
+    correct float32 backward was failed for being "2.6e-01 relative to max|g| = 3.94e-08"
+    away from the float64 one."""
+    z = 5 * torch.randn(4, 3, generator=torch.Generator().manual_seed(4))
+
+    def attention_weights(z: Any) -> Any:
+        return torch.softmax(z @ z.T, -1).sum(0)
+
+    result = check_function(attention_weights, z, seed=0)
+    assert result.verdict == "pass", str(result)
+    (note,) = [n for n in result.diagnosis.notes if n.startswith("precision")]
+    assert "below what float32 resolves" in note
+    assert check_function(_softmax("sign").apply, z @ z.T, seed=0).verdict == "fail"
+
+
 # ------------------------------------------------------- the user's tensors stay put
 
 

@@ -134,3 +134,22 @@ def test_noise_of_a_quantized_staircase_needs_jittered_positions() -> None:
     values = 1e-11 + np.round(6.0 * t) * q
     level = fd.estimate_noise(values, t)
     assert 0.1 * q < level < q
+
+
+def test_direction_values_have_magnitudes_in_half_to_three_halves_with_random_signs() -> None:
+    """The values of a random direction: ``2 (u - 1/2) + copysign(1/2, u - 1/2)`` of ``u``
+    uniform on [0, 1), bit for bit (the directions, and so every verdict, are fixed by the
+    seed), whatever arithmetic computes them."""
+    from gradtest._randomness import _signed_magnitudes
+
+    u = np.concatenate(
+        [
+            np.random.default_rng(0).random(10_000),
+            [0.0, 2.0**-53, 0.25, 0.5 - 2.0**-53, 0.5, 0.5 + 2.0**-53, 1.0 - 2.0**-53],
+        ]
+    )
+    expected = 2.0 * (u - 0.5) + np.copysign(0.5, u - 0.5)
+    got = _signed_magnitudes(u.copy())
+    assert np.array_equal(got.view(np.int64), expected.view(np.int64))
+    assert np.all((np.abs(got) >= 0.5) & (np.abs(got) <= 1.5))
+    assert 0.45 < np.mean(got[:10_000] > 0) < 0.55

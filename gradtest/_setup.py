@@ -121,8 +121,10 @@ def noise_floor(
 
 def granularity(values: list[NDArray[np.float64]]) -> list[float]:
     """Per output of fun (values: a list of arrays of one value per output, one array per
-    point), the largest power of two that every nonzero finite value of that output is a
-    multiple of (``inf`` when there is none).
+    point, each point a different one), the largest power of two that every nonzero finite
+    value of that output is a multiple of (``inf`` with fewer than two such values: one
+    value's lowest set bit sits k places above its last with probability 2**-k, which is
+    no evidence of a grid).
 
     A float64 value has 53 significant bits; one computed as a small difference of large
     terms (``sum(tanh(z))`` with the ``z`` saturated at both signs: ``-3 + 3 + 3e-13``)
@@ -132,18 +134,21 @@ def granularity(values: list[NDArray[np.float64]]) -> list[float]:
     """
     if values[0].size == 1:  # a scalar loss: a few numbers, cheaper in Python than NumPy
         q = math.inf
+        seen = 0
         for value in (float(v[0]) for v in values):
             if value != 0.0 and math.isfinite(value):
+                seen += 1
                 mantissa, exponent = math.frexp(value)
                 bits = int(abs(mantissa) * 2.0**53)  # exact: the significand
                 q = min(q, math.ldexp(bits & -bits, exponent - 53))
-        return [q]
+        return [q if seen >= 2 else math.inf]
     v = np.stack(values, axis=1)
     used = np.isfinite(v) & (v != 0.0)
     fractions, exponents = np.frexp(np.where(used, v, 1.0))
     significands = (np.abs(fractions) * 2.0**53).astype(np.int64)
     lowest = np.ldexp((significands & -significands).astype(np.float64), exponents - 53)
-    return list(np.min(np.where(used, lowest, np.inf), axis=1).tolist())
+    q = np.min(np.where(used, lowest, np.inf), axis=1)
+    return list(np.where(used.sum(axis=1) >= 2, q, np.inf).tolist())
 
 
 def _spanning(spec: ParamSpec, x0: Float64Array, v: Float64Array) -> Float64Array:
@@ -426,7 +431,11 @@ def setup(
     eps_fun, why = precision_of([again_raw, probe])
     eps_f = max(eps_x, eps_fun)
     # the grid fun's values lie on: coarser than their precision when fun cancels large terms
-    grid = granularity([f0, f0_again, np.asarray(probe, dtype=np.float64).reshape(-1)])
+    # (values at two points; the repeated value at x is a third only when it differs)
+    points = [f0, np.asarray(probe, dtype=np.float64).reshape(-1)]
+    if spread > 0:
+        points.append(f0_again)
+    grid = granularity(points)
     sizes = np.abs(f0).tolist()
     # (no nonzero value, grid inf: no evidence of a grid)
     coarse = [

@@ -73,8 +73,22 @@ def _sweep_lines(s: StepSweep) -> list[str]:
         best = s.steps.index(s.best_step)
         errs = s.rel_errors
         flat = max(errs[:4]) < 10 * min(errs[:8])
+        sizes = [abs(n) for n in s.numeric]
         if not math.isfinite(s.analytic):
             verdict = f"the analytic value is {s.analytic}: no step can agree with it"
+        elif s.analytic == 0.0 and max(sizes[:4]) >= 10 * min(sizes[:8]):
+            # (a relative error against 0 is 1 at every step where the numeric value is
+            # not exactly 0: its size says more)
+            verdict = (
+                f"the numeric value shrinks with h (from {sizes[0]:.1e} to "
+                f"{min(sizes):.1e}), as that of a zero derivative does: a relative error of "
+                "1 against an analytic 0 is no evidence here"
+            )
+        elif s.analytic == 0.0 and min(sizes) > 0:
+            verdict = (
+                f"the numeric value stays near {s.numeric[best]:.1e} whatever the step, "
+                "where the analytic value is 0: the gradient is wrong, not the step"
+            )
         elif s.error_floor > 1e-6 and flat:
             verdict = (
                 f"the error stays near {s.error_floor:.0e} whatever the step: the gradient is "

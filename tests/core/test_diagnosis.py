@@ -312,3 +312,30 @@ def test_a_sweep_where_every_step_errs_alike_names_the_largest_step_not_the_nois
     assert max(sweep.rel_errors) < 1.01 * min(sweep.rel_errors)  # all alike
     assert sweep.best_step == sweep.steps[0]
     assert sweep.numeric[0] == pytest.approx(-sweep.analytic, rel=1e-12)
+
+
+def test_a_sweep_against_an_analytic_zero_reads_the_size_of_the_numeric_value() -> None:
+    """Against an analytic 0 every nonzero numeric value is a relative error of 1, so the
+    sweep of sum(x**3) at x = 0 (numeric value h**2) said "the error stays near 1e+00
+    whatever the step: the gradient is wrong", in the report of an inconclusive check of a
+    correct gradient; and its Taylor test read "slope 3.00 ≈ 2". A zero gradient where fun
+    has slope 1 is still called wrong."""
+    flat = gradtest.check_grad(
+        lambda x: float(np.sum(x**3)), lambda x: 3 * x**2, np.zeros(3), seed=0, diagnose=True
+    )
+    assert flat.verdict != "fail"
+    (sweep,) = flat.diagnosis.sweeps
+    assert sweep.numeric[sweep.steps.index(sweep.best_step)] == min(map(abs, sweep.numeric))
+    text = str(flat)
+    assert "the numeric value shrinks with h (from 1.0e-02 to " in text
+    assert "the gradient is wrong" not in text
+    assert "slope 3.00 ≥ 2 (f is flat to second order along v)" in text
+
+    wrong = gradtest.check_grad(
+        lambda x: float(np.sum(x**3) + x[0]), lambda x: 3 * x**2, np.zeros(3), seed=0
+    )
+    assert wrong.verdict == "fail"
+    assert (
+        "the numeric value stays near 1.0e+00 whatever the step, where the analytic value is "
+        "0: the gradient is wrong, not the step"
+    ) in str(wrong)

@@ -67,6 +67,11 @@ ROUGH = 1e3
 #: its lowest set bit k places above its last with probability 2**-k, so two values seen
 #: raise the noise by chance once in about 2**(2 log2(4 GRANULAR)) = 1,000 checks
 GRANULAR = 8.0
+#: ... and from a single nonzero value (fun is 0 at x), q / 2 above GRANULAR_LONE x that
+#: value's round-off: q at least 2**12 of its ulps, which a genuine float64 value shows
+#: once in about 4,000 (at GRANULAR, sum(w**3) at w = 0 showed a grid at every seed; at
+#: 256, 2 seeds in 300; at 1024, none in 1,000)
+GRANULAR_LONE = 1024.0
 
 _LOW_PRECISIONS = (np.float16, np.float32)
 
@@ -121,10 +126,8 @@ def noise_floor(
 
 def granularity(values: list[NDArray[np.float64]]) -> list[float]:
     """Per output of fun (values: a list of arrays of one value per output, one array per
-    point, each point a different one), the largest power of two that every nonzero finite
-    value of that output is a multiple of (``inf`` with fewer than two such values: one
-    value's lowest set bit sits k places above its last with probability 2**-k, which is
-    no evidence of a grid).
+    point), the largest power of two that every nonzero finite value of that output is a
+    multiple of (``inf`` when there is none).
 
     A float64 value has 53 significant bits; one computed as a small difference of large
     terms (``sum(tanh(z))`` with the ``z`` saturated at both signs: ``-3 + 3 + 3e-13``)
@@ -134,21 +137,42 @@ def granularity(values: list[NDArray[np.float64]]) -> list[float]:
     """
     if values[0].size == 1:  # a scalar loss: a few numbers, cheaper in Python than NumPy
         q = math.inf
-        seen = 0
         for value in (float(v[0]) for v in values):
             if value != 0.0 and math.isfinite(value):
-                seen += 1
                 mantissa, exponent = math.frexp(value)
                 bits = int(abs(mantissa) * 2.0**53)  # exact: the significand
                 q = min(q, math.ldexp(bits & -bits, exponent - 53))
-        return [q if seen >= 2 else math.inf]
+        return [q]
     v = np.stack(values, axis=1)
     used = np.isfinite(v) & (v != 0.0)
     fractions, exponents = np.frexp(np.where(used, v, 1.0))
     significands = (np.abs(fractions) * 2.0**53).astype(np.int64)
     lowest = np.ldexp((significands & -significands).astype(np.float64), exponents - 53)
-    q = np.min(np.where(used, lowest, np.inf), axis=1)
-    return list(np.where(used.sum(axis=1) >= 2, q, np.inf).tolist())
+    return list(np.min(np.where(used, lowest, np.inf), axis=1).tolist())
+
+
+def lone_values(values: list[NDArray[np.float64]]) -> list[float | None]:
+    """Per output (values as for :func:`granularity`), ``|v|`` when ``v`` is its only
+    nonzero finite value, else ``None``."""
+    if values[0].size == 1:
+        seen = [abs(v) for v in (float(p[0]) for p in values) if v != 0.0 and math.isfinite(v)]
+        return [seen[0] if len(seen) == 1 else None]
+    v = np.stack(values, axis=1)
+    used = np.isfinite(v) & (v != 0.0)
+    top = np.max(np.where(used, np.abs(v), 0.0), axis=1).tolist()
+    return [t if c == 1 else None for t, c in zip(top, used.sum(axis=1).tolist(), strict=True)]
+
+
+def on_grid(q: float, roundoff: float, lone: float | None, eps: float) -> bool:
+    """Whether values on the grid ``q`` are quantized far more coarsely than the round-off
+    model ``roundoff`` says: ``q / 2`` above ``GRANULAR`` times it. From a single nonzero
+    value (``lone``, a loss that is 0 at x) the evidence is weaker, and the grid must be
+    ``GRANULAR_LONE`` times coarser than that value's own round-off."""
+    if not math.isfinite(q):
+        return False
+    if lone is not None:
+        return q / 2 > GRANULAR_LONE * 2 * eps * lone
+    return q / 2 > GRANULAR * roundoff
 
 
 def _spanning(spec: ParamSpec, x0: Float64Array, v: Float64Array) -> Float64Array:
@@ -436,11 +460,11 @@ def setup(
     if spread > 0:
         points.append(f0_again)
     grid = granularity(points)
+    lone = lone_values(points)
     sizes = np.abs(f0).tolist()
     # (no nonzero value, grid inf: no evidence of a grid)
     coarse = [
-        math.isfinite(q) and q / 2 > GRANULAR * 2 * eps_f * a
-        for q, a in zip(grid, sizes, strict=True)
+        on_grid(q, 2 * eps_f * a, v, eps_f) for q, a, v in zip(grid, sizes, lone, strict=True)
     ]
     # (a value's dtype says float32 outright; otherwise the values were float32 numbers)
     by_grid = any(coarse) and not why.startswith("fun returns")
@@ -482,13 +506,11 @@ def setup(
         finite_a = np.where(np.isfinite(analytic), analytic, 0.0)
         sigma = sigma + eps_f * (np.abs(finite_a) @ np.abs(x0))
     sigma = np.maximum(sigma, _TINY)
-    coarse = [
-        math.isfinite(q) and q / 2 > GRANULAR * s for q, s in zip(grid, sigma.tolist(), strict=True)
-    ]
+    coarse = [on_grid(q, r, v, eps_f) for q, r, v in zip(grid, sigma.tolist(), lone, strict=True)]
     if any(coarse):
         sigma = np.where(coarse, np.array(grid) / 2, sigma)
         step = max(q for q, c in zip(grid, coarse, strict=True) if c)
-        size = max(a for a, c in zip(sizes, coarse, strict=True) if c)
+        size = max(max(a, v or 0.0) for a, v, c in zip(sizes, lone, coarse, strict=True) if c)
         notes.append(
             f"{name} returns multiples of {step:.2g} near x, far coarser than values of "
             f"{size:.2g} resolve: it cancels larger terms (or rounds to a grid), and the "

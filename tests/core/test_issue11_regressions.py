@@ -9,6 +9,7 @@ and no raw exception escapes: only a verdict or a :class:`gradtest.GradtestError
 
 from __future__ import annotations
 
+import math
 import subprocess
 import sys
 from collections.abc import Callable
@@ -737,7 +738,7 @@ def test_a_correct_loss_that_cancels_large_terms_is_not_failed(seed: int) -> Non
 
 
 def test_the_grid_of_fun_values_is_the_largest_power_of_two_dividing_them() -> None:
-    from gradtest._setup import granularity
+    from gradtest._setup import granularity, lone_values
 
     rows = [
         [3.086420008457935e-13, 3.086420008457935e-13],
@@ -745,16 +746,34 @@ def test_the_grid_of_fun_values_is_the_largest_power_of_two_dividing_them() -> N
         [1.5, 0.1],  # 0.1 = 0x1.999999999999ap-4
         [0.0, float("nan")],
         [-6.0, 10.0],
-        # fewer than two nonzero finite values: no evidence of a grid (a value's lowest
-        # set bit is k places above its last with probability 2**-k)
-        [0.0, 2.0**-40],
+        [0.0, 3 * 2.0**-40],
         [-6.0, float("inf")],
     ]
-    expected = [2.0**-51, 0.25, 2.0**-55, np.inf, 2.0, np.inf, np.inf]
+    expected = [2.0**-51, 0.25, 2.0**-55, np.inf, 2.0, 2.0**-40, 2.0]
     columns = [np.array(point) for point in zip(*rows, strict=True)]  # one array per point
     assert granularity(columns) == expected
     for row, q in zip(rows, expected, strict=True):
         assert granularity([np.array([value]) for value in row]) == [q]  # a scalar loss
+    # a value that is the only nonzero finite one of its output is named by lone_values
+    lone = [None, None, None, None, None, 3 * 2.0**-40, 6.0]
+    assert lone_values(columns) == lone
+    for row, v in zip(rows, lone, strict=True):
+        assert lone_values([np.array([value]) for value in row]) == [v]
+
+
+def test_a_grid_from_one_nonzero_value_must_be_far_coarser() -> None:
+    """From two values, a grid 8 times their round-off (q / 2 > 8 sigma) counts; from a
+    single one (fun is 0 at x) it must be 1024 times that value's own round-off: q at
+    least 2**12 of its ulps, not a few trailing zero bits a float64 value shows by chance."""
+    from gradtest._setup import on_grid
+
+    eps = 2.0**-52
+    v = 1.0 + 2.0**-30  # lowest set bit 2**-30: 2**22 ulps of 1
+    assert on_grid(2.0**-30, 2 * eps * v, None, eps)
+    assert on_grid(2.0**-30, 2 * eps * v, v, eps)
+    assert on_grid(2.0**-46, 2 * eps * v, None, eps)  # 64 ulps: q / 2 > 8 x 2 eps v
+    assert not on_grid(2.0**-46, 2 * eps * v, v, eps)  # from a single value: too few
+    assert not on_grid(math.inf, 2 * eps * v, v, eps)
 
 
 @pytest.mark.parametrize("seed", range(8))

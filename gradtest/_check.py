@@ -29,6 +29,7 @@ from gradtest import _directions, _entrywise, _randomness
 from gradtest import _finite_diff as fd
 from gradtest import _tolerance as tol
 from gradtest._options import CheckOptions, Method, Mode, make_options
+from gradtest._report import distinct
 from gradtest._result import Diagnosis, EntryRecord, GradCheckResult, StepSweep, TaylorTest
 from gradtest._setup import SETUP_COST, Context, setup
 from gradtest.errors import GradientError, InconclusiveWarning, InvalidArgumentError
@@ -343,15 +344,13 @@ def _summary(
             return patterns[0]
         if worst.note and "neither" in worst.note:
             return f"{worst.label}: {worst.note}"
+        a, n = distinct(worst.analytic, worst.numeric)
         if worst.probe == "direction":
             return (
-                f"along {worst.label}: analytic {worst.analytic:.6g} vs numeric "
-                f"{worst.numeric:.6g} (tolerance {worst.tolerance:.2g})"
+                f"along {worst.label}: analytic {a} vs numeric {n} "
+                f"(tolerance {worst.tolerance:.2g})"
             )
-        return (
-            f"analytic {worst.analytic:.6g} vs numeric {worst.numeric:.6g} at {worst.label} "
-            f"(tolerance {worst.tolerance:.2g})"
-        )
+        return f"analytic {a} vs numeric {n} at {worst.label} (tolerance {worst.tolerance:.2g})"
     if verdict == "inconclusive":
         unreliable = [r for r in records if r.outcome == "unreliable"]
         parts = []

@@ -15,6 +15,7 @@ from gradtest._evaluate import Evaluator
 from gradtest._finite_diff import realise_entries
 from gradtest._params import Float64Array, ParamSpec
 from gradtest._randomness import random_direction
+from gradtest._report import distinct
 from gradtest._result import EntryRecord, StepSweep, TaylorTest
 from gradtest._setup import Context
 from gradtest._tolerance import relative_error
@@ -141,12 +142,19 @@ def taylor_test(
 ZERO_FACTOR = 1e-6
 
 
+def _factor(c: float) -> str:
+    """``c`` to 6 significant digits, or, near 1, as many more as it takes to tell it
+    from 1 (a failing factor 1.0000003 read "1"; near -1 the sign flip is the news, and
+    more digits would show only the fit's round-off)."""
+    return distinct(c, 1.0)[0] if c > 0 else f"{c:.6g}"
+
+
 def _nice_factor(c: float) -> str:
     """Name a constant factor: sign, 2, 1/2, N or 1/N."""
     sign = "sign flipped" if c < 0 else ""
     m = abs(c)
     if abs(m - 1) <= 1e-3:
-        return "sign flipped?" if c < 0 else f"constant factor {c:.6g}?"
+        return "sign flipped?" if c < 0 else f"constant factor {_factor(c)}?"
     k, inv = round(m), round(1 / m) if m > 0 else 0
     if 2 <= k <= 10**6 and abs(m - k) <= 1e-3 * k:
         part = f"extra factor {k}" + (": missing 1/N?" if k > 2 else "?")
@@ -172,7 +180,7 @@ def factor_pattern(analytic: Float64Array, numeric: Float64Array, where: str) ->
     if resid <= PATTERN_FIT * float(np.linalg.norm(diff)):
         if abs(c) < ZERO_FACTOR:
             return [f"analytic ≈ 0 where numeric is not, over {where} (a zero gradient?)"]
-        return [f"analytic = {c:.6g} × numeric over {where} ({_nice_factor(c)})"]
+        return [f"analytic = {_factor(c)} × numeric over {where} ({_nice_factor(c)})"]
     return []
 
 

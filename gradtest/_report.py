@@ -29,6 +29,23 @@ def _g(v: float) -> str:
     return f"{v: .6e}" if math.isfinite(v) else f"{v!s:>13}"
 
 
+def distinct(a: float, b: float, digits: int = 6) -> tuple[str, str]:
+    """``a`` and ``b`` to ``digits`` significant digits, or as many more as it takes to
+    show that they differ (up to 17, where every float64 is told apart): "analytic 0.12 vs
+    numeric 0.12" hid a gap of 4e-08.
+
+    Examples
+    --------
+    >>> distinct(0.12, 0.12 + 4e-8)
+    ('0.12', '0.12000004')
+    """
+    for d in range(digits, 18):
+        sa, sb = f"{a:.{d}g}", f"{b:.{d}g}"
+        if sa != sb or a == b or not (math.isfinite(a) and math.isfinite(b)):
+            return sa, sb
+    return sa, sb
+
+
 def verdict_line(result: GradCheckResult) -> str:
     """``FAIL name wrt W: max relative error 1.0e+00 at W[3, 7]; <summary>``."""
     wrt = ", ".join(result.wrt)

@@ -339,3 +339,23 @@ def test_a_sweep_against_an_analytic_zero_reads_the_size_of_the_numeric_value() 
         "the numeric value stays near 1.0e+00 whatever the step, where the analytic value is "
         "0: the gradient is wrong, not the step"
     ) in str(wrong)
+
+
+def test_numbers_that_differ_are_shown_with_the_digits_that_tell_them_apart() -> None:
+    """Issue 11 ("fails with analytic 0.764842 vs numeric 0.764842"), met again by an
+    adapter audit: "analytic 0.12 vs numeric 0.12 (tolerance 1.8e-09)" hid a gap of 4e-08,
+    and a factor 1 + 3e-7 on every entry was named "constant factor 1?"."""
+    from gradtest._report import distinct
+
+    assert distinct(0.12, 0.12 + 4e-8) == ("0.12", "0.12000004")
+    assert distinct(0.764842, 0.764842) == ("0.764842", "0.764842")
+    assert distinct(2.0, float("nan")) == ("2", "nan")
+    assert distinct(1.0, 1.0 + 2.0**-52) == ("1", "1.0000000000000002")
+    x = np.array([0.5, -1.0, 2.0])
+    result = gradtest.check_grad(
+        lambda x: float(np.sum(x**3)), lambda x: 3 * x**2 * (1 + 3e-7), x, seed=0
+    )
+    assert result.verdict == "fail"
+    assert result.diagnosis.summary == (
+        "analytic = 1.0000003 × numeric over all entries (constant factor 1.0000003?)"
+    )

@@ -74,8 +74,11 @@ def check_entries(ctx: Context, indices: NDArray[np.intp]) -> list[EntryRecord]:
 
     #: the line of each confirmed entry, and how often the noise had been raised then
     judged_at: dict[int, tuple[_lines.EntryLine, int]] = {}
+    # a line's first pair of central differences: the screen's values are its smaller
+    # step when the screen was central differences, so 2 evaluations; else all 4
+    first_cost = 2 if method == "central" else 4
     for pos, col in enumerate(flagged):
-        if pos >= MAX_CONFIRM or not ctx.ev.can_afford(2):
+        if pos >= MAX_CONFIRM or not ctx.ev.can_afford(first_cost):
             why = (
                 f"more than {MAX_CONFIRM} entries disagreed at the screen"
                 if pos >= MAX_CONFIRM

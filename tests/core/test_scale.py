@@ -136,6 +136,27 @@ def test_budget_is_respected_and_too_small_a_budget_is_an_error() -> None:
         gradtest.check_grad(svm, True, W0, args=(X, Y, 0.5), mode="full", budget=100)
 
 
+@pytest.mark.parametrize("method", ["forward", "central4", "richardson", "central"])
+@pytest.mark.parametrize("factor", [1.0, 1.05, -1.0])
+def test_budget_holds_for_every_method_of_the_full_check(method: str, factor: float) -> None:
+    """A new-user audit: method='forward' with budget=15 spent 17 evaluations (an entry's
+    confirmation was let start with 2 left, the cost of its first pair after a central
+    screen; after any other screen that pair costs 4)."""
+    from gradtest._finite_diff import METHOD_TABLE
+
+    x = np.linspace(0.5, 1.5, 10)
+    least = 3 + METHOD_TABLE[method].cost * x.size  # the set-up and the screen
+    over = []
+    for budget in range(least, least + 40):
+        result = gradtest.check_grad(
+            lambda v: float(np.sum(v**2)), lambda v: 2 * factor * v, x, seed=0,
+            method=method, mode="full", budget=budget,
+        )  # fmt: skip
+        if result.n_evals > budget:
+            over.append((budget, result.n_evals))
+    assert not over
+
+
 def test_report_says_what_was_covered() -> None:
     r = gradtest.check_grad(svm, True, W0, args=(X, Y, 0.5), seed=0, budget=64)
     text = str(r)

@@ -389,20 +389,36 @@ class Evaluator:
         assert self.executor is not None
         n_chunks = max(1, min(len(tasks), EXECUTOR_CHUNKS))
         bounds = np.linspace(0, len(tasks), n_chunks + 1).astype(int)
-        futures = [
-            self.executor.submit(
-                _evaluate_chunk,
-                self.fun,
-                self.args,
-                self.spec,
-                self.x0,
-                [(kind, payload) for kind, payload, _ in tasks[a:b]],
-                complex_,
-                self.returns_pair,
-            )
-            for a, b in itertools.pairwise(bounds)
-            if b > a
-        ]
+        futures = []
+        for a, b in itertools.pairwise(bounds):
+            if b <= a:
+                continue
+            try:
+                futures.append(
+                    self.executor.submit(
+                        _evaluate_chunk,
+                        self.fun,
+                        self.args,
+                        self.spec,
+                        self.x0,
+                        [(kind, payload) for kind, payload, _ in tasks[a:b]],
+                        complex_,
+                        self.returns_pair,
+                    )
+                )
+            except RuntimeError as refused:  # a shut-down (or broken) pool
+                for future in futures:
+                    future.cancel()
+                what = (
+                    "is shut down"
+                    if "shutdown" in str(refused).lower().replace(" ", "")
+                    else "refused work"
+                )
+                raise InvalidArgumentError(
+                    f"executor={type(self.executor).__name__}(...) {what} "
+                    f"({type(refused).__name__}: {refused}): pass an executor that is running "
+                    "(call gradtest inside its `with` block, not after it)"
+                ) from refused
         out: list[Any] = []
         for future, a in zip(futures, bounds[:-1], strict=False):
             try:

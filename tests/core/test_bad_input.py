@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -135,6 +135,21 @@ def test_vectorized_and_an_executor_are_not_combined() -> None:
         gradtest.check_grad(
             lambda x: np.sum(x**2, axis=-1), g_sq, np.ones(3), vectorized=True, executor=pool
         )
+
+
+@pytest.mark.parametrize("pool", [ThreadPoolExecutor, ProcessPoolExecutor])
+def test_an_executor_that_is_shut_down_is_named(pool: Any) -> None:
+    """A pool used after its `with` block raised RuntimeError 'cannot schedule new futures
+    after shutdown' from inside gradtest."""
+    executor = pool(1)
+    executor.shutdown()
+    with pytest.raises(
+        gradtest.InvalidArgumentError,
+        match=rf"executor={pool.__name__}\(\.\.\.\) is shut down \(RuntimeError: cannot "
+        r"schedule new futures after shutdown\): pass an executor that is running",
+    ) as info:
+        gradtest.check_grad(f_sq, g_sq, np.ones(3), executor=executor, mode="full")
+    assert isinstance(info.value.__cause__, RuntimeError)
 
 
 @pytest.mark.parametrize(

@@ -403,7 +403,8 @@ def check_grad(
     x : ndarray, tuple of ndarrays or dict of ndarrays
         The point. Several arrays (a neural net's weights and biases) are passed to ``fun``
         in the same structure. Floating dtype; float32 and float16 are evaluated at their
-        own precision with tolerances to match (and a warning).
+        own precision with tolerances to match (and a warning); ``np.longdouble`` is
+        refused (pass it as float64).
     args : tuple, optional
         Extra arguments for ``fun`` and ``grad``.
     rtol, atol : float, optional

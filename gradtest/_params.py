@@ -270,6 +270,12 @@ def _check_x_array(value: Any, name: str) -> NDArray[Any]:
         raise InvalidArgumentError(
             f"{name} must have a real floating dtype (float16, float32 or float64), got {arr.dtype}"
         )
+    if arr.dtype not in _EPS_OF and dtype_eps(arr.dtype) < _EPS_OF[np.dtype(np.float64)]:
+        raise InvalidArgumentError(
+            f"{name} has dtype {arr.dtype} (np.longdouble), but gradtest checks float16, float32 "
+            f"or float64 and would round it to float64 silently; pass "
+            f"np.asarray({name}, dtype=np.float64)"
+        )
     if arr.size == 0:
         raise InvalidArgumentError(f"{name} has no entries (shape {arr.shape}): nothing to check")
     _require_finite(arr, name, name)

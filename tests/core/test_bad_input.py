@@ -22,6 +22,11 @@ def g_sq(x: Any) -> Any:
 
 W = np.arange(12.0).reshape(3, 4) / 10
 
+#: np.longdouble is more precise than float64 here (on some platforms it is float64 itself)
+EXTENDED = pytest.mark.skipif(
+    np.finfo(np.longdouble).eps >= np.finfo(np.float64).eps, reason="np.longdouble is float64"
+)
+
 
 @pytest.mark.parametrize(
     ("kwargs", "match"),
@@ -44,6 +49,24 @@ W = np.arange(12.0).reshape(3, 4) / 10
         ({"x": {"W": np.ma.ones(2)}}, r"x\['W'\] is a masked array"),
         ({"x": {}}, r"x is an empty dict"),
         ({"x": {"W": np.arange(2)}}, r"x\['W'\] has integer dtype"),
+        # was accepted, rounded to float64, and warned 'only good to about 2.3e-13'
+        pytest.param(
+            {"x": np.ones(3, dtype=np.longdouble)},
+            r"x has dtype float\d+ \(np.longdouble\), but gradtest checks float16, float32 or "
+            r"float64 .* pass np.asarray\(x, dtype=np.float64\)$",
+            marks=EXTENDED,
+        ),
+        pytest.param({"x": np.longdouble(2.0)}, r"x has dtype float\d+ ", marks=EXTENDED),
+        pytest.param(
+            {"x": {"W": np.ones(2, dtype=np.longdouble)}},
+            r"x\['W'\] has dtype float\d+ .* pass np.asarray\(x\['W'\], dtype=np.float64\)$",
+            marks=EXTENDED,
+        ),
+        pytest.param(
+            {"x": (np.ones(2), np.ones(2, dtype=np.longdouble))},
+            r"x\[1\] has dtype float\d+ ",
+            marks=EXTENDED,
+        ),
         (
             {"grad": lambda x: 2 * x.T, "x": W},
             r"has shape \(4, 3\) but x has shape \(3, 4\).*transpose",

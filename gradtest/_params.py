@@ -257,7 +257,13 @@ def _check_x_array(value: Any, name: str) -> NDArray[Any]:
         raise InvalidArgumentError(
             f"{name} must be a floating-point ndarray, got {_describe(value)}"
         )
-    if arr.dtype.kind in "iub":
+    if arr.dtype.kind == "b":
+        raise InvalidArgumentError(
+            f"{name} holds booleans (dtype bool): True and False cannot be moved by a small "
+            "step, so they have no derivative; pass floating-point values (1.0 and 0.0), or "
+            "a mask as one of args"
+        )
+    if arr.dtype.kind in "iu":
         raise InvalidArgumentError(
             f"{name} has integer dtype {arr.dtype}: finite differences need floating point; "
             + (

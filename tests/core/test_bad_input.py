@@ -49,6 +49,13 @@ EXTENDED = pytest.mark.skipif(
         ({"x": {"W": np.ma.ones(2)}}, r"x\['W'\] is a masked array"),
         ({"x": {}}, r"x is an empty dict"),
         ({"x": {"W": np.arange(2)}}, r"x\['W'\] has integer dtype"),
+        # a bool was 'integer dtype bool ... pass floats (3.0, not 3)'
+        (
+            {"x": [True, False]},
+            r"^x holds booleans \(dtype bool\): True and False .* \(1\.0 and 0\.0\)",
+        ),
+        ({"x": np.array([True])}, r"^x holds booleans \(dtype bool\)"),
+        ({"x": {"m": np.array([True])}}, r"^x\['m'\] holds booleans \(dtype bool\)"),
         # was accepted, rounded to float64, and warned 'only good to about 2.3e-13'
         pytest.param(
             {"x": np.ones(3, dtype=np.longdouble)},

@@ -38,10 +38,15 @@ def _describe(value: Any) -> str:
     if isinstance(value, np.ndarray):
         return f"an array of shape {value.shape} and dtype {value.dtype}"
     if isinstance(value, Mapping):
-        return f"a dict with keys {sorted(map(str, value))}"
+        return f"a dict with keys {_keys(sorted(value, key=repr))}"
     if isinstance(value, (tuple, list)):
         return f"a {type(value).__name__} of length {len(value)}"
     return f"{type(value).__name__} {value!r:.60}"
+
+
+def _keys(keys: Any) -> str:
+    """Dict keys as a list of their reprs, so that ``1`` and ``'1'`` can be told apart."""
+    return "[" + ", ".join(map(repr, keys)) + "]"
 
 
 def _format_index(index: tuple[int, ...]) -> str:
@@ -185,14 +190,14 @@ class ParamSpec:
         if not isinstance(g, Mapping):
             raise InvalidArgumentError(
                 f"{argname} returned {_describe(g)} but x is a dict with keys "
-                f"{list(self.names)}: return a dict with the same keys"
+                f"{_keys(self.keys)}: return a dict with the same keys"
             )
-        missing = [n for n, key in zip(self.names, self.keys, strict=True) if key not in g]
-        extra = sorted(str(key) for key in g if key not in self.keys)
+        missing = [key for key in self.keys if key not in g]
+        extra = [key for key in g if key not in self.keys]
         if missing or extra:
             raise InvalidArgumentError(
-                f"{argname} returned a dict with keys {sorted(map(str, g))} but x has keys "
-                f"{list(self.names)} (missing: {missing}, unexpected: {extra})"
+                f"{argname} returned a dict with keys {_keys(sorted(g, key=repr))} but x has keys "
+                f"{_keys(self.keys)} (missing: {_keys(missing)}, unexpected: {_keys(extra)})"
             )
         return [g[key] for key in self.keys]
 

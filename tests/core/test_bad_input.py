@@ -197,6 +197,22 @@ def test_gradient_structure_must_match_a_dict(grad_out: Any, match: str) -> None
         gradtest.check_grad(lambda p: float(np.sum(p["W"]) + p["b"][0]), lambda p: grad_out, x)
 
 
+def test_dict_keys_that_print_alike_are_told_apart() -> None:
+    """With keys 1 and '1' the message read "x has keys ['1', '1'] (missing: ['1'])"."""
+    x = {1: np.ones(2), "1": np.ones(2)}
+    with pytest.raises(
+        gradtest.InvalidArgumentError,
+        match=r"^grad returned a dict with keys \[1\] but x has keys \[1, '1'\] "
+        r"\(missing: \['1'\], unexpected: \[\]\)$",
+    ):
+        gradtest.check_grad(lambda p: 1.0, lambda p: {1: np.ones(2)}, x)
+    with pytest.raises(
+        gradtest.InvalidArgumentError,
+        match=r"^grad returned a dict with keys \['1', 1\] but x is a single array$",
+    ):
+        gradtest.check_grad(f_sq, lambda x: {1: x, "1": x}, np.ones(2))
+
+
 def test_gradient_structure_must_match_a_tuple() -> None:
     with pytest.raises(gradtest.InvalidArgumentError, match=r"tuple of 2 arrays"):
         gradtest.check_grad(lambda t: 1.0, lambda t: (np.ones(2),), (np.ones(2), np.ones(2)))

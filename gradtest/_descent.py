@@ -53,6 +53,8 @@ SCHEMA_VERSION = 1
 DEFAULT_STEPS = tuple(10.0**k for k in range(-6, 2))
 #: random descent directions checked besides -g
 DEFAULT_DIRECTIONS = 2
+#: at most this many (each costs about 2 * SLOPE_STEPS evaluations of fun)
+MAX_DIRECTIONS = 1000
 #: the slope is measured by central differences at this many halving steps
 SLOPE_STEPS = 6
 
@@ -177,6 +179,11 @@ def _validate_directions(directions: Any) -> int:
             f"directions must be an int >= 0 (random descent directions besides -g), "
             f"got {directions!r}"
         )
+    if directions > MAX_DIRECTIONS:
+        raise InvalidArgumentError(
+            f"directions must be at most {MAX_DIRECTIONS} (each random direction costs about "
+            f"{2 * SLOPE_STEPS} evaluations of fun), got {int(directions)}"
+        )
     return int(directions)
 
 
@@ -216,7 +223,8 @@ def check_descent(
         Learning rates ``lr`` of the sweep ``f(x - lr g)``; default one per decade,
         ``1e-6 ... 1e1``.
     directions : int, optional
-        Random descent directions checked besides ``-g`` (default 2; 0 checks ``-g`` only).
+        Random descent directions checked besides ``-g`` (default 2; 0 checks ``-g`` only;
+        at most 1000, as each costs about 12 evaluations of ``fun``).
 
     Returns
     -------

@@ -34,6 +34,7 @@ W = np.array([1.0, -2.0, 0.5])
         ({"directions": -1}, r"directions must be an int >= 0 .* got -1"),
         ({"directions": True}, r"directions must be an int >= 0 .* got True"),
         ({"directions": 1.5}, r"directions must be an int >= 0 .* got 1.5"),
+        ({"directions": np.int64(1001)}, r"directions must be at most 1000 .* got 1001$"),
         ({"seed": -3}, r"seed must be None or an int >= 0, got -3"),
         # as check_grad rejects it (check_descent printed "descent of 3")
         ({"name": 3}, r"name must be None or a str, got 3"),
@@ -63,6 +64,28 @@ def test_bad_input_is_named(kwargs: dict[str, Any], match: str) -> None:
     with pytest.raises(gradtest.InvalidArgumentError, match=match) as info:
         check_descent(call.pop("fun"), call.pop("grad"), call.pop("x"), **call)
     assert isinstance(info.value, ValueError)
+
+
+def test_too_many_directions_are_refused_before_any_evaluation() -> None:
+    """directions had no limit: 10**6 directions on 3 entries ran for more than 10 minutes."""
+    calls = []
+
+    def counted(w: Any) -> float:
+        calls.append(1)
+        if len(calls) > 1000:
+            raise RuntimeError("still evaluating")
+        return quad(w)
+
+    with pytest.raises(
+        gradtest.InvalidArgumentError,
+        match=r"^directions must be at most 1000 \(each random direction costs about 12 "
+        r"evaluations of fun\), got 1000000$",
+    ):
+        check_descent(counted, quad_grad, W, seed=0, directions=10**6)
+    assert calls == []
+    # the bound itself is a valid value, with the documented meaning
+    result = check_descent(quad, quad_grad, W, seed=0, directions=1000)
+    assert result.verdict == "pass" and len(result.slopes) == 1 + 1000
 
 
 def test_a_raising_gradient_is_wrapped_and_chained() -> None:

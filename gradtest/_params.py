@@ -151,6 +151,13 @@ class ParamSpec:
         out = np.empty(self.size, dtype=np.float64)
         for k, b in enumerate(blocks):
             where = f"{argname}" + ("" if self.kind == "array" else f" for {self.names[k]}")
+            if self.kind == "array" and _is_sequence_of_arrays(b, self.shapes[k]):
+                shapes = ", ".join(str(np.shape(part)) for part in b)
+                raise InvalidArgumentError(
+                    f"{argname} returned a {type(b).__name__} of {len(b)} arrays (shapes "
+                    f"{shapes}) where one array was expected: x is a single array of shape "
+                    f"{self.shapes[k]}; return its gradient as one array of that shape"
+                )
             arr = _as_real_array(b, where)
             if arr.shape != self.shapes[k]:
                 out_shape = self.shapes[k]
@@ -200,6 +207,19 @@ class ParamSpec:
                 f"{_keys(self.keys)} (missing: {_keys(missing)}, unexpected: {_keys(extra)})"
             )
         return [g[key] for key in self.keys]
+
+
+def _is_sequence_of_arrays(value: Any, shape: tuple[int, ...]) -> bool:
+    """A tuple or list holding arrays (not a nested list of numbers) that do not stack
+    to ``shape``."""
+    if not isinstance(value, (tuple, list)) or not any(
+        not isinstance(part, (tuple, list)) and np.ndim(part) > 0 for part in value
+    ):
+        return False
+    try:
+        return np.shape(value) != shape
+    except ValueError:  # arrays of different shapes
+        return True
 
 
 def _as_real_array(value: Any, where: str) -> NDArray[Any]:

@@ -84,6 +84,16 @@ EXTENDED = pytest.mark.skipif(
             {"grad": lambda x: [2 * x], "x": np.ones(2)},
             r"list of one array but x is a single array",
         ),
+        # read only "grad has shape (2, 3) but x has shape (3,)"
+        (
+            {"grad": lambda x: (2 * x, 2 * x)},
+            r"^grad returned a tuple of 2 arrays \(shapes \(3,\), \(3,\)\) where one array was "
+            r"expected: x is a single array of shape \(3,\)",
+        ),
+        (
+            {"grad": lambda x: [2 * x[:2], 2 * x[2:]]},
+            r"^grad returned a list of 2 arrays \(shapes \(2,\), \(1,\)\) where one array",
+        ),
         (
             {"fun": lambda x: x**2, "x": np.ones(3)},
             r"must return a scalar loss, got an array of shape \(3,\).*check_jacobian",

@@ -147,6 +147,8 @@ class Evaluator:
 
         value = raw[0] if self.returns_pair and isinstance(raw, (tuple, list)) else raw
         if np.ndim(value) < 1 or np.shape(value)[0] != 1:
+            # no numbers at all (None, a str) is said as without vectorized=True
+            as_output(value, where=f"{self.name} (at {what})", scalar=False, allow_complex=True)
             raise InvalidArgumentError(
                 f"with vectorized=True, {self.name} receives a stack of inputs (a leading axis "
                 f"of length 1 here) and must return one value per input; it returned shape "
@@ -375,6 +377,7 @@ class Evaluator:
                 raw = raw[0] if isinstance(raw, (tuple, list)) and len(raw) == 2 else raw
             values = np.asarray(raw)
             if values.shape[:1] != (len(chunk),):
+                as_output(raw, where=f"{self.name} (at {what})", scalar=False, allow_complex=True)
                 raise InvalidArgumentError(
                     f"with vectorized=True, {self.name} receives a stack of {len(chunk)} inputs "
                     f"and must return {len(chunk)} values (shape ({len(chunk)}, ...)); it "
@@ -534,5 +537,5 @@ def _evaluate_chunk(
             return values, (pos, err)
         if returns_pair and isinstance(raw, (tuple, list)) and len(raw) == 2:
             raw = raw[0]
-        values.append(np.asarray(raw))
+        values.append(raw)  # as it came: the caller validates it as without an executor
     return values, None

@@ -192,6 +192,34 @@ def test_an_executor_that_is_shut_down_is_named(pool: Any) -> None:
     assert isinstance(info.value.__cause__, RuntimeError)
 
 
+def none_away_from_ones(x: Any) -> Any:
+    """The loss at x = ones, None elsewhere (a function with a missing return)."""
+    return np.sum(x**2, axis=-1) if np.all(x == 1.0) else None
+
+
+@pytest.mark.parametrize(
+    ("fun", "options", "where"),
+    [
+        # read "got an array of shape () and dtype object"
+        (none_away_from_ones, {"executor": "threads"}, "a point near x"),
+        # read "with vectorized=True, ... it returned shape ()"
+        (lambda x: None, {"vectorized": True}, "x"),
+        (none_away_from_ones, {"vectorized": True}, "a stack of 1 points starting at a point near"),
+        # as the plain path says it
+        (none_away_from_ones, {}, "a point near x"),
+    ],
+)
+def test_none_from_fun_is_said_to_be_none(fun: Any, options: dict[str, Any], where: str) -> None:
+    with ThreadPoolExecutor(1) as pool:
+        if options.get("executor") == "threads":
+            options = {"executor": pool}
+        with pytest.raises(
+            gradtest.InvalidArgumentError,
+            match=rf" \(at {where}.*\) must return a real number, got NoneType None$",
+        ):
+            gradtest.check_grad(fun, g_sq, np.ones(3), mode="full", **options)
+
+
 @pytest.mark.parametrize(
     ("grad_out", "match"),
     [

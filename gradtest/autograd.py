@@ -228,17 +228,29 @@ def check_function(
         vjp, ans = autograd.make_vjp(f, argnum=tuple(chosen))(*call_args(x))
         return vjp, np.asarray(ans)
 
+    def products(vjp: Callable[[Any], Any], g: Any) -> Any:
+        """``vjp(g)``, with a part that is None named (it read as a gradient of shape ())."""
+        got = vjp(g)
+        for n, part in zip(names, got, strict=True):
+            if part is None:
+                raise InvalidArgumentError(
+                    f"the vjp of {label} returned None for {n}: a defvjp rule must return "
+                    "the gradient with respect to its argument (g times the derivative, an "
+                    f"array of shape {np.shape(x0[n])}), not None"
+                )
+        return got
+
     def derivative(x: Arrays) -> Arrays:
         """One forward, then vector-Jacobian products seeded with ``COTANGENT``, not 1."""
         vjp, ans = pullback(x)
         if scalar:
-            parts = [_as_float(p) / COTANGENT for p in vjp(COTANGENT)]
+            parts = [_as_float(p) / COTANGENT for p in products(vjp, COTANGENT)]
         else:
             rows = []
             for k in range(ans.size):
                 seed_k = np.zeros(ans.size, dtype=ans.dtype)
                 seed_k[k] = COTANGENT
-                rows.append(vjp(seed_k.reshape(ans.shape)))
+                rows.append(products(vjp, seed_k.reshape(ans.shape)))
             parts = [
                 np.stack([_as_float(r[a]) for r in rows]).reshape(ans.shape + np.shape(x[n]))
                 / COTANGENT

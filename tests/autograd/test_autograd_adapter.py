@@ -218,6 +218,35 @@ def test_a_vjp_that_raises_is_named_as_the_vjp_of_f() -> None:
     assert str(e.value).startswith("grad (the vjp of f) raised RuntimeError at x: vjp exploded")
 
 
+@pytest.mark.parametrize(
+    ("output", "x", "shape"),
+    [
+        # read "grad for x has shape () but x has shape (3,)"
+        ("sum", np.array([0.5, -1.0, 2.0]), r"\(3,\)"),
+        # a float argument: None became NaN and the check failed as a wrong gradient
+        ("sum", 0.5, r"\(\)"),
+        # the Jacobian: "raised ValueError at x: cannot reshape array of size 3"
+        ("elementwise", np.array([0.5, -1.0, 2.0]), r"\(3,\)"),
+    ],
+)
+def test_a_vjp_returning_none_is_said_to_return_none(output: str, x: Any, shape: str) -> None:
+    @primitive
+    def cube(x: Any) -> Any:
+        return x**3
+
+    defvjp(cube, lambda ans, x: lambda g: None)
+
+    def f(x: Any) -> Any:
+        return anp.sum(cube(x)) if output == "sum" else cube(x)
+
+    with pytest.raises(
+        gradtest.InvalidArgumentError,
+        match=rf"^the vjp of f returned None for x: a defvjp rule must return the gradient .*"
+        rf"an array of shape {shape}\), not None$",
+    ):
+        check_function(f, x, seed=0)
+
+
 def test_arrays_that_are_not_checked_are_copies_for_f() -> None:
     order = np.array([2, 0, 1, 3])
     saved = order.copy()

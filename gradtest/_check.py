@@ -406,7 +406,9 @@ def check_grad(
         own precision with tolerances to match (and a warning); ``np.longdouble`` is
         refused (pass it as float64).
     args : tuple, optional
-        Extra arguments for ``fun`` and ``grad``.
+        Extra arguments for ``fun`` and ``grad``, passed as they are (not copied): a
+        ``fun`` that writes to an array among them changes it, and is named when that
+        makes its values drift.
     rtol, atol : float, optional
         Fixed tolerances: an entry fails when ``|a - n| > atol + rtol * max(|a|, |n|)``.
         By default the tolerance of each entry follows from the error estimate of its

@@ -75,6 +75,10 @@ GRANULAR_LONE = 1024.0
 
 _LOW_PRECISIONS = (np.float16, np.float32)
 
+#: arrays among ``args`` up to this many bytes in all are copied before fun first runs, so
+#: that a fun whose values drift because it writes to its data is told so
+ARGS_SNAPSHOT_BYTES = 16 * 2**20
+
 
 def noise_floor(
     ev: Evaluator,
@@ -334,6 +338,38 @@ def _plain_float(v: Any) -> float | None:
     return None
 
 
+def _snapshot_args(args: tuple[Any, ...]) -> list[tuple[int, NDArray[Any], NDArray[Any]]]:
+    """Copies of the arrays among ``args`` (none when they hold more than
+    ``ARGS_SNAPSHOT_BYTES`` in all)."""
+    arrays = [(k, a) for k, a in enumerate(args) if isinstance(a, np.ndarray)]
+    if sum(a.nbytes for _, a in arrays) > ARGS_SNAPSHOT_BYTES:
+        return []
+    return [(k, a, a.copy()) for k, a in arrays]
+
+
+def _raise_if_args_written(
+    name: str,
+    snapshots: list[tuple[int, NDArray[Any], NDArray[Any]]],
+    f0: NDArray[np.float64],
+    f0_again: NDArray[np.float64],
+) -> None:
+    """Two values at x differ: when fun wrote to an array of ``args``, say so (it is not
+    randomness, and the user's data has changed)."""
+    for k, now, before in snapshots:
+        try:
+            same = np.array_equal(now, before, equal_nan=now.dtype.kind in "fc")
+        except TypeError:  # (an object array whose entries do not compare)
+            continue
+        if not same:
+            raise NondeterminismError(
+                f"{name} writes to its argument args[{k}] (an array of shape {now.shape}, "
+                f"{now.dtype}): two evaluations at the same x gave {f0.ravel()[:3].tolist()} "
+                f"and {f0_again.ravel()[:3].tolist()} because each call changed that data "
+                "(gradtest passes args as they are, and your array has changed). Let fun "
+                "work on a copy (X = X - m, not X -= m)."
+            )
+
+
 def precision_of(values: list[Any]) -> tuple[float, str]:
     """Machine epsilon of what ``fun`` computes in, judged from values it returned.
 
@@ -396,6 +432,7 @@ def setup(
         executor=opts.executor,
     )
     ev.limit = opts.budget
+    snapshots = _snapshot_args(opts.args)
     raw0 = ev.call_at_x(what="x")
     f0 = ev.value(raw0, what="x")
     if not (math.isfinite(f0) if f0.ndim == 0 else np.isfinite(f0).all()):
@@ -426,6 +463,7 @@ def setup(
     else:
         spread, size = float(np.max(np.abs(f0 - f0_again))), float(np.max(np.abs(f0)))
     if spread > NONDET_RTOL * max(size, 1e-300):
+        _raise_if_args_written(name, snapshots, f0, f0_again)
         raise NondeterminismError(
             f"{name} is not deterministic: two evaluations at the same x gave "
             f"{f0.ravel()[:3].tolist()} and {f0_again.ravel()[:3].tolist()} (spread "

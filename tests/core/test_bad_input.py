@@ -335,6 +335,25 @@ def test_nondeterministic_function_is_an_error_naming_the_spread() -> None:
         gradtest.check_grad(dropout_loss, lambda x: 2 * x, np.ones(5))
 
 
+def test_a_fun_that_writes_to_its_data_is_told_so_not_called_random() -> None:
+    """A loss that centres its data in place (X -= 1) changed the user's X at every call;
+    the check said "fix the random seed (dropout, data sampling)"."""
+    X = np.ones(3)
+    data = np.arange(4.0)
+
+    def centring_loss(w, X, data):  # type: ignore[no-untyped-def]
+        X += 1.0  # the bug: a write to the user's array
+        return float(w @ X)
+
+    with pytest.raises(
+        gradtest.NondeterminismError,
+        match=r"centring_loss writes to its argument args\[0\] \(an array of shape \(3,\), "
+        r"float64\).*Let fun work on a copy",
+    ):
+        gradtest.check_grad(centring_loss, lambda w, X, data: X, np.ones(3), args=(X, data))
+    np.testing.assert_array_equal(data, np.arange(4.0))  # (the other argument: untouched)
+
+
 def test_output_shape_must_not_change() -> None:
     def shifty(x):  # type: ignore[no-untyped-def]
         return x[: 2 if x[0] == 1.0 else 1] * 1.0

@@ -564,9 +564,13 @@ def _sweep_summary(
 
 
 def _factor(c: float) -> str:
+    """``c`` to 4 significant digits or, near 1, with two digits of ``c - 1`` (a gradient
+    1.00005 times too large read "gradient 1× too large?")."""
     r = round(c)
     if r >= 2 and abs(c - r) <= 1e-3 * c:
         return str(int(r))
+    if c != 1 and abs(c - 1) < 1e-2:
+        return f"{c:.{2 - math.floor(math.log10(abs(c - 1)))}g}"
     return f"{c:.4g}"
 
 

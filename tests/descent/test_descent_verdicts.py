@@ -182,6 +182,15 @@ def test_a_small_factor_is_caught_and_printed_with_enough_digits() -> None:
     )
 
 
+def test_a_factor_within_a_thousandth_of_one_is_not_printed_as_one() -> None:
+    # 1.00005 to four digits is "1": "gradient 1× too large?" named no bug at all
+    result = check_descent(quad, lambda w: 1.00005 * quad_grad(w), W, seed=0)
+    assert result.verdict == "fail"
+    assert result.summary.endswith("(gradient 1.00005× too large?)")
+    small = check_descent(quad, lambda w: quad_grad(w) / 1.00005, W, seed=0)
+    assert small.summary.endswith("(gradient 1.00005× too small?)")
+
+
 def test_a_missing_block_is_invisible_along_minus_g_but_caught_by_random_directions() -> None:
     # grad returns zeros for b: g = P g_true, so g_true . (-g) = -||g||^2 exactly as predicted
     def loss(p: dict[str, Any]) -> float:

@@ -36,7 +36,7 @@ from gradtest._decorator import (
     _check_seed,
     _check_tolerance,
 )
-from gradtest._options import name_of
+from gradtest._options import check_method_and_mode, name_of
 from gradtest._params import _check_x_array, _describe
 from gradtest._result import GradCheckResult
 from gradtest.errors import (
@@ -719,6 +719,12 @@ def _run(
         mode=_check_mode(mode) if mode is not None else spec.mode,
         check_descent=_load_check_descent() if spec.descent else None,
     )
+    try:
+        # an override (or the project's mode) can clash with the decorator's options: say
+        # so before any input is drawn, not as a fault of a "shrunk" input
+        check_method_and_mode(opts.method, opts.mode)
+    except InvalidArgumentError as err:
+        raise InvalidArgumentError(f"gradcheck {spec.name}: {err}") from None
     settings = _settings_for(spec, _check_max_examples(max_examples))
     state = _RunState()
     # an explicit seed is applied with hypothesis.seed, which (as in hypothesis) also

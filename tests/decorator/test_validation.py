@@ -103,6 +103,25 @@ def test_bad_run_gradcheck_overrides(kwargs: dict[str, Any], message: str) -> No
         gradtest.run_gradcheck(test, **kwargs)
 
 
+def test_an_override_that_conflicts_with_the_decorator_stops_before_any_input() -> None:
+    # it used to run hypothesis, blame a "shrunk" input, and print a replay line that passed
+    calls = []
+
+    @gradtest.gradcheck(wrt="w", w=gs.weights(2), method="complex")
+    def test_loss(w: Any) -> Any:
+        calls.append(w)
+        return float(np.sum(w)), np.ones_like(w)
+
+    with pytest.raises(gradtest.InvalidArgumentError) as info:
+        gradtest.run_gradcheck(test_loss, mode="directions", seed=0)
+    assert str(info.value).startswith(
+        "gradcheck test_loss: method='complex' is a stencil for the check of every entry: "
+        "mode='directions' compares"
+    )
+    assert "for this input" not in str(info.value)
+    assert calls == []
+
+
 def test_run_gradcheck_needs_a_decorated_function() -> None:
     with pytest.raises(
         gradtest.InvalidArgumentError, match=r"target=<function svm .* GradcheckSpec"

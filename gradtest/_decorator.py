@@ -321,7 +321,9 @@ def gradcheck(
         returns ``(loss, gradient)``. With several ``wrt`` names the gradient is a
         tuple in the order of ``wrt`` (or a dict by name).
     max_examples : int, optional
-        Inputs to try; by default the current hypothesis profile's (100 unless changed).
+        Inputs to try; by default ``settings``' or the current hypothesis profile's (100
+        unless changed). Given together with ``settings`` that set another count, it is
+        an error.
     strict_kinks : bool, optional
         Fail on an input where the loss has a kink, instead of rejecting it.
     descent : bool, optional
@@ -414,6 +416,18 @@ def gradcheck(
         raise InvalidArgumentError(
             f"settings={settings!r} must be a hypothesis.settings object, "
             f"e.g. settings=hypothesis.settings(deadline=None)"
+        )
+    if (
+        settings is not None
+        and max_examples is not None
+        and settings.max_examples not in (max_examples, hypothesis.settings().max_examples)
+    ):
+        # settings that set max_examples themselves (it differs from the profile's): one of
+        # the two counts would be ignored
+        raise InvalidArgumentError(
+            f"max_examples={max_examples} disagrees with "
+            f"settings=hypothesis.settings(max_examples={settings.max_examples}): pass the "
+            "number of inputs once, as max_examples= or in settings"
         )
     for key, value in strategies.items():
         _as_strategy(key, value)

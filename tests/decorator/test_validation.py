@@ -63,6 +63,22 @@ def test_bad_decorator_arguments(kwargs: dict[str, Any], message: str) -> None:
         gradtest.gradcheck(**arguments)(svm)
 
 
+def test_max_examples_given_twice_and_different_is_refused() -> None:
+    # the decorator's 10 used to win over the settings' 5 silently
+    with pytest.raises(
+        gradtest.InvalidArgumentError,
+        match=re.escape(
+            "max_examples=10 disagrees with settings=hypothesis.settings(max_examples=5)"
+        ),
+    ):
+        gradtest.gradcheck(max_examples=10, settings=hypothesis.settings(max_examples=5), **OK)
+    # the same count twice, or settings that leave max_examples to the profile, are fine
+    both = gradtest.gradcheck(max_examples=7, settings=hypothesis.settings(max_examples=7), **OK)
+    assert gradtest.run_gradcheck(both(svm), seed=0).n_examples == 7
+    other = gradtest.gradcheck(max_examples=6, settings=hypothesis.settings(deadline=None), **OK)
+    assert gradtest.run_gradcheck(other(svm), seed=0).n_examples == 6
+
+
 def test_missing_strategies_are_named() -> None:
     with pytest.raises(gradtest.InvalidArgumentError, match=r"without a strategy: \['y'\]"):
         gradtest.gradcheck(W=gs.weights(2), X=np.ones((1, 2)))(svm)

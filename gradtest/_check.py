@@ -306,7 +306,9 @@ def _sweep(ctx: Context, target: EntryRecord, reserve: int) -> StepSweep:
     if limit is not None:
         ev.limit = max(ev.n_evals, limit - reserve)
     try:
-        return diag.step_sweep(ev, i, k, target.analytic, ctx.x0, scale, floor)
+        sweep = diag.step_sweep(ev, i, k, target.analytic, ctx.x0, scale, floor)
+        # the entry's own label: of a Jacobian, "d out[1] / d x[2]", not only "x[2]"
+        return dataclasses.replace(sweep, label=target.label)
     finally:
         ev.limit = limit
 

@@ -199,6 +199,19 @@ def test_a_wrong_jacobian_names_its_pattern(wrong: str, pattern: str, n: int) ->
     assert result.diagnosis.summary.startswith(pattern), result.diagnosis.summary
 
 
+def test_the_step_sweep_of_a_jacobian_names_the_output_it_sweeps() -> None:
+    """It read "step sweep for x[2] (analytic 0.1)": x[2] has one derivative per output,
+    and the sweep gave no sign of which one its analytic value and errors belong to."""
+    A = np.random.default_rng(3).standard_normal((3, 3))
+    result = gradtest.check_jacobian(lambda x: A @ x, lambda x: A.T, np.ones(3), seed=0)
+    assert result.verdict == "fail"
+    sweep = result.diagnosis.sweeps[0]
+    assert sweep.label.startswith("d out[")
+    entry = next(e for e in result.entries if e.label == sweep.label)
+    assert sweep.analytic == entry.analytic
+    assert f"  step sweep for {sweep.label} (analytic " in str(result)
+
+
 def test_a_factor_on_one_array_is_named() -> None:
     """A bias gradient averaged over a batch of 6 where the loss sums: only "only x[1]
     wrong" was said."""

@@ -186,6 +186,11 @@ class Evaluator:
         out = as_output(
             raw, where=f"{self.name} (at {what})", scalar=self.scalar, allow_complex=allow_complex
         )
+        if out.size == 0:
+            raise InvalidArgumentError(
+                f"{self.name} (at {what}) returned an array with no entries (shape {out.shape}): "
+                "there is no derivative to check; return at least one output"
+            )
         if self.output_shape is None:
             self.output_shape = out.shape
         elif out.shape != self.output_shape:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import warnings
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from typing import Any
@@ -261,6 +262,21 @@ def test_jacobian_shape_is_checked() -> None:
         gradtest.InvalidArgumentError, match=r"expected a real array of shape \(2, 3\)"
     ):
         gradtest.check_jacobian(lambda x: x[:2] * 2, lambda x: np.ones((3, 2)), np.ones(3))
+
+
+@pytest.mark.parametrize("shape", [(0,), (2, 0)])
+def test_a_jacobian_of_a_function_without_outputs_is_refused(shape: tuple[int, ...]) -> None:
+    # it raised numpy's "cannot reshape array of size 0 into shape (0,newaxis)"
+    with pytest.raises(
+        gradtest.InvalidArgumentError,
+        match=re.escape(
+            f"<lambda> (at x) returned an array with no entries (shape {shape}): there is "
+            "no derivative to check"
+        ),
+    ):
+        gradtest.check_jacobian(
+            lambda x: np.zeros(shape), lambda x: np.zeros((*shape, 3)), np.ones(3), seed=0
+        )
 
 
 def test_a_raising_function_names_the_evaluation_and_the_entry() -> None:

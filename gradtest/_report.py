@@ -88,8 +88,9 @@ def _sweep_lines(s: StepSweep) -> list[str]:
     lines.append("    rel.err " + " ".join(f"{r:8.1e}" for r in s.rel_errors))
     if s.rel_errors:
         best = s.steps.index(s.best_step)
-        errs = s.rel_errors
-        flat = max(errs[:4]) < 10 * min(errs[:8])
+        # steps where fun is not finite (the largest, past an overflow) tell nothing
+        errs = [e for e in s.rel_errors if math.isfinite(e)]
+        flat = bool(errs) and max(errs[:4]) < 10 * min(errs[:8])
         sizes = [abs(n) for n in s.numeric]
         if not math.isfinite(s.analytic):
             verdict = f"the analytic value is {s.analytic}: no step can agree with it"

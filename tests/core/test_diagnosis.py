@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -325,6 +326,25 @@ def test_a_sweep_where_every_step_errs_alike_names_the_largest_step_not_the_nois
     assert max(sweep.rel_errors) < 1.01 * min(sweep.rel_errors)  # all alike
     assert sweep.best_step == sweep.steps[0]
     assert sweep.numeric[0] == pytest.approx(-sweep.analytic, rel=1e-12)
+
+
+def test_a_sweep_whose_largest_steps_leave_the_domain_still_sees_a_flat_error() -> None:
+    """fun not finite at the two largest steps (a naive softmax at the "large" corner
+    overflows there) left an error of 2 at every other step read as "the error falls with
+    h until round-off takes over", of a sign flip."""
+    w = np.random.default_rng(0).standard_normal(5)
+    x = np.random.default_rng(10).standard_normal(5)
+
+    def linear_near_x(z: np.ndarray) -> float:
+        return float(w @ z) if np.max(np.abs(z - x)) < 5e-3 else math.nan
+
+    result = gradtest.check_grad(linear_near_x, lambda z: -w, x, seed=0)
+    assert result.verdict == "fail"
+    (sweep,) = result.diagnosis.sweeps
+    assert not any(math.isfinite(e) for e in sweep.rel_errors[:2])
+    text = str(result)
+    assert "the error stays near 2e+00 whatever the step: the gradient is wrong" in text
+    assert "falls with h" not in text
 
 
 def test_a_sweep_against_an_analytic_zero_reads_the_size_of_the_numeric_value() -> None:

@@ -480,6 +480,17 @@ def _check_kinks(kinks: Any, kink_margin: float | None) -> tuple[float, ...]:
     return points
 
 
+def _check_room(margin: float, kinks: tuple[float, ...], lo: float, hi: float) -> None:
+    """A margin that covers the whole range ``[lo, hi]`` would move every value out of it."""
+    for k in kinks:
+        if k - margin <= lo and hi <= k + margin:
+            raise InvalidArgumentError(
+                f"kink_margin={margin!r} covers all of [{lo!r}, {hi!r}] around the kink {k!r}: "
+                "every value would be moved to the margin's edge, outside the range; choose "
+                f"kink_margin < {max(k - lo, hi - k)!r}, or a larger scale"
+            )
+
+
 def _push_out(value: float, kinks: tuple[float, ...], margin: float) -> float:
     """Move ``value`` to the nearer edge of the margin around a kink it falls into."""
     for k in kinks:
@@ -513,7 +524,8 @@ def scalars(
     kink_margin : float, optional
         Keep every value at least this far from each point in ``kinks``: a value that
         falls closer is moved to the edge of the margin (so ``0`` becomes
-        ``kink_margin``). Use it for functions that are non-smooth in each entry
+        ``kink_margin``; a margin that covers the whole range around a kink is an
+        error). Use it for functions that are non-smooth in each entry
         (``relu``, ``abs``, ``max(0, x)``). Kinks of a derived quantity (the margin
         ``s_j - s_y + 1`` of an SVM) cannot be avoided by the values alone:
         :func:`gradtest.gradcheck` rejects such inputs instead.
@@ -557,6 +569,8 @@ def scalars(
         digits = _check_int(digits, "digits", minimum=0)
     margin = None if kink_margin is None else _check_positive_real(kink_margin, "kink_margin")
     points = _check_kinks(kinks, margin)
+    if margin is not None:
+        _check_room(margin, points, 0.0 if nonnegative else -scale, scale)
     decades = _decades(badly_scaled)
 
     base: st.SearchStrategy[float]

@@ -47,10 +47,17 @@ def test_full_precision_and_float32(W: np.ndarray) -> None:
 
 
 @FAST
-@given(gs.weights(6, kink_margin=0.1), gs.data(6, kink_margin=0.25, kinks=(-1.0, 1.0)))
-def test_kink_margin_keeps_values_away_from_kinks(W: np.ndarray, X: np.ndarray) -> None:
+@given(
+    gs.weights(6, kink_margin=0.1),
+    gs.data(6, kink_margin=0.25, kinks=(-1.0, 1.0)),
+    gs.weights(2, kink_margin=2.0, kinks=(5.0,), corners=False),
+)
+def test_kink_margin_keeps_values_away_from_kinks(
+    W: np.ndarray, X: np.ndarray, far: np.ndarray
+) -> None:
     assert np.all(np.abs(W) >= 0.1)
     assert np.all(np.abs(np.abs(X) - 1.0) >= 0.25)
+    assert np.all(np.abs(far) <= 1.0)  # a margin wider than scale around a kink outside
 
 
 def test_badly_scaled_values_span_many_decades() -> None:
@@ -124,6 +131,16 @@ def test_strategies_compose_with_hypothesis() -> None:
         (
             lambda: gs.weights(2, kink_margin=0.5, kinks=(0, 0.8)),
             "kink_margin=0.5 leaves no room between the kinks 0.0 and 0.8",
+        ),
+        (
+            # every value used to be drawn as -2.0 or 2.0, outside [-scale, scale]
+            lambda: gs.weights(2, kink_margin=2.0),
+            "kink_margin=2.0 covers all of [-1.0, 1.0] around the kink 0.0: every value "
+            "would be moved to the margin's edge, outside the range; choose kink_margin < 1.0",
+        ),
+        (
+            lambda: gs.data(2, nonnegative=True, kink_margin=0.5, scale=0.3),
+            "kink_margin=0.5 covers all of [0.0, 0.3] around the kink 0.0",
         ),
         (lambda: gs.weights(2, badly_scaled=0), "badly_scaled=0 must be True, False or"),
         (lambda: gs.weights(2, dtype=np.int32), "dtype=<class 'numpy.int32'> must be a real"),

@@ -60,10 +60,11 @@ def step_sweep(
     # (an infinite analytic value has no finite error at any step: the first is shown)
     known = rel[~np.isnan(rel)]
     best = int(np.flatnonzero(rel <= 1.01 * np.min(known))[0]) if len(known) else 0
-    if analytic == 0.0 and numeric:
+    sizes = np.abs(np.array(numeric))
+    if analytic == 0.0 and np.isfinite(sizes).any():
         # every nonzero numeric value is a relative error of 1: the best step is the one
         # where the numeric value comes closest to 0
-        best = int(np.argmin(np.abs(np.array(numeric))))
+        best = int(np.argmin(np.where(np.isfinite(sizes), sizes, np.inf)))
     return StepSweep(
         label=spec.label(i),
         analytic=analytic,

@@ -91,10 +91,10 @@ def _sweep_lines(s: StepSweep) -> list[str]:
         # steps where fun is not finite (the largest, past an overflow) tell nothing
         errs = [e for e in s.rel_errors if math.isfinite(e)]
         flat = bool(errs) and max(errs[:4]) < 10 * min(errs[:8])
-        sizes = [abs(n) for n in s.numeric]
+        sizes = [abs(n) for n in s.numeric if math.isfinite(n)]
         if not math.isfinite(s.analytic):
             verdict = f"the analytic value is {s.analytic}: no step can agree with it"
-        elif s.analytic == 0.0 and max(sizes[:4]) >= 10 * min(sizes[:8]):
+        elif s.analytic == 0.0 and sizes and max(sizes[:4]) >= 10 * min(sizes[:8]):
             # (a relative error against 0 is 1 at every step where the numeric value is
             # not exactly 0: its size says more)
             verdict = (
@@ -102,7 +102,7 @@ def _sweep_lines(s: StepSweep) -> list[str]:
                 f"{min(sizes):.1e}), as that of a zero derivative does: a relative error of "
                 "1 against an analytic 0 is no evidence here"
             )
-        elif s.analytic == 0.0 and min(sizes) > 0:
+        elif s.analytic == 0.0 and sizes and min(sizes) > 0:
             verdict = (
                 f"the numeric value stays near {s.numeric[best]:.1e} whatever the step, "
                 "where the analytic value is 0: the gradient is wrong, not the step"

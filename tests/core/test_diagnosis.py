@@ -392,3 +392,19 @@ def test_numbers_that_differ_are_shown_with_the_digits_that_tell_them_apart() ->
     assert result.diagnosis.summary == (
         "analytic = 1.0000003 × numeric over all entries (constant factor 1.0000003?)"
     )
+
+
+def test_a_sweep_against_an_analytic_zero_skips_steps_where_fun_is_not_finite() -> None:
+    """The largest steps of the sweep of sum(x**3) at 0 leave fun's domain (NaN beyond
+    0.05): the size of the numeric value is read from the finite steps only."""
+
+    def cubes_near_zero(x: np.ndarray) -> float:
+        return float(np.sum(x**3)) if np.all(np.abs(x) < 0.05) else float("nan")
+
+    result = gradtest.check_grad(
+        cubes_near_zero, lambda x: 3 * x**2, np.zeros(3), seed=0, diagnose=True
+    )
+    (sweep,) = result.diagnosis.sweeps
+    assert math.isnan(sweep.numeric[0])
+    assert sweep.best_step == sweep.steps[-1]
+    assert "the numeric value shrinks with h (from 1.0e-04 to " in str(result)

@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
 
 from gradtest._result import GradCheckResult
+from gradtest.errors import FunctionEvaluationError, GradtestError
 
 Arrays = Mapping[str, NDArray[Any]]
 F = TypeVar("F", bound=Callable[..., Any])
+R = TypeVar("R")
 
 #: The cotangent (and tangent) the adapters seed a backward (and a jvp) with, divided out
 #: afterwards. Not 1: a backward that ignores its incoming gradient (``3 * x**2`` instead of
@@ -49,6 +51,21 @@ def described(fn: F, text: str) -> F:
     backward that raises reads "grad (the backward of Net) raised ...", not "grad (grad)")."""
     fn.__name__ = fn.__qualname__ = text
     return fn
+
+
+def at_own_precision(evaluate: Callable[[], R], what: str, whose: str, low: Iterable[str]) -> R:
+    """``evaluate()``: the derivative at the user's own (low) precisions, taken after the
+    float64 check; an exception of the user's code there is a ``FunctionEvaluationError``
+    naming ``what`` raised, at ``whose`` own precision, and those precisions."""
+    try:
+        return evaluate()
+    except GradtestError:
+        raise
+    except Exception as err:
+        raise FunctionEvaluationError(
+            f"{what} raised {type(err).__name__} at the {whose} own precision "
+            f"({', '.join(low)} as given), after the float64 check: {err}"
+        ) from err
 
 
 def fail_gap(eps: float) -> float:

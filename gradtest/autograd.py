@@ -51,6 +51,7 @@ from gradtest import (
 )
 from gradtest._adapters import (
     COTANGENT,
+    at_own_precision,
     compare_precision,
     derivative_scale,
     described,
@@ -277,15 +278,9 @@ def check_function(
     low = {n: d for n, d in dtypes.items() if d != np.float64}
     if low:
         own = {n: x0[n].astype(dtypes[n]) for n in names}
-        try:
-            at_user_precision = derivative(own)
-        except GradtestError:
-            raise
-        except Exception as err:
-            raise FunctionEvaluationError(
-                f"the derivative of {label} raised {type(err).__name__} at the arguments' own "
-                f"precision ({', '.join(low)} as given), after the float64 check: {err}"
-            ) from err
+        at_user_precision = at_own_precision(
+            lambda: derivative(own), f"the derivative of {label}", "arguments'", low
+        )
         low_kinds = ", ".join(sorted({str(d) for d in low.values()}))
         eps = max(float(np.finfo(d).eps) for d in low.values())
         result = compare_precision(

@@ -69,6 +69,7 @@ from gradtest import (
 from gradtest._adapters import (
     COTANGENT,
     LOW_PRECISION_GAP,
+    at_own_precision,
     compare_precision,
     derivative_scale,
     described,
@@ -456,18 +457,14 @@ def _own_derivative(
     x64: bool,
 ) -> Arrays:
     """The derivative at the leaves' own dtypes, under the user's x64 setting or with x64 on."""
-    try:
+
+    def run() -> Arrays:
         if x64:
             with _x64():
                 return evaluate(own)
         return evaluate(own)
-    except GradtestError:
-        raise
-    except Exception as err:
-        raise FunctionEvaluationError(
-            f"the derivative of {label} raised {type(err).__name__} at the arguments' own "
-            f"precision ({', '.join(low)} as given), after the float64 check: {err}"
-        ) from err
+
+    return at_own_precision(run, f"the derivative of {label}", "arguments'", low)
 
 
 def _relative_gap(low: Any, high: Any) -> float:

@@ -78,6 +78,7 @@ from gradtest import (
 )
 from gradtest._adapters import (
     COTANGENT,
+    at_own_precision,
     compare_precision,
     derivative_scale,
     described,
@@ -548,15 +549,9 @@ def check_function(
         )
     if low:
         rule = "jvp" if mode == "forward" else "backward"
-        try:
-            at_user_precision = derivative(spec.x0, False)
-        except GradtestError:
-            raise
-        except Exception as err:
-            raise FunctionEvaluationError(
-                f"{label} (or its {rule}) raised {type(err).__name__} at the inputs' own "
-                f"precision ({', '.join(low)} as given), after the float64 check: {err}"
-            ) from err
+        at_user_precision = at_own_precision(
+            lambda: derivative(spec.x0, False), f"{label} (or its {rule})", "inputs'", low
+        )
         what = "input " + ", ".join(low)
         result = _precision(
             result, what, rule, at_user_precision, jac(spec.x0), low, fun(spec.x0), spec.x0

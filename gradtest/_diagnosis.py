@@ -55,16 +55,18 @@ def step_sweep(
         numeric.append(float(d))
     a = np.full(len(numeric), analytic)
     rel = relative_error(a, np.array(numeric), floor)
-    # the largest step within 1% of the least error: where every step errs alike (a wrong
-    # gradient), the least error is round-off's luck at the noisiest step
-    # (an infinite analytic value has no finite error at any step: the first is shown)
-    known = rel[~np.isnan(rel)]
-    best = int(np.flatnonzero(rel <= 1.01 * np.min(known))[0]) if len(known) else 0
     sizes = np.abs(np.array(numeric))
+    known = rel[~np.isnan(rel)]
     if analytic == 0.0 and np.isfinite(sizes).any():
         # every nonzero numeric value is a relative error of 1: the best step is the one
         # where the numeric value comes closest to 0
         best = int(np.argmin(np.where(np.isfinite(sizes), sizes, np.inf)))
+    elif len(known):
+        # the largest step within 1% of the least error: where every step errs alike (a
+        # wrong gradient), the least error is round-off's luck at the noisiest step
+        best = int(np.flatnonzero(rel <= 1.01 * np.min(known))[0])
+    else:  # (an infinite analytic value has no finite error at any step: the first)
+        best = 0
     return StepSweep(
         label=spec.label(i),
         analytic=analytic,
